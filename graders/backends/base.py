@@ -1,0 +1,93 @@
+"""The backend interface: what checks may ask of a cluster, and nothing more.
+
+A Backend is a place pods can run (a kind cluster, a kubeconfig context, podman). It opens one
+Sandbox per graded lab: an isolated space (a namespace, or uniquely named podman pods) that
+`close()` empties completely. Checks see only these types; no backend type leaks above this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from graders.errors import GraderError
+
+MANAGED_BY = "k8s101-graders"  # value of app.kubernetes.io/managed-by on everything a run creates
+RUN_LABEL = "k8s101.dev/run-id"
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    name: str
+    image: str
+    running: bool
+    ready: bool
+    restarts: int = 0
+    reason: str = ""  # waiting or terminated reason: ErrImagePull, CrashLoopBackOff, Completed, ...
+    message: str = ""
+    exit_code: int | None = None  # of the last termination, when there was one
+
+
+@dataclass(frozen=True)
+class PodState:
+    name: str
+    phase: str  # Pending, Running, Succeeded, Failed, Unknown
+    labels: dict[str, str]
+    spec: dict[str, Any]  # the Pod's spec as submitted (camelCase keys)
+    containers: tuple[ContainerState, ...]
+    terminating: bool = False
+
+    def container(self, name: str) -> ContainerState | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class ApplyRejected(GraderError):
+    """The cluster refused a student's Pod (an invalid field the schema did not catch)."""
+
+
+class Sandbox(Protocol):
+    """One lab run's isolated space; every method takes the Pod's name as the student wrote it."""
+
+    description: str  # for messages: "namespace k8s101-1-1-ab12cd on kind cluster k8s101"
+
+    def apply(self, pod: dict[str, Any], timeout: float) -> None:
+        """Create the Pod. ApplyRejected for a student error, InfraError otherwise."""
+
+    def state(self, pod: str) -> PodState | None:
+        """The Pod's current state, or None when it does not exist."""
+
+    def exec(self, pod: str, container: str, argv: list[str], timeout: float) -> ExecResult:
+        """Run argv in a container, with its exit code and separate stdout/stderr."""
+
+    def logs(self, pod: str, container: str, tail: int = 20) -> str:
+        """The container's last output lines ('' when there are none)."""
+
+    def events(self, pod: str) -> list[str]:
+        """Recent events about the Pod, oldest first, one line each."""
+
+    def delete(self, pod: str, grace_seconds: int | None, timeout: float) -> bool:
+        """Delete as `kubectl delete pod` does (grace None: the Pod's own); True once it is gone."""
+
+    def leftovers(self) -> list[str]:
+        """What this sandbox created that still exists, one line each."""
+
+    def close(self) -> None:
+        """Remove everything this sandbox created. Safe to call twice."""
+
+
+class Backend(Protocol):
+    name: str
+
+    def open_sandbox(self, lab_id: str, run_id: str) -> Sandbox:
+        """An empty sandbox for one lab run; InfraError when the backend is unusable."""
+
+    def close(self) -> None:
+        """Release the backend (the kind backend may delete its cluster)."""
+

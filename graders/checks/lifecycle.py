@@ -1,0 +1,58 @@
+"""Pods are deleted cleanly, as `kubectl delete pod` does, and nothing of the run is left."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Sequence
+
+from graders.errors import CheckFailed
+from graders.run import LabRun
+
+SIGTERM_BIT = 1 << (15 - 1)  # bit of SIGTERM in /proc/PID/status signal masks
+SHORT_GRACE = 1  # seconds granted to a Pod that will not stop on SIGTERM anyway
+
+
+def ignores_sigterm(run: LabRun, pod: str, container: str) -> bool:
+    """True when the container's PID 1 has no SIGTERM handler: as a namespace's init process the
+    kernel then drops SIGTERM, and deleting the Pod waits out its whole grace period."""
+    result = run.sandbox.exec(pod, container, ["cat", "/proc/1/status"], timeout=run.timeouts.exec)
+    if result.exit_code != 0:
+        return False  # cannot tell: grant the Pod its own grace period
+    masks = dict(line.split(":", 1) for line in result.stdout.splitlines() if line.startswith("Sig"))
+    caught = int(masks.get("SigCgt", "0").strip() or "0", 16)
+    return not caught & SIGTERM_BIT
+
+
+def deleted_cleanly(run: LabRun, pods: Sequence[str]) -> None:
+    """Each Pod that was created is deleted and gone within the delete timeout; nothing is left."""
+    present = [pod for pod in pods if run.sandbox.state(pod) is not None]
+    if not present:
+        raise CheckFailed(
+            expected=f"the Pods {', '.join(pods)} to exist, so that deleting them can be checked",
+            observed="none of them was created",
+            hint="fix the checks above first")
+    with ThreadPoolExecutor(max_workers=len(present)) as pool:
+        failures = [f for f in pool.map(lambda pod: _delete(run, pod), present) if f]
+    if failures:
+        raise CheckFailed(
+            expected=f"each Pod gone within {run.timeouts.delete:g} s of `kubectl delete pod`",
+            observed="; ".join(failures),
+            hint="a Pod whose containers ignore SIGTERM is killed only when its grace period ends")
+    left = [item for item in run.sandbox.leftovers() if any(pod in item for pod in pods)]
+    if left:
+        raise CheckFailed(expected="nothing of the deleted Pods left behind",
+                          observed="still present: " + ", ".join(left))
+
+
+def _delete(run: LabRun, pod: str) -> str | None:
+    state = run.sandbox.state(pod)
+    running = [c.name for c in state.containers if c.running] if state else []
+    stubborn = [name for name in running if ignores_sigterm(run, pod, name)]
+    for name in stubborn:
+        run.note(f"container {name} of Pod {pod} ignores SIGTERM (its PID 1 has no handler), so Kubernetes "
+                 f"waits the whole grace period (30 s by default) before killing it: start the program "
+                 f"with `exec` or give the Pod a short terminationGracePeriodSeconds")
+    grace = SHORT_GRACE if stubborn else None
+    if run.sandbox.delete(pod, grace_seconds=grace, timeout=run.timeouts.delete):
+        return None
+    return f"Pod {pod} still exists after {run.timeouts.delete:g} s"

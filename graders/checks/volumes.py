@@ -1,0 +1,90 @@
+"""Containers of a Pod share volumes: what one container writes, another reads."""
+
+from __future__ import annotations
+
+import uuid
+
+from graders.checks.network import NOT_FOUND, http_get
+from graders.checks.pods import wait_running
+from graders.errors import CheckFailed
+from graders.run import LabRun
+from graders.waiting import NotYet, until
+
+
+def shared_mounts(pod_spec: dict, writer: str, reader: str) -> dict[str, tuple[str, str]]:
+    """Volumes both containers mount: volume name -> (writer's mount path, reader's mount path)."""
+    containers = {c.get("name"): c for c in pod_spec.get("containers") or []}
+
+    def mounts(name: str) -> dict[str, str]:
+        return {m["name"]: m["mountPath"] for m in containers.get(name, {}).get("volumeMounts") or []}
+
+    writer_mounts, reader_mounts = mounts(writer), mounts(reader)
+    return {name: (writer_mounts[name], reader_mounts[name]) for name in writer_mounts if name in reader_mounts}
+
+
+def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer_log_dir: str, port: int) -> None:
+    """A request marked with a unique path, made to `writer`'s web server, shows up in `reader`'s own
+    mount of a volume shared with `writer`, and in `reader`'s output (the log-shipping sidecar)."""
+    wait_running(run, pod)
+    spec = run.submission.pods[pod]["spec"]
+    shared = shared_mounts(spec, writer, reader)
+    volume_kinds = {v.get("name"): next((k for k in v if k != "name"), "?") for v in spec.get("volumes") or []}
+    if not shared:
+        raise CheckFailed(
+            expected=f"containers {writer} and {reader} of Pod {pod} to mount the same volume",
+            observed=f"no volume is mounted by both (check volumeMounts[].name of both containers)",
+            hint="declare one emptyDir volume under spec.volumes and mount it in both containers")
+
+    marker = f"k8s101-marker-{uuid.uuid4().hex[:12]}"
+    request = http_get(run, pod, writer, f"http://localhost:{port}/{marker}")
+    if request.exit_code not in (0, 8, 22):  # curl/wget exit non-zero on a 404, which is fine here
+        raise CheckFailed(
+            expected=f"a request to {writer} on localhost:{port}",
+            observed=f"it failed: {(request.stderr or request.stdout).strip()[:200]}",
+            hint=f"{writer} must serve on port {port}")
+    reader_paths = [paths[1] for paths in shared.values()]
+
+    def probe() -> None:
+        found = run.sandbox.exec(pod, reader, ["grep", "-rl", marker, *reader_paths], timeout=run.timeouts.exec)
+        if found.exit_code == NOT_FOUND:
+            raise CheckFailed(expected=f"grep in container {reader}", observed="the image has no grep",
+                              hint="use the lab's image busybox:1.36 for the sidecar")
+        files = found.stdout.split()
+        in_output = marker in run.sandbox.logs(pod, reader, tail=200)
+        if files and in_output:
+            return
+        raise NotYet(_observed(files, in_output, reader, reader_paths))
+
+    try:
+        until(probe, timeout=run.timeouts.exec)
+    except NotYet as last:
+        raise CheckFailed(
+            expected=f"a request logged by {writer} (path /{marker}) to appear in {reader}'s mount of the "
+                     f"shared volume ({', '.join(reader_paths)}) and in {reader}'s output",
+            observed=last.observed,
+            hint=_hint(shared, volume_kinds, writer, reader, writer_log_dir))
+
+
+def _observed(files: list[str], in_output: bool, reader: str, paths: list[str]) -> str:
+    where = ", ".join(paths)
+    if files:
+        return (f"the request reached the shared volume ({', '.join(files)}) but not {reader}'s output "
+                f"(`kubectl logs POD -c {reader}` shows nothing of it)")
+    if in_output:
+        return f"the request is in {reader}'s output but in no file under {where}, its mount of the shared volume"
+    return f"the request appeared neither in the files under {where} ({reader}'s mount) nor in {reader}'s output"
+
+
+def _hint(shared: dict[str, tuple[str, str]], kinds: dict[str, str], writer: str, reader: str,
+          writer_log_dir: str) -> str:
+    tips = []
+    for name, (writer_path, reader_path) in shared.items():
+        if kinds.get(name) != "emptyDir":
+            tips.append(f"volume {name} is a {kinds.get(name)} volume; this lab asks for an emptyDir")
+        if writer_path.rstrip("/") != writer_log_dir:
+            tips.append(f"{writer} mounts volume {name} at {writer_path}, but nginx writes its logs to "
+                        f"{writer_log_dir}: mount it there")
+        else:
+            tips.append(f"{reader} should print the log to its output, e.g. command: "
+                        f"[\"sh\", \"-c\", \"tail -F {reader_path.rstrip('/')}/access.log\"]")
+    return "; ".join(tips)

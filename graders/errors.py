@@ -1,0 +1,45 @@
+"""The graders' own errors: third-party exceptions never reach a student."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class GraderError(Exception):
+    """Base of every error the graders raise on purpose."""
+
+
+@dataclass
+class CheckFailed(GraderError):
+    """The submission does not do what the lesson asks: the student loses the check's points."""
+
+    expected: str
+    observed: str
+    hint: str = ""
+    details: list[tuple[str, str]] = field(default_factory=list)  # (title, text): logs, events
+
+    def __str__(self) -> str:
+        lines = [f"Expected: {self.expected}", f"Observed: {self.observed}"]
+        if self.hint:
+            lines.append(f"Hint:     {self.hint}")
+        for title, text in self.details:
+            if text.strip():
+                lines.append(f"{title}:")
+                lines.extend(f"    {line}" for line in text.rstrip().splitlines())
+        return "\n".join(lines)
+
+
+@dataclass
+class InfraError(GraderError):
+    """The grader could not do its work (no cluster, no podman, a hung exec): not the student's fault."""
+
+    problem: str
+    tried: list[str] = field(default_factory=list)
+    fix: str = ""
+
+    def __str__(self) -> str:
+        lines = [f"Infrastructure problem (no points lost): {self.problem}"]
+        lines.extend(f"  tried: {attempt}" for attempt in self.tried)
+        if self.fix:
+            lines.append(f"  fix:   {self.fix}")
+        return "\n".join(lines)

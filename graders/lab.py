@@ -1,0 +1,54 @@
+"""A lab's declaration: its id, the Pods it asks for and its rubric of scored checks.
+
+A lab's test file declares `lab = Lab(...)` and decorates one test per check:
+
+    lab = Lab("1.1", "What is a Pod?", pods=["my-first-pod"])
+
+    @lab.check("first-pod-ready", points=15, title="my-first-pod is Running and Ready", section="part-1")
+    def test_first_pod_ready(lab_run):
+        pods.ready(lab_run, "my-first-pod", ...)
+
+Check ids are a contract: the report, GitHub Classroom and later labs refer to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence, TypeVar
+
+import pytest
+
+F = TypeVar("F", bound=Callable[..., object])
+MARKER = "grader_check"
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    points: int
+    section: str = ""  # anchor in the lab's README that explains this part
+
+
+@dataclass(eq=False)  # identity: a Lab keys the results
+class Lab:
+    id: str
+    title: str
+    pods: Sequence[str]
+    readme: str = "README.md"
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def max_score(self) -> int:
+        return sum(check.points for check in self.checks)
+
+    def check(self, id: str, points: int, title: str, section: str = "") -> Callable[[F], F]:
+        if any(existing.id == id for existing in self.checks):
+            raise ValueError(f"lab {self.id}: check id {id!r} is declared twice")
+        check = Check(id=id, title=title, points=points, section=section)
+        self.checks.append(check)
+
+        def decorate(test: F) -> F:
+            return pytest.mark.grader_check(check=check, lab=self)(test)
+
+        return decorate

@@ -1,0 +1,235 @@
+"""The graders' pytest surface: options and ini keys, fixtures, per-check results, summary, report.
+
+Loaded by the top-level conftest.py (`pytest_plugins = ["graders.plugin"]`). Option precedence:
+command line > ini file > default; every value is validated with where it came from.
+"""
+
+from __future__ import annotations
+
+import signal
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from graders.backends import NAMES as BACKEND_NAMES, BackendSettings, make_backend
+from graders.backends.base import Backend
+from graders.errors import CheckFailed, InfraError
+from graders.lab import MARKER, Lab
+from graders.manifests import Submission, load_submission
+from graders.report import CheckResult, Results, summary_lines, write_report
+from graders.run import LabRun, Timeouts
+
+SETTINGS = pytest.StashKey["Settings"]()
+RESULTS = pytest.StashKey[Results]()
+
+HELP_BACKEND = f"where graded Pods run: {', '.join(BACKEND_NAMES)} (default: kind)"
+HELP_CONTEXT = "kubeconfig context for --backend context (never the current context implicitly)"
+HELP_TIMEOUT = "seconds allowed to {} (default: {:g})"
+TIMEOUT_WHAT = {"apply": "create one Pod", "ready": "wait for a Pod's containers to run",
+                "exec": "run one command in a container", "delete": "wait for a deleted Pod to be gone"}
+
+
+class Settings:
+    def __init__(self, config: pytest.Config) -> None:
+        self.backend = BackendSettings(
+            name=_choice(config, "backend", BACKEND_NAMES, "kind"),
+            context=_value(config, "context"),
+            kind_cluster=_value(config, "kind_cluster") or "k8s-101",
+            kind_config=Path(config.rootpath, "kind-config.yaml"),
+            delete_cluster=bool(config.getoption("grader_delete_cluster") or
+                                str(config.getini("grader_delete_cluster")).lower() in ("1", "true", "yes")),
+        )
+        if self.backend.name == "context" and not self.backend.context:
+            raise pytest.UsageError("--backend context needs --context NAME (a context of your kubeconfig: "
+                                    "`kubectl config get-contexts` lists them)")
+        defaults = Timeouts()
+        self.timeouts = Timeouts(**{op: _seconds(config, op, getattr(defaults, op)) for op in TIMEOUT_WHAT})
+        submission = config.getoption("grader_submission")
+        self.submission = Path(submission).resolve() if submission else None
+        if self.submission and not self.submission.is_dir():
+            raise pytest.UsageError(f"--submission {submission}: no such folder")
+        report = config.getoption("grader_report")
+        self.report = Path(report).resolve() if report else None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grader", "k8s-101 graders")
+    group.addoption("--backend", dest="grader_backend", help=HELP_BACKEND)
+    parser.addini("grader_backend", HELP_BACKEND)
+    group.addoption("--context", dest="grader_context", help=HELP_CONTEXT)
+    parser.addini("grader_context", HELP_CONTEXT)
+    group.addoption("--kind-cluster", dest="grader_kind_cluster", help="name of the kind cluster (default: k8s-101)")
+    parser.addini("grader_kind_cluster", "name of the kind cluster (default: k8s-101)")
+    group.addoption("--delete-cluster", dest="grader_delete_cluster", action="store_true",
+                    help="delete the kind cluster at the end (default: keep it for the next run)")
+    parser.addini("grader_delete_cluster", "delete the kind cluster at the end (true/false)")
+    group.addoption("--submission", dest="grader_submission", metavar="DIR",
+                    help="grade the YAML files in DIR instead of the lab's folder")
+    group.addoption("--grade-report", dest="grader_report", metavar="FILE", help="write the grade as JSON to FILE")
+    defaults = Timeouts()
+    for op, what in TIMEOUT_WHAT.items():
+        text = HELP_TIMEOUT.format(what, getattr(defaults, op))
+        group.addoption(f"--timeout-{op}", dest=f"grader_timeout_{op}", metavar="SECONDS", help=text)
+        parser.addini(f"grader_timeout_{op}", text)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}(check, lab): a scored check of a lab (set by Lab.check)")
+    config.stash[SETTINGS] = Settings(config)
+    config.stash[RESULTS] = Results()
+    _terminate_like_interrupt()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash[SETTINGS]
+    t = settings.timeouts
+    where = f", context {settings.backend.context}" if settings.backend.name == "context" else ""
+    return [f"grader: backend {settings.backend.name}{where}; timeouts apply {t.apply:g}s, ready {t.ready:g}s, "
+            f"exec {t.exec:g}s, delete {t.delete:g}s"
+            + (f"; submission {settings.submission}" if settings.submission else "")]
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def grader_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
+    backend = make_backend(pytestconfig.stash[SETTINGS].backend)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="module")
+def lab(request: pytest.FixtureRequest) -> Lab:
+    declared = getattr(request.module, "lab", None)
+    if not isinstance(declared, Lab):
+        raise pytest.UsageError(f"{request.path}: a lab's test file must declare `lab = Lab(...)`")
+    return declared
+
+
+@pytest.fixture(scope="module")
+def submission(request: pytest.FixtureRequest, lab: Lab) -> Submission:
+    folder = request.config.stash[SETTINGS].submission or request.path.parent
+    return load_submission(folder, lab.pods)
+
+
+@pytest.fixture(scope="module")
+def lab_run(request: pytest.FixtureRequest, lab: Lab, submission: Submission,
+            grader_backend: Backend) -> Iterator[LabRun]:
+    run_id = uuid.uuid4().hex[:8]
+    sandbox = grader_backend.open_sandbox(lab.id, run_id)
+    run = LabRun(lab=lab, submission=submission, sandbox=sandbox, timeouts=request.config.stash[SETTINGS].timeouts)
+    try:
+        run.apply_all()
+        yield run
+    finally:
+        sandbox.close()
+
+
+# -- results ---------------------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report: pytest.TestReport = yield
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return report
+    check, lab = marker.kwargs["check"], marker.kwargs["lab"]
+    results = item.config.stash[RESULTS]
+    error = call.excinfo.value if call.excinfo else None
+    run = item.funcargs.get("lab_run") if hasattr(item, "funcargs") else None
+    notes = run.notes if isinstance(run, LabRun) else []
+    if isinstance(error, (CheckFailed, InfraError)):
+        report.longrepr = _render(check, lab, error)
+    if report.when == "call" or (report.when == "setup" and report.failed):
+        status = "passed" if report.passed else ("error" if _is_error(error, report) else "failed")
+        results.record(lab, CheckResult(check=check, status=status, message=_message(error, notes)))
+        report.grader_status = status  # type: ignore[attr-defined]
+        notes.clear()
+    elif report.when == "teardown" and report.failed:
+        results.mark_error(lab, check, _message(error, []))
+    return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
+    if getattr(report, "grader_status", None) == "error" and report.when == "call":
+        return "error", "E", "ERROR"
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    results = config.stash[RESULTS]
+    if not results.labs:
+        return
+    backend = config.stash[SETTINGS].backend.name
+    for lab, checks in results.labs.items():
+        terminalreporter.write_sep("=", f"grade: lab {lab.id} {lab.title}")
+        for line in summary_lines(lab, checks, backend):
+            terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    settings = session.config.stash.get(SETTINGS, None)
+    results = session.config.stash.get(RESULTS, None)
+    if settings and settings.report and results and results.labs:
+        write_report(settings.report, results)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _is_error(error: BaseException | None, report: pytest.TestReport) -> bool:
+    if isinstance(error, InfraError):
+        return True
+    return not isinstance(error, CheckFailed)  # a grader bug is not the student's fault either
+
+
+def _render(check: Any, lab: Lab, error: CheckFailed | InfraError) -> str:
+    text = str(error)
+    if isinstance(error, CheckFailed) and check.section:
+        text += f"\nRead:     {lab.readme}#{check.section}"
+    return f"[{check.id}] {check.title}\n{text}"
+
+
+def _message(error: BaseException | None, notes: list[str]) -> str:
+    if error is None:
+        return " ".join(f"Note: {note}" for note in notes)
+    if isinstance(error, (CheckFailed, InfraError)):
+        return str(error)
+    return f"grader error ({type(error).__name__}: {error}); please report it to the course staff"
+
+
+def _value(config: pytest.Config, name: str) -> str | None:
+    return config.getoption(f"grader_{name}") or (str(config.getini(f"grader_{name}")) or None)
+
+
+def _choice(config: pytest.Config, name: str, choices: tuple[str, ...], default: str) -> str:
+    cli = config.getoption(f"grader_{name}")
+    value, where = (cli, "the command line") if cli else (config.getini(f"grader_{name}"), "the ini file")
+    if not value:
+        return default
+    if value not in choices:
+        raise pytest.UsageError(f"Invalid {name} {value!r} from {where}: choose one of {', '.join(choices)}")
+    return value
+
+
+def _seconds(config: pytest.Config, op: str, default: float) -> float:
+    cli = config.getoption(f"grader_timeout_{op}")
+    value, where = (cli, f"--timeout-{op}") if cli else (config.getini(f"grader_timeout_{op}"), f"ini grader_timeout_{op}")
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1
+    if seconds <= 0:
+        raise pytest.UsageError(f"Invalid timeout {value!r} from {where}: give a number of seconds above 0")
+    return seconds
+
+
+def _terminate_like_interrupt() -> None:
+    """SIGTERM (what CI sends on cancel) unwinds like Ctrl-C, so fixtures still remove the Pods."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:
+        pass  # not the main thread (pytester in-process runs): the outer run handles it

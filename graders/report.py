@@ -1,0 +1,84 @@
+"""Per-check results, the end-of-run summary and the JSON grade report."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graders.lab import Check, Lab
+
+STATUS_WORD = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
+
+
+@dataclass
+class CheckResult:
+    check: Check
+    status: str  # passed | failed | error (an infrastructure problem: not graded)
+    message: str = ""
+
+    @property
+    def points(self) -> int:
+        return self.check.points if self.status == "passed" else 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.check.id, "title": self.check.title, "points": self.points,
+                "max_points": self.check.points, "passed": self.status == "passed",
+                "status": self.status, "message": self.message}
+
+
+@dataclass
+class Results:
+    labs: dict[Lab, list[CheckResult]] = field(default_factory=dict)
+
+    def record(self, lab: Lab, result: CheckResult) -> None:
+        checks = self.labs.setdefault(lab, [])
+        checks[:] = [r for r in checks if r.check.id != result.check.id] + [result]
+
+    def mark_error(self, lab: Lab, check: Check, message: str) -> None:
+        """A failure after the check (its teardown) makes a passed check an error, never a pass."""
+        for result in self.labs.get(lab, []):
+            if result.check.id == check.id and result.status == "passed":
+                result.status, result.message = "error", message
+
+
+def lab_json(lab: Lab, checks: list[CheckResult]) -> dict[str, Any]:
+    ordered = _in_rubric_order(lab, checks)
+    return {"lab": lab.id, "score": sum(r.points for r in ordered),
+            "max_score": sum(r.check.points for r in ordered),
+            "checks": [r.as_json() for r in ordered]}
+
+
+def write_report(path: Path, results: Results) -> None:
+    labs = [lab_json(lab, checks) for lab, checks in results.labs.items()]
+    document = labs[0] if len(labs) == 1 else {
+        "labs": labs, "score": sum(l["score"] for l in labs), "max_score": sum(l["max_score"] for l in labs)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def summary_lines(lab: Lab, checks: list[CheckResult], backend: str) -> list[str]:
+    ordered = _in_rubric_order(lab, checks)
+    width = max(len(r.check.id) for r in ordered)
+    lines = []
+    for result in ordered:
+        points = f"{result.points:>3}/{result.check.points:<3}" if result.status != "error" else f"  -/{result.check.points:<3}"
+        lines.append(f"  {STATUS_WORD[result.status]:<5}  {result.check.id:<{width}}  {points}  {result.check.title}")
+        if result.status != "passed":
+            first = next((line for line in result.message.splitlines() if line.strip()), "")
+            lines.append(f"  {'':<5}  {'':<{width}}  {'':7}  -> {first.strip()}")
+        elif result.message:
+            lines.append(f"  {'':<5}  {'':<{width}}  {'':7}  -> {result.message}")
+    score = sum(r.points for r in ordered)
+    total = sum(r.check.points for r in ordered)
+    errors = sum(1 for r in ordered if r.status == "error")
+    lines.append(f"Score: {score}/{total} (backend {backend})"
+                 + (f"; {errors} check(s) could not be graded because of an infrastructure problem: "
+                    f"fix it and run again" if errors else ""))
+    return lines
+
+
+def _in_rubric_order(lab: Lab, checks: list[CheckResult]) -> list[CheckResult]:
+    order = {check.id: index for index, check in enumerate(lab.checks)}
+    return sorted(checks, key=lambda r: order.get(r.check.id, len(order)))

@@ -1,0 +1,12 @@
+"""Every pinned version, in one place: the kind backend, the schema validation and CI read them here.
+
+kind v0.32.0 (tag commit cda67ef8588f) sets this node image as its default in
+pkg/apis/config/defaults/image.go; its release notes list the same digest.
+"""
+
+KIND_VERSION = "v0.32.0"
+KIND_NODE_IMAGE = (
+    "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
+)
+# Student manifests are schema-checked against the Kubernetes version of the node image.
+KUBERNETES_VERSION = "1.36"

@@ -1,0 +1,51 @@
+"""Lab 1.1 "What is a Pod?": the rubric. Run `pytest labs/1.1` to grade your YAML in this folder."""
+
+from graders import Lab
+from graders.checks import lifecycle, manifests, network, pods, volumes
+
+FIRST, SIDECAR = "my-first-pod", "app-with-sidecar"
+WELCOME = "Welcome to nginx!"
+lab = Lab("1.1", "What is a Pod?", pods=[FIRST, SIDECAR], readme="labs/1.1/README.md")
+
+
+@lab.check("manifests", 10, "YAML parses; both Pods present, schema-valid and safe", section="check-your-work")
+def test_manifests(submission):
+    manifests.manifests_valid(submission)
+
+
+@lab.check("first-pod-ready", 15, "my-first-pod runs nginx:1.25 on port 80, label app=hello, 1/1 Ready",
+           section="part-1-your-first-pod")
+def test_first_pod_ready(lab_run):
+    pods.pod_ready(lab_run, FIRST, labels={"app": "hello"}, images={"*": "nginx:1.25"}, ports={"*": 80})
+
+
+@lab.check("first-pod-serves", 10, "inside my-first-pod, localhost:80 answers with the nginx page",
+           section="part-1-your-first-pod")
+def test_first_pod_serves(lab_run):
+    network.serves_page(lab_run, FIRST, None, port=80, page_text=WELCOME, what="nginx's welcome page",
+                        hint="the container must run nginx:1.25, which serves its welcome page on port 80")
+
+
+@lab.check("sidecar-ready", 15, "app-with-sidecar has containers app and log-shipper, both Ready",
+           section="part-2-a-pod-with-a-sidecar")
+def test_sidecar_ready(lab_run):
+    pods.pod_ready(lab_run, SIDECAR, containers=["app", "log-shipper"])
+
+
+@lab.check("sidecar-localhost", 20, "from log-shipper, localhost:80 reaches app (one network namespace)",
+           section="part-2-a-pod-with-a-sidecar")
+def test_sidecar_localhost(lab_run):
+    network.serves_page(lab_run, SIDECAR, "log-shipper", port=80, page_text=WELCOME, what="nginx's welcome page",
+                        hint="app must run nginx:1.25 on port 80; containers of one Pod share localhost")
+
+
+@lab.check("sidecar-shared-volume", 20, "app's access log reaches log-shipper through a shared emptyDir",
+           section="part-2-a-pod-with-a-sidecar")
+def test_sidecar_shared_volume(lab_run):
+    volumes.logs_cross_volume(lab_run, SIDECAR, writer="app", reader="log-shipper",
+                              writer_log_dir="/var/log/nginx", port=80)
+
+
+@lab.check("cleanup", 10, "both Pods delete cleanly and nothing is left", section="part-3-clean-up")
+def test_cleanup(lab_run):
+    lifecycle.deleted_cleanly(lab_run, [FIRST, SIDECAR])

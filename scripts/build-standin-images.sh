@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds local stand-ins for docker.io/library/nginx:1.25 and docker.io/library/busybox:1.36 from
+# Debian packages, for machines that reach no container registry. Skips an image that already exists.
+# Needs: podman, debootstrap, busybox-static (installed by scripts/setup-debian.sh).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/podman/containers.conf}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+have() { podman image exists "$1"; }
+
+busybox_image=docker.io/library/busybox:1.36
+if ! have "$busybox_image"; then
+  root=$work/busybox
+  mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/root"
+  cp /bin/busybox "$root/bin/busybox"
+  # Link every applet, as the official image does (wget, nc, tail, grep, hostname, ...).
+  for applet in $("$root/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+  echo 'root:x:0:' >"$root/etc/group"
+  tar -C "$root" -c . | podman import --change 'ENV PATH=/bin' --change 'CMD ["sh"]' - "$busybox_image" >/dev/null
+  echo "built $busybox_image"
+fi
+
+nginx_image=docker.io/library/nginx:1.25
+if ! have "$nginx_image"; then
+  root=$work/nginx
+  debootstrap --variant=minbase --include=nginx-light,curl bookworm "$root" >"$work/debootstrap.log" 2>&1 \
+    || { tail -20 "$work/debootstrap.log"; exit 1; }
+  # The official image sends its logs to the container's output through these symlinks.
+  ln -sf /dev/stdout "$root/var/log/nginx/access.log"
+  ln -sf /dev/stderr "$root/var/log/nginx/error.log"
+  rm -rf "$root/var/cache/apt/archives"/*.deb "$root/var/lib/apt/lists"/*
+  tar -C "$root" -c . | podman import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["nginx","-g","daemon off;"]' \
+    --change 'STOPSIGNAL SIGQUIT' - "$nginx_image" >/dev/null
+  echo "built $nginx_image"
+fi
