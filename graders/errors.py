@@ -18,6 +18,11 @@ class CheckFailed(GraderError):
     hint: str = ""
     details: list[tuple[str, str]] = field(default_factory=list)  # (title, text): logs, events
 
+    @property
+    def headline(self) -> str:
+        """One line for the end-of-run summary: what the cluster showed."""
+        return next((line.strip(" -") for line in self.observed.splitlines() if line.strip()), self.expected)
+
     def __str__(self) -> str:
         lines = [f"Expected: {self.expected}", f"Observed: {self.observed}"]
         if self.hint:
@@ -36,6 +41,10 @@ class InfraError(GraderError):
     problem: str
     tried: list[str] = field(default_factory=list)
     fix: str = ""
+
+    @property
+    def headline(self) -> str:
+        return f"not graded: {self.problem}"
 
     def __str__(self) -> str:
         lines = [f"Infrastructure problem (no points lost): {self.problem}"]

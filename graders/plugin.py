@@ -142,7 +142,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = _render(check, lab, error)
     if report.when == "call" or (report.when == "setup" and report.failed):
         status = "passed" if report.passed else ("error" if _is_error(error, report) else "failed")
-        results.record(lab, CheckResult(check=check, status=status, message=_message(error, notes)))
+        results.record(lab, CheckResult(check=check, status=status, message=_message(error, notes),
+                                        headline=getattr(error, "headline", "")))
         report.grader_status = status  # type: ignore[attr-defined]
         notes.clear()
     elif report.when == "teardown" and report.failed:

@@ -17,6 +17,7 @@ class CheckResult:
     check: Check
     status: str  # passed | failed | error (an infrastructure problem: not graded)
     message: str = ""
+    headline: str = ""  # one line for the summary
 
     @property
     def points(self) -> int:
@@ -65,11 +66,8 @@ def summary_lines(lab: Lab, checks: list[CheckResult], backend: str) -> list[str
     for result in ordered:
         points = f"{result.points:>3}/{result.check.points:<3}" if result.status != "error" else f"  -/{result.check.points:<3}"
         lines.append(f"  {STATUS_WORD[result.status]:<5}  {result.check.id:<{width}}  {points}  {result.check.title}")
-        if result.status != "passed":
-            first = next((line for line in result.message.splitlines() if line.strip()), "")
-            lines.append(f"  {'':<5}  {'':<{width}}  {'':7}  -> {first.strip()}")
-        elif result.message:
-            lines.append(f"  {'':<5}  {'':<{width}}  {'':7}  -> {result.message}")
+        if result.headline or result.message:
+            lines.append(f"  {'':<5}  {'':<{width}}  {'':7}  -> {result.headline or result.message}")
     score = sum(r.points for r in ordered)
     total = sum(r.check.points for r in ordered)
     errors = sum(1 for r in ordered if r.status == "error")

@@ -88,7 +88,8 @@ class PodmanSandbox:
         error = _error_text(result.stderr)
         self._note(name, error)
         self._podman("pod", "rm", "--force", "--ignore", self._pod(name), timeout=60, what=f"remove Pod {name}")
-        self.failed[name] = _failed_state(pod, error)
+        missing = {c.get("image", "") for c in pod["spec"].get("containers", []) if not self._image_exists(c.get("image", ""))}
+        self.failed[name] = _failed_state(pod, error, missing)
 
     def state(self, pod: str) -> PodState | None:
         if pod in self.failed:
@@ -128,8 +129,9 @@ class PodmanSandbox:
         return list(self.notes.get(pod, []))
 
     def delete(self, pod: str, grace_seconds: int | None, timeout: float) -> bool:
-        if pod in self.failed:
+        if pod in self.failed:  # nothing runs: podman removed it when the play failed
             del self.failed[pod]
+            self._remove_volumes(pod)
             return True
         if grace_seconds is None:  # kube play ignores terminationGracePeriodSeconds; honour it here
             grace_seconds = self.submitted.get(pod, {}).get("spec", {}).get(
@@ -182,6 +184,9 @@ class PodmanSandbox:
     def _remove_volumes(self, pod: str) -> None:
         shutil.rmtree(self.workdir / pod, ignore_errors=True)
 
+    def _image_exists(self, image: str) -> bool:
+        return self._podman("image", "exists", image, timeout=30, what="look up an image").returncode == 0
+
     def _exists(self, name: str) -> bool:
         return self._podman("pod", "exists", name, timeout=30, what="look up a pod").returncode == 0
 
@@ -208,15 +213,22 @@ def _strip_noise(text: str) -> str:
 
 def _error_text(stderr: str) -> str:
     lines = [line.strip() for line in _strip_noise(stderr).splitlines() if line.strip()]
-    return " | ".join(lines[-3:]) or "no error output"
+    errors = [line for line in lines if line.startswith("Error:")]
+    return " | ".join(errors or lines[-3:]) or "no error output"
 
 
-def _failed_state(pod: dict[str, Any], error: str) -> PodState:
-    """The status a kubelet would show for a Pod whose containers podman could not start."""
+def _failed_state(pod: dict[str, Any], error: str, missing_images: set[str]) -> PodState:
+    """The status a kubelet would show for a Pod whose containers podman could not start: an image
+    problem is the reason of the containers whose image is missing; other containers wait."""
     reason = _reason_for(error)
+    image_problem = reason in ("ErrImagePull", "InvalidImageName")
+
+    def blamed(container: dict[str, Any]) -> bool:
+        return not image_problem or container.get("image", "") in missing_images or not missing_images
+
     containers = tuple(
         ContainerState(name=c.get("name", ""), image=c.get("image", ""), running=False, ready=False,
-                       reason=reason, message=error)
+                       reason=reason if blamed(c) else "ContainerCreating", message=error if blamed(c) else "")
         for c in pod["spec"].get("containers", []))
     return PodState(name=pod["metadata"]["name"], phase="Pending",
                     labels=dict(pod["metadata"].get("labels") or {}), spec=pod["spec"], containers=containers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graders.backends.base import ExecResult
-from graders.checks.pods import wait_running
+from graders.checks.pods import running_container, wait_running
 from graders.errors import CheckFailed
 from graders.run import LabRun
 from graders.waiting import NotYet, until
@@ -29,8 +29,8 @@ def http_get(run: LabRun, pod: str, container: str, url: str) -> ExecResult:
 def serves_page(run: LabRun, pod: str, container: str | None, *, port: int, page_text: str, what: str,
                 hint: str) -> None:
     """From `container` (None: the Pod's first), http://localhost:port/ answers with `page_text` in the page."""
-    state = wait_running(run, pod)
-    container = container or state.containers[0].name
+    container = container or wait_running(run, pod).containers[0].name
+    running_container(run, pod, container)
     url = f"http://localhost:{port}/"
 
     def probe() -> None:

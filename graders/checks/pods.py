@@ -31,6 +31,17 @@ def wait_running(run: LabRun, pod: str) -> PodState:
     return outcome
 
 
+def running_container(run: LabRun, pod: str, container: str) -> PodState:
+    """Wait for the Pod to run, and fail at once when it has no container of that name."""
+    state = wait_running(run, pod)
+    if state.container(container) is None:
+        raise CheckFailed(
+            expected=f"a container named {container} in Pod {pod}",
+            observed=f"the Pod's containers are named {', '.join(c.name for c in state.containers)}",
+            hint="container names are part of the task: rename yours in the YAML")
+    return state
+
+
 def _wait_running(run: LabRun, pod: str) -> PodState:
     run.require(pod)
 
@@ -79,7 +90,7 @@ def _fail_on_fatal(run: LabRun, pod: str, state: PodState) -> None:
         if container.reason in FATAL_REASONS:
             raise CheckFailed(
                 expected=f"container {container.name} of Pod {pod} (image {container.image}) to start",
-                observed=f"{container.reason}: {container.message}".rstrip(": "),
+                observed=f"container {container.name}: {container.reason}: {container.message}".rstrip(": "),
                 hint=FATAL_REASONS[container.reason],
                 details=details(run, pod, [container.name]))
     if state.phase in ("Succeeded", "Failed"):

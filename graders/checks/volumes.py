@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 
 from graders.checks.network import NOT_FOUND, http_get
-from graders.checks.pods import wait_running
+from graders.checks.pods import running_container
 from graders.errors import CheckFailed
 from graders.run import LabRun
 from graders.waiting import NotYet, until
+
+# Seconds a logged request may take to reach the sidecar's output (`tail -F` looks once a second).
+SHOW_UP = 5.0
 
 
 def shared_mounts(pod_spec: dict, writer: str, reader: str) -> dict[str, tuple[str, str]]:
@@ -25,7 +28,8 @@ def shared_mounts(pod_spec: dict, writer: str, reader: str) -> dict[str, tuple[s
 def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer_log_dir: str, port: int) -> None:
     """A request marked with a unique path, made to `writer`'s web server, shows up in `reader`'s own
     mount of a volume shared with `writer`, and in `reader`'s output (the log-shipping sidecar)."""
-    wait_running(run, pod)
+    running_container(run, pod, writer)
+    running_container(run, pod, reader)
     spec = run.submission.pods[pod]["spec"]
     shared = shared_mounts(spec, writer, reader)
     volume_kinds = {v.get("name"): next((k for k in v if k != "name"), "?") for v in spec.get("volumes") or []}
@@ -56,7 +60,7 @@ def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer
         raise NotYet(_observed(files, in_output, reader, reader_paths))
 
     try:
-        until(probe, timeout=run.timeouts.exec)
+        until(probe, timeout=SHOW_UP)
     except NotYet as last:
         raise CheckFailed(
             expected=f"a request logged by {writer} (path /{marker}) to appear in {reader}'s mount of the "

@@ -1,0 +1,73 @@
+"""kind backend: a local kind cluster, created on first use through pytest-kind-ng and kept between
+runs (students rerun often); --delete-cluster removes it at the end.
+
+The kind version and node image are pinned in graders/versions.py. A `kind` already on PATH is
+preferred; otherwise pytest-kind-ng downloads the pinned version. The kubeconfig is exported on
+every run, also when the cluster already existed (pytest-kind-ng leaves it empty then).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest_kind.cluster as pytest_kind_cluster
+from pytest_kind import KindCluster
+
+from graders.backends.kube import KubernetesSandbox, api_client, check_reachable, sandbox_namespace
+from graders.errors import InfraError
+from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
+
+STATE_DIR = Path(".pytest-kind")
+FIX = ("start Docker (`docker info` must work) and check internet access for the first run, "
+       "or grade without Kubernetes: pytest labs/1.1 --backend podman")
+
+
+class KindBackend:
+    name = "kind"
+
+    def __init__(self, cluster: str, config: Path | None = None, delete: bool = False) -> None:
+        self.delete_at_end = delete
+        kind = shutil.which("kind")
+        if kind is None:
+            # pytest-kind-ng reads its version when downloading: point it at our pin
+            pytest_kind_cluster.KIND_VERSION = KIND_VERSION
+        self.kubeconfig = (STATE_DIR / cluster / "kubeconfig").resolve()
+        self.cluster = KindCluster(cluster, kubeconfig=self.kubeconfig, image=KIND_NODE_IMAGE,
+                                   kind_path=Path(kind) if kind else None)
+        self.tried = [f"kind {'at ' + kind if kind else KIND_VERSION + ' (downloaded by pytest-kind-ng)'}, "
+                      f"cluster {cluster!r}, node image {KIND_NODE_IMAGE.split('@')[0]}"]
+        try:
+            self.cluster.create(config_file=config if config and config.exists() else None)
+            self._kind("export", "kubeconfig", f"--name={cluster}", f"--kubeconfig={self.kubeconfig}")
+        except (subprocess.CalledProcessError, OSError) as error:
+            raise InfraError(f"could not create or reuse the kind cluster {cluster!r}: {_output(error)}",
+                             tried=self.tried, fix=FIX)
+        except Exception as error:  # the download (requests) and pykube raise their own types
+            raise InfraError(f"could not set up kind: {type(error).__name__}: {error}", tried=self.tried, fix=FIX)
+        self.version = check_reachable(api_client(self.kubeconfig, None), f"kind cluster {cluster}",
+                                       tried=self.tried, fix=f"`kind delete cluster --name {cluster}`, then run again")
+
+    def open_sandbox(self, lab_id: str, run_id: str) -> KubernetesSandbox:
+        return KubernetesSandbox(lambda: api_client(self.kubeconfig, None), sandbox_namespace(lab_id, run_id),
+                                 run_id, where=f"kind cluster {self.cluster.name} (Kubernetes {self.version})")
+
+    def close(self) -> None:
+        if self.delete_at_end:
+            try:
+                self.cluster.delete()
+            except (subprocess.CalledProcessError, OSError) as error:
+                raise InfraError(f"could not delete the kind cluster: {_output(error)}", tried=self.tried,
+                                 fix=f"`kind delete cluster --name {self.cluster.name}`")
+
+    def _kind(self, *args: str) -> str:
+        return subprocess.run([str(self.cluster.kind_path), *args], check=True, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL).stdout
+
+
+def _output(error: Exception) -> str:
+    if isinstance(error, subprocess.CalledProcessError):
+        text = (error.stderr or error.stdout or "").strip() if isinstance(error.stderr or error.stdout, str) else ""
+        return text.splitlines()[-1] if text else f"{error.cmd[0]} exited with status {error.returncode}"
+    return str(error)

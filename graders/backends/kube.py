@@ -1,0 +1,237 @@
+"""The Kubernetes API side of the kind and context backends: the only module that imports the
+official `kubernetes` client. One Sandbox is one fresh namespace, deleted with everything in it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+from kubernetes.stream import stream
+from kubernetes.stream.ws_client import ERROR_CHANNEL
+
+from graders.backends.base import (
+    MANAGED_BY, RUN_LABEL, ApplyRejected, ContainerState, ExecResult, PodState)
+from graders.errors import InfraError
+from graders.waiting import NotYet, until
+
+REQUEST_TIMEOUT = 15  # seconds for one API call
+NOT_FOUND = 127
+
+
+def api_client(kubeconfig: Path | None, context: str | None) -> client.ApiClient:
+    """A client for one kubeconfig context; the process environment is left alone."""
+    try:
+        return config.new_client_from_config(config_file=str(kubeconfig) if kubeconfig else None, context=context)
+    except (config.ConfigException, OSError, ValueError) as error:
+        raise InfraError(f"cannot load the kubeconfig context {context!r}: {error}",
+                         tried=[f"kubeconfig {kubeconfig or '~/.kube/config (or $KUBECONFIG)'}"],
+                         fix="`kubectl config get-contexts` lists the contexts you can name with --context")
+
+
+class KubernetesSandbox:
+    def __init__(self, make_client: Callable[[], client.ApiClient], namespace: str, run_id: str, where: str) -> None:
+        self._make_client = make_client
+        self.api = client.CoreV1Api(make_client())
+        self.namespace = namespace
+        self.run_id = run_id
+        self.description = f"namespace {namespace} on {where}"
+        labels = {RUN_LABEL: run_id, "app.kubernetes.io/managed-by": MANAGED_BY}
+        self.labels = labels
+        self._call("create the namespace " + namespace, self.api.create_namespace,
+                   {"metadata": {"name": namespace, "labels": labels}})
+
+    # -- Sandbox ----------------------------------------------------------------------------------
+    def apply(self, pod: dict[str, Any], timeout: float) -> None:
+        body = json.loads(json.dumps(pod))
+        body["metadata"]["namespace"] = self.namespace
+        body["metadata"]["labels"] = {**(body["metadata"].get("labels") or {}), **self.labels}
+        name = body["metadata"]["name"]
+
+        def create() -> None:
+            try:
+                self.api.create_namespaced_pod(self.namespace, body, _request_timeout=REQUEST_TIMEOUT)
+            except ApiException as error:
+                message = _api_message(error)
+                if error.status == 403 and "serviceaccount" in message.lower():
+                    raise NotYet(message)  # a fresh namespace's default ServiceAccount is not there yet
+                if error.status in (400, 403, 409, 422):
+                    raise ApplyRejected(f"{error.status} {error.reason}: {message}")
+                raise _infra(f"create Pod {name}", error)
+            except urllib3.exceptions.HTTPError as error:
+                raise _infra(f"create Pod {name}", error)
+
+        try:
+            until(create, timeout=timeout)
+        except NotYet as last:
+            raise InfraError(f"the namespace {self.namespace} was not ready for Pods within {timeout:g} s: "
+                             f"{last.observed}", fix="raise --timeout-apply")
+
+    def state(self, pod: str) -> PodState | None:
+        try:
+            found = self.api.read_namespaced_pod(pod, self.namespace, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise _infra(f"read Pod {pod}", error)
+        except urllib3.exceptions.HTTPError as error:
+            raise _infra(f"read Pod {pod}", error)
+        return pod_state(found, self.api.api_client)
+
+    def exec(self, pod: str, container: str, argv: list[str], timeout: float) -> ExecResult:
+        # stream() patches the client it is given: a fresh client per exec, never shared across threads
+        api = client.CoreV1Api(self._make_client())
+        what = f"run {' '.join(argv)!r} in container {container} of Pod {pod}"
+        try:
+            response = stream(api.connect_get_namespaced_pod_exec, pod, self.namespace, container=container,
+                              command=argv, stderr=True, stdin=False, stdout=True, tty=False,
+                              _preload_content=False)
+        except ApiException as error:
+            raise _infra(what, error)
+        try:
+            response.run_forever(timeout=timeout)
+            if response.is_open():
+                raise InfraError(f"the command did not finish within {timeout:g} s while trying to {what}",
+                                 fix="raise --timeout-exec if the cluster is slow")
+            exit_code, message = exec_status(response.read_channel(ERROR_CHANNEL))
+            stderr = response.read_stderr() or ""
+            return ExecResult(exit_code, response.read_stdout() or "", stderr + message)
+        finally:
+            response.close()
+            api.api_client.close()
+
+    def logs(self, pod: str, container: str, tail: int = 20) -> str:
+        try:
+            return self.api.read_namespaced_pod_log(pod, self.namespace, container=container, tail_lines=tail,
+                                                    _request_timeout=REQUEST_TIMEOUT) or ""
+        except (ApiException, urllib3.exceptions.HTTPError):
+            return ""  # no logs yet (container not started): nothing to show
+
+    def events(self, pod: str) -> list[str]:
+        try:
+            found = self.api.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={pod}",
+                                                   _request_timeout=REQUEST_TIMEOUT)
+        except (ApiException, urllib3.exceptions.HTTPError):
+            return []
+        items = sorted(found.items, key=lambda e: str(e.last_timestamp or e.event_time or ""))
+        return [f"{e.type} {e.reason}: {e.message}" for e in items]
+
+    def delete(self, pod: str, grace_seconds: int | None, timeout: float) -> bool:
+        try:
+            self.api.delete_namespaced_pod(pod, self.namespace, grace_period_seconds=grace_seconds,
+                                           _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as error:
+            if error.status != 404:
+                raise _infra(f"delete Pod {pod}", error)
+
+        def gone() -> None:
+            if self.state(pod) is not None:
+                raise NotYet("still there")
+
+        try:
+            until(gone, timeout=timeout)
+        except NotYet:
+            return False
+        return True
+
+    def leftovers(self) -> list[str]:
+        try:
+            pods = self.api.list_namespaced_pod(self.namespace, _request_timeout=REQUEST_TIMEOUT).items
+        except ApiException as error:
+            return [] if error.status == 404 else [f"namespace {self.namespace} (unreadable: {error.reason})"]
+        return [f"pod {p.metadata.name}" for p in pods]
+
+    def close(self) -> None:
+        """Delete the namespace; its Pods go with it (not waited for: the namespace is the run's)."""
+        try:
+            self.api.delete_namespace(self.namespace, grace_period_seconds=0, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as error:
+            if error.status != 404:
+                raise _infra(f"delete the namespace {self.namespace}", error)
+        except urllib3.exceptions.HTTPError as error:
+            raise _infra(f"delete the namespace {self.namespace}", error)
+        finally:
+            self.api.api_client.close()
+
+    def _call(self, what: str, method: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return method(*args, _request_timeout=REQUEST_TIMEOUT)
+        except (ApiException, urllib3.exceptions.HTTPError) as error:
+            raise _infra(what, error)
+
+
+def pod_state(pod: client.V1Pod, api: client.ApiClient) -> PodState:
+    statuses = {s.name: s for s in (pod.status.container_statuses or [])} if pod.status else {}
+    containers = tuple(_container_state(c.name, c.image, statuses.get(c.name)) for c in pod.spec.containers)
+    return PodState(name=pod.metadata.name, phase=(pod.status.phase if pod.status else None) or "Pending",
+                    labels=dict(pod.metadata.labels or {}), spec=api.sanitize_for_serialization(pod.spec),
+                    containers=containers, terminating=pod.metadata.deletion_timestamp is not None)
+
+
+def _container_state(name: str, image: str, status: client.V1ContainerStatus | None) -> ContainerState:
+    if status is None or status.state is None:
+        return ContainerState(name, image, running=False, ready=False, reason="ContainerCreating")
+    last = status.last_state.terminated if status.last_state else None
+    common = dict(restarts=status.restart_count or 0, exit_code=last.exit_code if last else None)
+    if status.state.running:
+        return ContainerState(name, image, running=True, ready=bool(status.ready), **common)
+    if status.state.waiting:
+        waiting = status.state.waiting
+        return ContainerState(name, image, running=False, ready=False, reason=waiting.reason or "",
+                              message=waiting.message or "", **common)
+    terminated = status.state.terminated
+    return ContainerState(name, image, running=False, ready=False, reason=terminated.reason or "Terminated",
+                          message=terminated.message or f"exited with code {terminated.exit_code}",
+                          restarts=common["restarts"], exit_code=terminated.exit_code)
+
+
+def exec_status(error_channel: str) -> tuple[int, str]:
+    """Exit code of an exec from the API's error channel, and the API's message when it is no exit code.
+
+    Success -> 0; `NonZeroExitCode` -> the code in details.causes; a program that could not be started
+    (not in the image) -> 127, as a shell says; anything else -> 126 with the API's message.
+    """
+    if not error_channel.strip():
+        return 0, ""
+    try:
+        status = json.loads(error_channel)
+    except ValueError:
+        return 126, error_channel
+    if status.get("status") == "Success":
+        return 0, ""
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode":
+            return int(cause.get("message", 126)), ""
+    message = status.get("message", "")
+    if "executable file not found" in message or "no such file or directory" in message:
+        return NOT_FOUND, message
+    return 126, message
+
+
+def _api_message(error: ApiException) -> str:
+    try:
+        return json.loads(error.body or "{}").get("message") or error.reason or str(error.status)
+    except ValueError:
+        return error.reason or str(error.status)
+
+
+def _infra(what: str, error: Exception) -> InfraError:
+    detail = f"{error.status} {_api_message(error)}" if isinstance(error, ApiException) else str(error)
+    return InfraError(f"the Kubernetes API failed while trying to {what}: {detail}",
+                      fix="check that the cluster is up (`kubectl cluster-info`) and run again")
+
+
+def check_reachable(api: client.ApiClient, where: str, tried: list[str], fix: str) -> str:
+    """The cluster's version, or InfraError when its API server does not answer."""
+    try:
+        return client.VersionApi(api).get_code(_request_timeout=REQUEST_TIMEOUT).git_version
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+        raise InfraError(f"the Kubernetes API of {where} does not answer: {error}", tried=tried, fix=fix)
+
+
+def sandbox_namespace(lab_id: str, run_id: str) -> str:
+    return f"k8s101-{lab_id.replace('.', '-')}-{run_id}"
