@@ -78,8 +78,8 @@ def _stable(run: LabRun, pod: str, state: PodState) -> PodState:
         if after is None or not after.running or after.restarts != before.restarts:
             raise CheckFailed(
                 expected=f"container {before.name} of Pod {pod} to keep running",
-                observed=f"it keeps exiting and restarting ({describe(later)}, "
-                         f"{after.restarts if after else '?'} restarts)",
+                observed=f"container {before.name}: CrashLoopBackOff: it keeps exiting and being restarted "
+                         f"({after.restarts if after else '?'} restarts so far)",
                 hint=FATAL_REASONS["CrashLoopBackOff"],
                 details=details(run, pod, [before.name]))
     return later
@@ -116,7 +116,8 @@ def pod_ready(run: LabRun, pod: str, *, containers: Sequence[str] | None = None,
         raise CheckFailed(
             expected=f"Pod {pod} as the lab describes it",
             observed="; ".join(spec_problems),
-            hint="compare your YAML with the task in the README; field names are case-sensitive")
+            hint="compare your YAML with the task in the README; field names are case-sensitive",
+            details=[("What the cluster shows", describe(run.sandbox.state(pod)))])
     return wait_running(run, pod)
 
 

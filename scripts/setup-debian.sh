@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine, as root, to run the graders on podman and the project's tests:
+# podman and its configuration, stand-in images built from Debian packages, a Python venv in .venv.
+# Then grades the reference solution of lab 1.1 once, as a smoke test. Safe to run again.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+export CONTAINERS_CONF="$repo/scripts/podman/containers.conf"
+
+packages=(podman runc debootstrap busybox-static uidmap)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "setup: stand-in images (nginx:1.25, busybox:1.36)"
+bash scripts/build-standin-images.sh
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+echo "setup: Python packages"
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+echo "setup: grading the reference solution of lab 1.1 on podman"
+.venv/bin/pytest labs/1.1 --backend podman --submission tests/submissions/1.1/reference -q

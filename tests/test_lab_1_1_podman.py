@@ -1,0 +1,121 @@
+"""Lab 1.1 graded end to end on podman: real Pods, a reference solution and typical mistakes.
+
+Each submission under tests/submissions/1.1/ is graded by a separate `pytest labs/1.1` run, exactly
+as a student runs it; the JSON report says which checks failed and why.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LAB = REPO / "labs" / "1.1"
+SUBMISSIONS = REPO / "tests" / "submissions" / "1.1"
+CHECKS = ["manifests", "first-pod-ready", "first-pod-serves", "sidecar-ready", "sidecar-localhost",
+          "sidecar-shared-volume", "cleanup"]
+NOT_GRADED_FIRST = {"first-pod-ready": "not graded", "first-pod-serves": "not graded"}
+NOT_GRADED_SIDECAR = {"sidecar-ready": "not graded", "sidecar-localhost": "not graded",
+                      "sidecar-shared-volume": "not graded"}
+
+# submission folder -> {failed check id: text its message must contain}
+VERDICTS: dict[str, dict[str, str]] = {
+    "reference": {},
+    "one-file-namespaced": {},
+    "image-typo": {"first-pod-ready": "to run image nginx:1.25; found 'nginx:1.255'",
+                   "first-pod-serves": "container nginx: ErrImagePull"},
+    "missing-label": {"first-pod-ready": "expected label app: hello"},
+    "wrong-port": {"first-pod-ready": "expected container nginx to declare containerPort 80; found [8080]"},
+    "bad-indentation": {"manifests": "my-first-pod.yaml: not valid YAML: line 11", **NOT_GRADED_FIRST},
+    "extra-service": {"manifests": "this lab asks only for Pods", **NOT_GRADED_FIRST},
+    "field-typo": {"manifests": "spec.containers[0].ports[0]: unknown field", **NOT_GRADED_FIRST},
+    "wrong-pod-name": {"manifests": "found 'my-pod'", "first-pod-ready": "no Pod named my-first-pod",
+                       "first-pod-serves": "no Pod named my-first-pod"},
+    "sidecar-exits": {"sidecar-ready": "container log-shipper: CrashLoopBackOff",
+                      "sidecar-localhost": "CrashLoopBackOff", "sidecar-shared-volume": "CrashLoopBackOff"},
+    "sidecar-image-typo": {"sidecar-ready": "container log-shipper: ErrImagePull",
+                           "sidecar-localhost": "ErrImagePull", "sidecar-shared-volume": "ErrImagePull"},
+    "renamed-sidecar": {"sidecar-ready": "expected containers named app, log-shipper; found app, sidecar",
+                        "sidecar-localhost": "a container named log-shipper",
+                        "sidecar-shared-volume": "a container named log-shipper"},
+    "separate-volumes": {"sidecar-shared-volume": "no volume is mounted by both"},
+    "wrong-mount-path": {"sidecar-shared-volume": "app mounts volume logs at /var/log/app, but nginx writes"},
+    "sidecar-silent": {"sidecar-shared-volume": "reached the shared volume (/logs/access.log) but not log-shipper's output"},
+    "privileged": {"manifests": "spec.containers[1].securityContext.privileged", **NOT_GRADED_SIDECAR},
+    "hostpath-volume": {"manifests": "spec.volumes[0].hostPath", **NOT_GRADED_SIDECAR},
+}
+
+
+def grade(pytester: pytest.Pytester, submission: Path, *args: str) -> tuple[pytest.RunResult, dict]:
+    report = pytester.path / "grade.json"
+    result = pytester.runpytest_subprocess(
+        str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), "--backend", "podman",
+        "--submission", str(submission), "--grade-report", str(report), *args)
+    return result, json.loads(report.read_text())
+
+
+@pytest.mark.parametrize("variant", sorted(VERDICTS))
+def test_submission_gets_the_expected_verdict(pytester: pytest.Pytester, variant: str) -> None:
+    result, report = grade(pytester, SUBMISSIONS / variant)
+    expected = VERDICTS[variant]
+    checks = {check["id"]: check for check in report["checks"]}
+    assert list(checks) == CHECKS
+    failed = {cid for cid, check in checks.items() if not check["passed"]}
+    assert failed == set(expected), result.stdout.str()
+    for cid, text in expected.items():
+        assert checks[cid]["status"] == "failed"
+        assert text in checks[cid]["message"], checks[cid]["message"]
+        assert checks[cid]["points"] == 0
+    assert report["score"] == sum(c["max_points"] for c in checks.values() if c["passed"])
+    assert report["max_score"] == 100
+    assert result.ret == (0 if not expected else 1)
+    result.stdout.fnmatch_lines([f"Score: {report['score']}/100 (backend podman)"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_reference_passes_with_a_hint_about_sigterm(pytester: pytest.Pytester) -> None:
+    result, report = grade(pytester, SUBMISSIONS / "reference")
+    cleanup = next(check for check in report["checks"] if check["id"] == "cleanup")
+    assert cleanup["passed"] and "log-shipper of Pod app-with-sidecar ignores SIGTERM" in cleanup["message"]
+    result.stdout.fnmatch_lines(["*PASS*cleanup*10/10*", "*-> Note: container log-shipper*ignores SIGTERM*"])
+
+
+def test_a_sidecar_that_handles_sigterm_gets_no_hint(pytester: pytest.Pytester) -> None:
+    _, report = grade(pytester, SUBMISSIONS / "one-file-namespaced")
+    cleanup = next(check for check in report["checks"] if check["id"] == "cleanup")
+    assert cleanup["passed"] and cleanup["message"] == ""
+
+
+def test_failure_shows_expected_observed_hint_and_readme_section(pytester: pytest.Pytester) -> None:
+    result, _ = grade(pytester, SUBMISSIONS / "wrong-mount-path")
+    result.stdout.fnmatch_lines([
+        "*[[]sidecar-shared-volume[]] app's access log reaches log-shipper through a shared emptyDir",
+        "Expected: a request logged by app*",
+        "Observed: the request appeared neither in the files under /logs*",
+        "Hint:     app mounts volume logs at /var/log/app, but nginx writes its logs to /var/log/nginx: mount it there",
+        "Read:     labs/1.1/README.md#part-2-a-pod-with-a-sidecar",
+    ])
+
+
+def test_image_pull_failure_fails_fast_with_events(pytester: pytest.Pytester) -> None:
+    result, _ = grade(pytester, SUBMISSIONS / "image-typo", "--timeout-ready", "300")
+    result.stdout.fnmatch_lines(["What the cluster shows:", "*container nginx: ErrImagePull*",
+                                 "Recent events of my-first-pod:*"])
+    assert result.duration < 60  # the cluster said ErrImagePull: no waiting out the 300 s ready timeout
+
+
+def test_crash_looping_sidecar_fails_fast(pytester: pytest.Pytester) -> None:
+    result, _ = grade(pytester, SUBMISSIONS / "sidecar-exits", "--timeout-ready", "300")
+    result.stdout.fnmatch_lines(["Observed: container log-shipper: CrashLoopBackOff*"])
+    assert result.duration < 60
+
+
+def test_only_selected_checks_are_reported(pytester: pytest.Pytester) -> None:
+    result, report = grade(pytester, SUBMISSIONS / "reference", "-k", "manifests")
+    assert [check["id"] for check in report["checks"]] == ["manifests"]
+    assert report == {"lab": "1.1", "score": 10, "max_score": 10, "checks": [
+        {"id": "manifests", "title": "YAML parses; both Pods present, schema-valid and safe", "points": 10,
+         "max_points": 10, "passed": True, "status": "passed", "message": ""}]}
+    assert result.ret == 0
