@@ -1,0 +1,72 @@
+"""The grader's pytest surface: options, validation, infrastructure errors, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LAB = REPO / "labs" / "1.1"
+REFERENCE = REPO / "tests" / "submissions" / "1.1" / "reference"
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), *args)
+
+
+def test_missing_podman_is_an_infrastructure_error_not_a_lost_point(pytester: pytest.Pytester,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(pytester.path))  # no podman here
+    report = pytester.path / "grade.json"
+    result = run(pytester, "--backend", "podman", "--submission", str(REFERENCE), "--grade-report", str(report))
+    grade = json.loads(report.read_text())
+    statuses = {check["id"]: check["status"] for check in grade["checks"]}
+    assert statuses.pop("manifests") == "passed"  # offline checks still grade
+    assert set(statuses.values()) == {"error"}
+    assert all("podman is not installed" in c["message"] for c in grade["checks"] if c["status"] == "error")
+    result.stdout.fnmatch_lines([
+        "*Infrastructure problem (no points lost): podman is not installed or not on PATH",
+        "*fix:   install podman*",
+        "*ERROR*first-pod-ready*-/15*",
+        "Score: 10/100 (backend podman); 6 check(s) could not be graded because of an infrastructure problem*",
+    ])
+    result.stdout.no_fnmatch_line("*Traceback*")
+    assert result.ret == 1
+
+
+def test_unknown_context_is_an_infrastructure_error(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    kubeconfig = pytester.path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    result = run(pytester, "--backend", "context", "--context", "nope", "--submission", str(REFERENCE))
+    result.stdout.fnmatch_lines(["*cannot load the kubeconfig context 'nope'*",
+                                 "*`kubectl config get-contexts` lists the contexts*"])
+    assert result.ret == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--backend", "context"], "*--backend context needs --context NAME*"),
+    (["--backend", "docker"], "*Invalid backend 'docker' from the command line: choose one of kind, context, podman*"),
+    (["--timeout-ready", "soon"], "*Invalid timeout 'soon' from --timeout-ready: give a number of seconds above 0*"),
+    (["--timeout-exec", "0"], "*Invalid timeout '0' from --timeout-exec*"),
+    (["--submission", "/no/such/folder"], "*--submission /no/such/folder: no such folder*"),
+])
+def test_bad_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
+    result = run(pytester, *args)
+    result.stderr.fnmatch_lines([message])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_ini_values_are_validated_with_their_source(pytester: pytest.Pytester) -> None:
+    ini = pytester.path / "grader.ini"
+    ini.write_text((REPO / "pytest.ini").read_text().replace("pythonpath = .", f"pythonpath = {REPO}")
+                   + "grader_timeout_delete = -3\n")
+    result = pytester.runpytest_subprocess(str(LAB), "-c", str(ini), "--rootdir", str(REPO))
+    result.stderr.fnmatch_lines(["*Invalid timeout '-3' from ini grader_timeout_delete*"])
+
+
+def test_header_shows_backend_and_timeouts(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "--backend", "podman", "--timeout-ready", "42", "--collect-only")
+    result.stdout.fnmatch_lines(["grader: backend podman; timeouts apply 60s, ready 42s, exec 10s, delete 60s*"])
