@@ -7,6 +7,10 @@ as a student runs it; the JSON report says which checks failed and why.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +123,22 @@ def test_only_selected_checks_are_reported(pytester: pytest.Pytester) -> None:
         {"id": "manifests", "title": "YAML parses; both Pods present, schema-valid and safe", "points": 10,
          "max_points": 10, "passed": True, "status": "passed", "message": ""}]}
     assert result.ret == 0
+
+
+def test_sigterm_mid_run_leaves_no_pod(tmp_path: Path) -> None:
+    """What CI sends on cancel: the run stops and still removes its pods and volume directories."""
+    command = [sys.executable, "-m", "pytest", str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO),
+               "--backend", "podman", "--submission", str(SUBMISSIONS / "sidecar-silent"), "-q"]
+    ours = ["podman", "pod", "ps", "-q", "--filter", "label=app.kubernetes.io/managed-by=k8s101-graders"]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not subprocess.run(ours, capture_output=True, text=True).stdout.split():
+            assert time.monotonic() < deadline and process.poll() is None, "the run never started its pods"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert "KeyboardInterrupt: signal 15" in output
+    assert subprocess.run(ours, capture_output=True, text=True).stdout.split() == []
