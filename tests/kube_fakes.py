@@ -82,7 +82,7 @@ class KubeAPI:
 
         def respond(request: kmock.Request) -> object:
             if times is not None and next(count) >= times:
-                return NotImplemented  # kmock: "not this reaction", the next one answers
+                return NotImplemented  # kmock: this reaction is used up for good, the next one answers
             if request.action == kmock.action.CREATE:
                 metadata = (request.data or {}).get("metadata") or {}
                 key = (request.resource, request.namespace or metadata.get("namespace"), metadata.get("name"))

@@ -15,7 +15,7 @@ from graders.backends.base import MANAGED_BY, RUN_LABEL, ApplyRejected, Containe
 from graders.backends.context import ContextBackend
 from graders.backends.kube import KubernetesSandbox, api_client, check_reachable, exec_status, sandbox_namespace
 from graders.errors import InfraError
-from tests.kube_fakes import TOKEN, KubeAPI, kube_api  # noqa: F401  (kube_api is a fixture)
+from tests.kube_fakes import TOKEN, KubeAPI, kube_api, write_kubeconfig  # noqa: F401  (kube_api: a fixture)
 
 RUN_ID = "ab12cd34"
 NS = sandbox_namespace("1.1", RUN_ID)
@@ -46,6 +46,13 @@ def store_pod(kube_api: KubeAPI, status: dict | None = None, **metadata: object)
     if status is not None:
         pod["status"] = status
     kube_api.mock.objects["v1/pods", NS, "web"] = pod
+
+
+def closed_port() -> int:
+    """A local port that was free a moment ago: nothing listens there."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 # -- the namespace ----------------------------------------------------------------------------------
@@ -232,9 +239,10 @@ def hold_until_fetched(kube_api: KubeAPI, times: int) -> None:
     fetched = iter(range(times))
 
     def fetch(request: kmock.Request) -> object:
-        if next(fetched, None) is None:
-            del kube_api.mock.objects["v1/pods", NS, "web"]
-        return NotImplemented  # the emulator answers: the Pod, or 404 once it is gone
+        if next(fetched, None) is not None:
+            return kube_api.mock.objects["v1/pods", NS, "web"].raw
+        del kube_api.mock.objects["v1/pods", NS, "web"]
+        return NotImplemented  # kmock: this reaction is done, the emulator answers from now on (404)
 
     kube_api.mock[f"get {PODS}/web"] << fetch
 
@@ -266,6 +274,7 @@ def test_delete_returns_false_when_the_pod_outlives_the_timeout(kube_api, sandbo
 
 
 def test_delete_maps_a_server_error_to_an_infra_error(kube_api, sandbox):
+    store_pod(kube_api)  # kmock answers a DELETE of a missing object with 404 before any reaction
     kube_api.fail(f"delete {PODS}/web", 500, "InternalError", "etcd is down")
     with pytest.raises(InfraError, match="delete Pod web: 500 etcd is down"):
         sandbox.delete("web", grace_seconds=0, timeout=5)
@@ -293,7 +302,8 @@ def test_leftovers_lists_the_pods_still_in_the_namespace(kube_api, sandbox):
     (json.dumps({"metadata": {}, "status": "Failure", "message": (
         'failed to exec in container: exec: "curl": executable file not found in $PATH')}),
      (127, 'failed to exec in container: exec: "curl": executable file not found in $PATH')),
-    (json.dumps({"status": "Failure", "message": "container not found (\"app\")"}), (126, 'container not found ("app")')),
+    (json.dumps({"status": "Failure", "message": 'container not found ("app")'}),
+     (126, 'container not found ("app")')),
     ("garbage that is not JSON", (126, "garbage that is not JSON")),
 ])
 def test_exec_status(channel, expected):
@@ -307,15 +317,7 @@ def test_check_reachable_returns_the_server_version(kubeconfig):
 
 
 def test_check_reachable_raises_an_infra_error_when_nothing_listens(tmp_path):
-    with socket.socket() as closed:  # a port that was free a moment ago and now has no listener
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
-        "clusters": [{"name": "gone", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
-        "users": [{"name": "gone", "user": {"token": "t"}}],
-        "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "gone"}}]}))
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{closed_port()}", context="gone")
     with pytest.raises(InfraError) as caught:
         check_reachable(api_client(kubeconfig, None), "the gone cluster", tried=["a closed port"],
                         fix="start the cluster")
@@ -334,8 +336,9 @@ def test_api_client_refuses_an_unknown_context(kubeconfig):
 
 @pytest.fixture
 def kubeconfig_env(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """$KUBECONFIG -> a kubeconfig in tmp_path with the contexts `fake` (current) and `other`: ~/.kube is never read."""
-    path = kube_api.kubeconfig(tmp_path / "kube" / "config", context="other")
+    """$KUBECONFIG -> a file in tmp_path (~/.kube is never read) with two contexts: `fake` (the kmock
+    server) and `current`, the current context, whose server does not answer."""
+    path = write_kubeconfig(tmp_path / "kube" / "config", f"http://127.0.0.1:{closed_port()}", context="current")
     config = json.loads(path.read_text())
     fake = json.loads(kube_api.kubeconfig(tmp_path / "kube" / "fake", context="fake").read_text())
     for key in ("clusters", "users", "contexts"):
@@ -355,8 +358,8 @@ def test_context_backend_refuses_an_unknown_context(kubeconfig_env):
     assert "kubectl config get-contexts" in str(caught.value)
 
 
-def test_context_backend_uses_the_named_context(kube_api, kubeconfig_env):
-    backend = ContextBackend("fake")
+def test_context_backend_uses_the_named_context_not_the_current_one(kube_api, kubeconfig_env):
+    backend = ContextBackend("fake")  # the current context's server would not answer
     assert backend.version == "v1.36.1"
     sandbox = backend.open_sandbox("1.1", RUN_ID)
     try:

@@ -39,7 +39,11 @@ class KindBackend:
         self.tried = [f"kind {'at ' + kind if kind else KIND_VERSION + ' (downloaded by pytest-kind-ng)'}, "
                       f"cluster {cluster!r}, node image {KIND_NODE_IMAGE.split('@')[0]}"]
         try:
-            self.cluster.create(config_file=config if config and config.exists() else None)
+            self.cluster.ensure_kind()  # downloads the pinned kind when none is on PATH
+            if cluster not in self._kind("get", "clusters").splitlines():
+                # only for a new cluster: for an existing one, create() would load (with pykube) the
+                # kubeconfig it leaves empty, and fail with a TypeError before the export below
+                self.cluster.create(config_file=config if config and config.exists() else None)
             self._kind("export", "kubeconfig", f"--name={cluster}", f"--kubeconfig={self.kubeconfig}")
         except (subprocess.CalledProcessError, OSError) as error:
             raise InfraError(f"could not create or reuse the kind cluster {cluster!r}: {_output(error)}",
