@@ -49,9 +49,10 @@ def _delete(run: LabRun, pod: str) -> str | None:
     running = [c.name for c in state.containers if c.running] if state else []
     stubborn = [name for name in running if ignores_sigterm(run, pod, name)]
     for name in stubborn:
-        run.note(f"container {name} of Pod {pod} ignores SIGTERM (its PID 1 has no handler), so Kubernetes "
-                 f"waits the whole grace period (30 s by default) before killing it: start the program "
-                 f"with `exec` or give the Pod a short terminationGracePeriodSeconds")
+        run.note(f"container {name} of Pod {pod} ignores SIGTERM (its first process, such as `tail`, has no "
+                 f"handler for it), so `kubectl delete pod` waits out the grace period (30 s by default) "
+                 f"before killing it. Harmless; to stop faster set terminationGracePeriodSeconds: 2, or run "
+                 f"`trap 'exit 0' TERM; tail -F FILE & wait`")
     grace = SHORT_GRACE if stubborn else None
     if run.sandbox.delete(pod, grace_seconds=grace, timeout=run.timeouts.delete):
         return None
