@@ -10,3 +10,14 @@ KIND_NODE_IMAGE = (
 )
 # Student manifests are schema-checked against the Kubernetes version of the node image.
 KUBERNETES_VERSION = "1.36"
+
+
+def main() -> None:
+    """Print the pins as KEY=value lines, for $GITHUB_OUTPUT: `python -m graders.versions`."""
+    print(f"kind_version={KIND_VERSION}")
+    print(f"node_image={KIND_NODE_IMAGE}")
+    print(f"kubernetes_version={KUBERNETES_VERSION}")
+
+
+if __name__ == "__main__":
+    main()

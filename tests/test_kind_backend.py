@@ -84,6 +84,8 @@ elif args[:2] == ["export", "kubeconfig"]:
         error("could not locate any control plane nodes for cluster named '%s'. "
               "Use the --name option to select a different cluster" % name)
     write_kubeconfig(flags["kubeconfig"])
+elif args[:1] == ["version"]:
+    print("kind v%s go1.24.4 linux/amd64" % os.environ.get("FAKE_KIND_VERSION", "0.32.0"))
 elif args[:2] == ["delete", "cluster"]:
     sys.stderr.write('Deleting cluster "%s" ...\\n' % name)  # kind exits 0 also for a missing cluster
     state_file.write_text(json.dumps([c for c in clusters if c != name]))
@@ -123,6 +125,7 @@ def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("FAKE_KIND_LOG", str(kind.log))
     monkeypatch.setenv("FAKE_KIND_SERVER", kube_api.url)
     monkeypatch.delenv("FAKE_KIND_FAIL", raising=False)
+    monkeypatch.delenv("FAKE_KIND_VERSION", raising=False)
     monkeypatch.chdir(tmp_path)  # pytest-kind-ng keeps its state in ./.pytest-kind
 
     def no_download(*args: object, **kwargs: object) -> None:
@@ -149,6 +152,7 @@ def test_without_a_cluster_it_creates_one_with_the_pinned_image_and_the_config(f
     kubeconfig = tmp_path / ".pytest-kind" / CLUSTER / "kubeconfig"
     assert backend.kubeconfig == kubeconfig
     assert fake_kind.calls() == [
+        ["version"],  # the backend's: is the kind on PATH recent enough?
         ["get", "clusters"],  # the backend's: does the cluster exist?
         ["get", "clusters"],  # pytest-kind-ng's, in KindCluster.create()
         ["create", "cluster", f"--name={CLUSTER}", f"--kubeconfig={kubeconfig}", f"--image={KIND_NODE_IMAGE}",
@@ -176,7 +180,7 @@ def test_a_missing_config_file_is_not_passed_to_kind(fake_kind, tmp_path):
 def test_an_existing_cluster_is_reused_and_its_kubeconfig_exported(fake_kind, kube_api, tmp_path):
     fake_kind.state.write_text(json.dumps(["other", CLUSTER]))
     backend = KindBackend(CLUSTER)
-    assert [call[:2] for call in fake_kind.calls()] == [["get", "clusters"], ["export", "kubeconfig"]]  # no create
+    assert [call[:2] for call in fake_kind.calls()] == [["version"], ["get", "clusters"], ["export", "kubeconfig"]]
     kubeconfig = tmp_path / ".pytest-kind" / CLUSTER / "kubeconfig"
     assert f"--kubeconfig={kubeconfig}" in fake_kind.calls()[-1]
     assert json.loads(kubeconfig.read_text())["current-context"] == f"kind-{CLUSTER}"
@@ -249,3 +253,20 @@ def test_without_kind_on_path_the_pinned_version_is_downloaded(tmp_path, monkeyp
     assert "Failed to resolve 'github.com'" in caught.value.problem  # requests' errors are OSErrors
     assert caught.value.tried[0].startswith(f"kind {KIND_VERSION} (downloaded by pytest-kind-ng), cluster 'k8s-101'")
     assert "internet access" in caught.value.fix
+
+
+def test_a_kind_on_path_older_than_the_pin_is_not_used(fake_kind, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_KIND_VERSION", "0.17.0")
+    monkeypatch.setattr(pytest_kind.cluster, "KIND_VERSION", pytest_kind.cluster.KIND_VERSION)  # restored after
+    urls = []
+
+    def offline(url: str, **kwargs: object) -> None:
+        urls.append(url)
+        raise requests.ConnectionError("offline")
+
+    monkeypatch.setattr(pytest_kind.cluster.requests, "get", offline)
+    with pytest.raises(InfraError) as caught:
+        KindBackend(CLUSTER)
+    assert urls and KIND_VERSION in urls[0]  # the pinned kind was fetched instead
+    assert fake_kind.calls() == [["version"]]  # only asked for its version
+    assert caught.value.tried[1] == f"not the kind on PATH ({fake_kind.path}, version 0.17.0): older than the pinned {KIND_VERSION}"

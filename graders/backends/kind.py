@@ -2,14 +2,17 @@
 runs (students rerun often); --delete-cluster removes it at the end.
 
 The kind version and node image are pinned in graders/versions.py. A `kind` already on PATH is
-preferred; otherwise pytest-kind-ng downloads the pinned version. The kubeconfig is exported on
+preferred when it is not older than the pin (older kinds cannot run current node images);
+otherwise pytest-kind-ng downloads the pinned version. The kubeconfig is exported on
 every run, also when the cluster already existed (pytest-kind-ng leaves it empty then).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest_kind.cluster as pytest_kind_cluster
@@ -29,7 +32,7 @@ class KindBackend:
 
     def __init__(self, cluster: str, config: Path | None = None, delete: bool = False) -> None:
         self.delete_at_end = delete
-        kind = shutil.which("kind")
+        kind, found = kind_on_path()
         if kind is None:
             # pytest-kind-ng reads its version when downloading: point it at our pin
             pytest_kind_cluster.KIND_VERSION = KIND_VERSION
@@ -38,6 +41,8 @@ class KindBackend:
                                    kind_path=Path(kind) if kind else None)
         self.tried = [f"kind {'at ' + kind if kind else KIND_VERSION + ' (downloaded by pytest-kind-ng)'}, "
                       f"cluster {cluster!r}, node image {KIND_NODE_IMAGE.split('@')[0]}"]
+        if found and not kind:
+            self.tried.append(f"not the kind on PATH ({found}): older than the pinned {KIND_VERSION}")
         try:
             self.cluster.ensure_kind()  # downloads the pinned kind when none is on PATH
             if cluster not in self._kind("get", "clusters").splitlines():
@@ -70,8 +75,40 @@ class KindBackend:
                               stdin=subprocess.DEVNULL).stdout
 
 
+def kind_on_path() -> tuple[str | None, str | None]:
+    """(path of a usable kind on PATH or None, description of the one found on PATH or None)."""
+    path = shutil.which("kind")
+    if path is None:
+        return None, None
+    try:
+        printed = subprocess.run([path, "version"], capture_output=True, text=True, timeout=30,
+                                 stdin=subprocess.DEVNULL).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None, f"{path}, which does not run"
+    found = re.search(r"v(\d+)\.(\d+)\.(\d+)", printed)
+    version = tuple(int(part) for part in found.groups()) if found else (0, 0, 0)
+    pinned = tuple(int(part) for part in KIND_VERSION.lstrip("v").split("."))
+    if version < pinned:
+        return None, f"{path}, version {'.'.join(map(str, version)) if found else 'unknown'}"
+    return path, path
+
+
+def main() -> None:
+    """Create or reuse the kind cluster, as a grading run would: `python -m graders.backends.kind [NAME]`."""
+    name = sys.argv[1] if len(sys.argv) > 1 else "k8s-101"
+    try:
+        backend = KindBackend(name, config=Path("kind-config.yaml"))
+    except InfraError as error:
+        sys.exit(str(error))
+    print(f"kind cluster {name} is up: Kubernetes {backend.version}, kubeconfig {backend.kubeconfig}")
+
+
 def _output(error: Exception) -> str:
     if isinstance(error, subprocess.CalledProcessError):
         text = (error.stderr or error.stdout or "").strip() if isinstance(error.stderr or error.stdout, str) else ""
         return text.splitlines()[-1] if text else f"{error.cmd[0]} exited with status {error.returncode}"
     return str(error)
+
+
+if __name__ == "__main__":
+    main()
