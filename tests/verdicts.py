@@ -1,0 +1,76 @@
+"""Expected verdicts of the graded submissions under tests/submissions/1.1/, on any backend.
+
+The podman end-to-end tests assert them; CI's kind job checks a report against them:
+
+    python -m tests.verdicts VARIANT REPORT.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+CHECKS = ["manifests", "first-pod-ready", "first-pod-serves", "sidecar-ready", "sidecar-localhost",
+          "sidecar-shared-volume", "cleanup"]
+NOT_GRADED_FIRST = {"first-pod-ready": "not graded", "first-pod-serves": "not graded"}
+NOT_GRADED_SIDECAR = {"sidecar-ready": "not graded", "sidecar-localhost": "not graded",
+                      "sidecar-shared-volume": "not graded"}
+
+# submission folder -> {failed check id: text its message must contain}
+VERDICTS: dict[str, dict[str, str]] = {
+    "reference": {},
+    "one-file-namespaced": {},
+    "image-typo": {"first-pod-ready": "to run image nginx:1.25; found 'nginx:1.255'",
+                   "first-pod-serves": "container nginx: ErrImagePull"},
+    "missing-label": {"first-pod-ready": "expected label app: hello"},
+    "wrong-port": {"first-pod-ready": "expected container nginx to declare containerPort 80; found [8080]"},
+    "bad-indentation": {"manifests": "my-first-pod.yaml: not valid YAML: line 11", **NOT_GRADED_FIRST},
+    "extra-service": {"manifests": "this lab asks only for Pods", **NOT_GRADED_FIRST},
+    "field-typo": {"manifests": "spec.containers[0].ports[0]: unknown field", **NOT_GRADED_FIRST},
+    "wrong-pod-name": {"manifests": "found 'my-pod'", "first-pod-ready": "no Pod named my-first-pod",
+                       "first-pod-serves": "no Pod named my-first-pod"},
+    "sidecar-exits": {"sidecar-ready": "container log-shipper: CrashLoopBackOff",
+                      "sidecar-localhost": "CrashLoopBackOff", "sidecar-shared-volume": "CrashLoopBackOff"},
+    "sidecar-image-typo": {"sidecar-ready": "container log-shipper: ErrImagePull",
+                           "sidecar-localhost": "ErrImagePull", "sidecar-shared-volume": "ErrImagePull"},
+    "renamed-sidecar": {"sidecar-ready": "expected containers named app, log-shipper; found app, sidecar",
+                        "sidecar-localhost": "a container named log-shipper",
+                        "sidecar-shared-volume": "a container named log-shipper"},
+    "separate-volumes": {"sidecar-shared-volume": "no volume is mounted by both"},
+    "wrong-mount-path": {"sidecar-shared-volume": "app mounts volume logs at /var/log/app, but nginx writes"},
+    "sidecar-silent": {"sidecar-shared-volume": "reached the shared volume (/logs/access.log) but not log-shipper's output"},
+    "privileged": {"manifests": "spec.containers[1].securityContext.privileged", **NOT_GRADED_SIDECAR},
+    "hostpath-volume": {"manifests": "spec.volumes[0].hostPath", **NOT_GRADED_SIDECAR},
+}
+
+
+def mismatches(variant: str, report: dict) -> list[str]:
+    """What differs between a grade report and the expected verdict of a submission."""
+    expected = VERDICTS[variant]
+    checks = {check["id"]: check for check in report["checks"]}
+    found = []
+    if list(checks) != CHECKS:
+        found.append(f"checks {list(checks)} instead of {CHECKS}")
+    failed = {cid for cid, check in checks.items() if not check["passed"]}
+    if failed != set(expected):
+        found.append(f"failed checks {sorted(failed)} instead of {sorted(expected)}")
+    for cid, text in expected.items():
+        message = checks.get(cid, {}).get("message", "")
+        if text not in message:
+            found.append(f"{cid}: message lacks {text!r}: {message!r}")
+    return found
+
+
+def main() -> int:
+    variant, report = sys.argv[1], Path(sys.argv[2])
+    problems = mismatches(variant, json.loads(report.read_text()))
+    for problem in problems:
+        print(f"{variant}: {problem}")
+    if not problems:
+        print(f"{variant}: verdict as expected")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
