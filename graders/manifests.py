@@ -16,8 +16,10 @@ import yaml
 
 from graders import policy
 from graders.versions import KUBERNETES_VERSION
+from graders.yamlfiles import MAX_FILES, UnreadableFile, read_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
+TODO = "TODO"  # what the starter files leave for the student to fill in
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Problem:
     file: str
     where: str
     message: str
+    todo: bool = False  # a placeholder of the starter file, not a mistake
 
     def __str__(self) -> str:
         return f"{self.file}: {self.where}: {self.message}" if self.where else f"{self.file}: {self.message}"
@@ -44,19 +47,20 @@ class Submission:
         if pod in self.pods:
             return None
         if pod in self.rejected_pods:
-            file = self.rejected_pods[pod]
-            reasons = "; ".join(str(p) for p in self.problems if p.file == file)
-            return f"Pod {pod} was not applied because {file} was rejected: {reasons}"
+            return f"Pod {pod} was not applied: {self.rejected_pods[pod]} has problems (see the manifests check)"
         return f"no Pod named {pod} was found in the .yaml/.yml files of {self.folder}"
 
 
 def load_submission(folder: Path, expected_pods: Sequence[str]) -> Submission:
     submission = Submission(folder=folder, expected_pods=tuple(expected_pods))
-    paths = sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
+    paths = sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES)
     submission.files = [p.name for p in paths]
     if not paths:
         submission.problems.append(Problem(str(folder), "", "no .yaml or .yml file found here"))
-    for path in paths:
+    if len(paths) > MAX_FILES:
+        submission.problems.append(Problem(str(folder), "", f"holds {len(paths)} .yaml/.yml files; only the first "
+                                                             f"{MAX_FILES} (by name) are read, the limit"))
+    for path in paths[:MAX_FILES]:
         _load_file(path, submission)
     for name in expected_pods:
         if name not in submission.pods and name not in submission.rejected_pods:
@@ -69,12 +73,15 @@ def _load_file(path: Path, submission: Submission) -> None:
     problems: list[Problem] = []
     found: dict[str, dict[str, Any]] = {}
     try:
-        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        documents = read_documents(path, submission.folder)
+    except UnreadableFile as error:
+        submission.problems.append(Problem(path.name, "", str(error)))
+        return
     except yaml.YAMLError as error:
         submission.problems.append(Problem(path.name, "", f"not valid YAML: {_yaml_reason(error)}"))
         return
-    except (UnicodeDecodeError, OSError) as error:
-        submission.problems.append(Problem(path.name, "", f"cannot be read as UTF-8 text: {error}"))
+    except OSError as error:
+        submission.problems.append(Problem(path.name, "", f"cannot be read: {error.strerror or error}"))
         return
     for number, document in enumerate(documents, start=1):
         where = f"document {number}" if len(documents) > 1 else ""
@@ -84,7 +91,12 @@ def _load_file(path: Path, submission: Submission) -> None:
         name = pod["metadata"]["name"] if pod else None
         if name and (name in found or name in submission.pods or name in submission.rejected_pods):
             reasons.append(("metadata.name", f"Pod {name} is defined more than once"))
+            if name in submission.pods:  # which one was meant? neither is applied
+                submission.pods.pop(name)
+                submission.rejected_pods[name] = path.name
         problems.extend(Problem(path.name, _join(where, field_path), reason) for field_path, reason in reasons)
+        problems.extend(Problem(path.name, _join(where, field_path), "still a TODO placeholder: fill it in", todo=True)
+                        for field_path in _todos(document))
         if pod and name not in found:
             found[name] = pod
     submission.problems.extend(problems)
@@ -108,10 +120,50 @@ def _accept_document(document: Any, expected: tuple[str, ...]) -> tuple[dict[str
                                f"apiVersion: {api_version}, kind: {kind}")]
     if name not in expected:
         return None, [("metadata.name", f"this lab asks for Pods named {', '.join(expected)}, found {name!r}")]
-    reasons = _schema_problems(document) + policy.violations(document)
+    document = _without_nulls(document)  # as the API server reads them: a null field is an absent one
+    reasons = _structure_problems(document) or _schema_problems(document) + policy.violations(document)
+    namespace = metadata.get("namespace")
+    if namespace not in (None, "default"):
+        reasons.append(("metadata.namespace", f"namespace {namespace!r}: the grader runs your Pods in a namespace "
+                                              f"of its own; remove this line (namespace: default is fine)"))
     pod = copy.deepcopy(document)
     pod["metadata"].pop("namespace", None)  # the grader picks the namespace
     return pod, reasons
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+def _structure_problems(pod: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the API server requires beyond the schema: a spec with containers that have a name and an image."""
+    spec = pod.get("spec")
+    if not isinstance(spec, dict):
+        return [("spec", "a Pod needs a spec with at least one container")]
+    containers = spec.get("containers")
+    if not isinstance(containers, list) or not containers:
+        return [("spec.containers", "a Pod needs at least one container (a list of name and image)")]
+    problems = []
+    for index, container in enumerate(containers):
+        for key in ("name", "image"):
+            if not isinstance(container, dict) or not isinstance(container.get(key), str) or not container[key]:
+                problems.append((f"spec.containers[{index}].{key}", f"every container needs a {key}"))
+    return problems
+
+
+def _todos(value: Any, path: tuple[Any, ...] = ()) -> list[str]:
+    """Field paths whose value still holds a TODO of the starter file."""
+    if isinstance(value, str):
+        return [_field_path(path)] if TODO in value else []
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _todos(item, path + (key,))]
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value) for found in _todos(item, path + (index,))]
+    return []
 
 
 def _schema_problems(document: dict[str, Any]) -> list[tuple[str, str]]:

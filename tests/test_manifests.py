@@ -56,7 +56,7 @@ def test_nothing_from_a_rejected_file_is_applied(tmp_path: Path) -> None:
     assert set(submission.rejected_pods) == set(PODS)
     assert [str(p) for p in submission.problems] == [
         "pods.yaml: document 2, spec.hostNetwork: hostNetwork shares the node's namespaces with the Pod"]
-    assert "pods.yaml was rejected" in submission.why_not_gradable("my-first-pod")
+    assert "not applied: pods.yaml has problems" in submission.why_not_gradable("my-first-pod")
 
 
 @pytest.mark.parametrize(("documents", "message"), [
@@ -67,12 +67,20 @@ def test_nothing_from_a_rejected_file_is_applied(tmp_path: Path) -> None:
     ([pod("hello")], "found 'hello'"),
     ([pod("my-first-pod"), pod("my-first-pod")], "Pod my-first-pod is defined more than once"),
     ([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "my-first-pod"}, "spec": {"contianers": []}}],
-     "'containers' is a required property"),
+     "spec.containers: a Pod needs at least one container"),
 ])
 def test_problems_are_reported_in_the_students_terms(tmp_path: Path, documents: list, message: str) -> None:
     write(tmp_path, "x.yaml", *documents)
     problems = [str(p) for p in load_submission(tmp_path, PODS).problems]
     assert any(message in p for p in problems), problems
+
+
+def test_unknown_field_is_named(tmp_path: Path) -> None:
+    bad = pod("my-first-pod")
+    bad["spec"]["contianers"] = []
+    write(tmp_path, "x.yaml", bad)
+    problems = [str(p) for p in load_submission(tmp_path, PODS).problems]
+    assert any("spec: unknown field" in p and "contianers" in p for p in problems), problems
 
 
 def test_schema_error_names_the_field_path(tmp_path: Path) -> None:
@@ -116,3 +124,31 @@ def test_policy_allows_baseline_capabilities_and_emptydir() -> None:
         "containers": [container(ports=[{"containerPort": 80}],
                                  securityContext={"capabilities": {"add": ["CAP_NET_BIND_SERVICE", "CHOWN"]}})]}}
     assert policy.violations(manifest) == []
+
+
+def test_a_pod_defined_in_two_files_is_applied_from_neither(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", pod("my-first-pod"))
+    write(tmp_path, "b.yaml", pod("my-first-pod"))
+    submission = load_submission(tmp_path, PODS)
+    assert "my-first-pod" not in submission.pods
+    assert "b.yaml: metadata.name: Pod my-first-pod is defined more than once" in map(str, submission.problems)
+
+
+def test_a_namespace_other_than_default_is_refused(tmp_path: Path) -> None:
+    first, second = pod("my-first-pod"), pod("app-with-sidecar")
+    first["metadata"]["namespace"] = "default"
+    second["metadata"]["namespace"] = "kube-system"
+    write(tmp_path, "a.yaml", first)
+    write(tmp_path, "b.yaml", second)
+    submission = load_submission(tmp_path, PODS)
+    assert list(submission.pods) == ["my-first-pod"]
+    assert [str(p) for p in submission.problems] == [
+        "b.yaml: metadata.namespace: namespace 'kube-system': the grader runs your Pods in a namespace of its own; "
+        "remove this line (namespace: default is fine)"]
+
+
+def test_todo_placeholders_are_flagged_as_not_started(tmp_path: Path) -> None:
+    starter = Path(__file__).resolve().parents[1] / "labs" / "1.1"
+    submission = load_submission(starter, PODS)
+    assert submission.problems and all(problem.todo for problem in submission.problems)
+    assert submission.pods == {}

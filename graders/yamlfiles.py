@@ -1,0 +1,82 @@
+"""Reading untrusted YAML files with explicit limits, so that no submission can hang or exhaust
+the grader: alias bombs, huge or deeply nested documents, binary data, links out of the folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_FILES = 20  # .yaml/.yml files read from one submission folder
+MAX_FILE_BYTES = 256 * 1024
+MAX_DOCUMENTS = 20  # per file
+MAX_NODES = 10_000  # YAML nodes of one document, counting every alias as the nodes it repeats
+MAX_DEPTH = 64  # nesting of one document
+
+
+class UnreadableFile(Exception):
+    """A file that is not read at all; the message says why, in the student's terms."""
+
+
+def read_documents(path: Path, folder: Path) -> list[Any]:
+    """The documents of one YAML file of a submission folder, or UnreadableFile."""
+    resolved = path.resolve()
+    if path.is_symlink() and not resolved.is_relative_to(folder.resolve()):
+        raise UnreadableFile("is a link to a file outside the submission folder: copy the file in instead")
+    if not resolved.is_file():
+        raise UnreadableFile("is not a regular file")
+    with open(resolved, "rb") as file:
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise UnreadableFile(f"is larger than {MAX_FILE_BYTES // 1024} KiB, the limit for one file")
+    if b"\0" in data:
+        raise UnreadableFile("is a binary file, not YAML text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(f"is not UTF-8 text (byte {error.start}): save it as UTF-8") from None
+    if not text.strip():
+        raise UnreadableFile("is empty: write the lab's Pod in it, or delete it")
+    return _parse(text)
+
+
+def _parse(text: str) -> list[Any]:
+    loader = yaml.SafeLoader(text)
+    documents = []
+    try:
+        while loader.check_node():
+            if len(documents) == MAX_DOCUMENTS:
+                raise UnreadableFile(f"holds more than {MAX_DOCUMENTS} YAML documents, the limit for one file")
+            node = loader.get_node()
+            size = _expanded_size(node, {}, depth=0)
+            if size > MAX_NODES:
+                raise UnreadableFile(f"document {len(documents) + 1} expands to more than {MAX_NODES} YAML nodes "
+                                     f"(anchors and aliases count each time they are used): the limit")
+            documents.append(loader.construct_document(node))
+    except RecursionError:
+        raise UnreadableFile(f"is nested more than {MAX_DEPTH} levels deep, the limit") from None
+    finally:
+        loader.dispose()
+    if not any(document is not None for document in documents):
+        raise UnreadableFile("holds only comments or empty documents: write the lab's Pod in it, or delete it")
+    return documents
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], depth: int) -> int:
+    """Nodes of a document once every alias is expanded; memoized, so a bomb is measured, not built."""
+    if depth > MAX_DEPTH:
+        raise RecursionError
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = MAX_NODES + 1  # a node that contains itself (a recursive alias) is over any limit
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, sizes, depth + 1) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(key, sizes, depth + 1) + _expanded_size(value, sizes, depth + 1)
+                       for key, value in node.value)
+    else:
+        size = 1
+    sizes[id(node)] = size
+    return size

@@ -1,0 +1,102 @@
+"""Hostile and broken submissions: a clear `manifests` failure, exit 1, a report, nothing created, fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import yaml
+
+from graders.yamlfiles import MAX_DOCUMENTS, MAX_FILE_BYTES
+
+REPO = Path(__file__).resolve().parents[1]
+LAB = REPO / "labs" / "1.1"
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "my-first-pod"},
+       "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}
+
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+
+
+def text(name: str, content: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_text(content)
+
+
+def raw(name: str, content: bytes) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_bytes(content)
+
+
+def link_outside(folder: Path) -> None:
+    outside = folder.parent / "secret.yaml"
+    outside.write_text(yaml.safe_dump(POD))
+    (folder / "pod.yaml").symlink_to(outside)
+
+
+def duplicate_across_files(folder: Path) -> None:
+    (folder / "a.yaml").write_text(yaml.safe_dump(POD))
+    (folder / "b.yml").write_text(yaml.safe_dump(POD))
+
+
+def starter(folder: Path) -> None:
+    for name in ("my-first-pod.yaml", "app-with-sidecar.yaml"):
+        (folder / name).write_text((LAB / name).read_text())
+
+
+def nested(depth: int) -> str:
+    return "a: " + "[" * depth + "]" * depth + "\n"
+
+
+# case -> (how to make the submission folder, text the manifests message must contain)
+CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "alias-bomb": (text("bomb.yaml", ALIAS_BOMB), "expands to more than 10000 YAML nodes"),
+    "recursive-alias": (text("loop.yaml", "a: &a [*a]\n"), "expands to more than 10000 YAML nodes"),
+    "deep-nesting": (text("deep.yaml", nested(5000)), "nested more than 64 levels deep"),
+    "huge-file": (text("huge.yaml", "# " + "x" * MAX_FILE_BYTES + "\n"), "larger than 256 KiB"),
+    "many-documents": (text("many.yaml", "---\na: 1\n" * 5000), f"more than {MAX_DOCUMENTS} YAML documents"),
+    "binary": (raw("pod.yaml", b"\x7fELF\x02\x01\x01\x00" + bytes(range(256))), "is a binary file"),
+    "latin-1": (raw("pod.yaml", "metadata:\n  name: caf\xe9\n".encode("latin-1")), "is not UTF-8 text"),
+    "link-outside": (link_outside, "is a link to a file outside the submission folder"),
+    "empty-file": (text("pod.yaml", ""), "pod.yaml: is empty"),
+    "comments-only": (text("pod.yaml", "# nothing yet\n---\n"), "holds only comments or empty documents"),
+    "empty-folder": (lambda folder: None, "no .yaml or .yml file found here"),
+    "not-a-mapping": (text("pod.yaml", "- just\n- a list\n"), "expected a Kubernetes object (a mapping), found list"),
+    "spec-null": (text("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: my-first-pod}\nspec: null\n"),
+                  "spec: a Pod needs a spec with at least one container"),
+    "containers-null": (text("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: my-first-pod}\n"
+                                         "spec: {containers: null, volumes: null}\n"), "spec.containers: a Pod needs at least one container"),
+    "metadata-null": (text("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: null\n"), "found None"),
+    "duplicate-across-files": (duplicate_across_files, "Pod my-first-pod is defined more than once"),
+    "unknown-kind": (text("pod.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"),
+                     "found apiVersion: example.com/v1, kind: Widget"),
+    "cluster-role": (text("rbac.yaml", "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+                                       "metadata: {name: x}\n"), "this lab asks only for Pods"),
+    "namespace": (text("ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: mine}\n"),
+                  "this lab asks only for Pods"),
+    "untouched-starter": (starter, "not started yet"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hostile_submission_fails_manifests_cleanly(pytester: pytest.Pytester, case: str) -> None:
+    make, message = CASES[case]
+    folder = pytester.path / "submission"
+    folder.mkdir()
+    make(folder)
+    report = pytester.path / "grade.json"
+    started = time.monotonic()
+    result = pytester.runpytest_subprocess(
+        str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), "--backend", "podman",
+        "--submission", str(folder), "--grade-report", str(report))
+    elapsed = time.monotonic() - started
+    assert result.ret == 1
+    checks = {check["id"]: check for check in json.loads(report.read_text())["checks"]}
+    assert checks["manifests"]["status"] == "failed"
+    assert message in checks["manifests"]["message"], checks["manifests"]["message"]
+    assert all(check["status"] in ("failed", "passed") for check in checks.values())  # no grader error
+    assert "not graded" in checks["first-pod-ready"]["message"]  # nothing of it reached the cluster
+    result.stdout.no_fnmatch_line("*Traceback*")
+    assert elapsed < 30, elapsed  # seconds, not the ready timeout
