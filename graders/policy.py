@@ -1,54 +1,122 @@
 """Safety policy applied to student Pods before anything reaches a cluster.
 
-Student YAML is untrusted: a Pod must not reach outside its sandbox. The rules follow the Pod
-Security Standard "baseline" profile for the fields a Pod lab can set; each violation is reported
-with the field path, in the words a student can act on.
+Student YAML is untrusted: a Pod must not reach outside its sandbox. The rules are the Pod Security
+Standards "baseline" profile as Kubernetes 1.36 enforces it (pod-security-admission v0.36,
+policy/check_*.go), every per-container rule applied to containers, initContainers and
+ephemeralContainers. Each violation is reported with its field path and what to do.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator
 
-# Pod Security "baseline": the only capabilities a container may add.
+Violation = tuple[str, str]  # (field path, reason)
+
 BASELINE_CAPABILITIES = frozenset(
     {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-     "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
-)
+     "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
+SAFE_SYSCTLS = frozenset(
+    {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
+     "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start", "net.ipv4.ip_local_reserved_ports",
+     "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+     "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"})
+SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
+PROFILE_TYPES = frozenset({"RuntimeDefault", "Localhost"})  # seccomp and AppArmor: not Unconfined
+APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+HOOKS = ("postStart", "preStop")
 
 
-def violations(pod: dict[str, Any]) -> list[tuple[str, str]]:
-    """Return (field path, reason) for every policy violation of a Pod manifest."""
+def violations(pod: dict[str, Any]) -> list[Violation]:
+    """Every policy violation of a Pod manifest, in field order."""
     spec = pod.get("spec")
     if not isinstance(spec, dict):
-        return []  # schema validation reports a missing or malformed spec
-    found: list[tuple[str, str]] = []
-    for flag in ("hostNetwork", "hostPID", "hostIPC"):
-        if spec.get(flag) is True:
-            found.append((f"spec.{flag}", f"{flag} shares the node's namespaces with the Pod"))
-    for index, volume in _items(spec, "volumes"):
-        if "hostPath" in volume:
-            found.append((f"spec.volumes[{index}].hostPath", "hostPath volumes expose the node's files"))
+        return []  # the structure check reports a missing or malformed spec
+    found = list(_pod_violations(spec))
+    found += _annotation_violations(pod.get("metadata"))
+    found += _security_context_violations("spec.securityContext", spec.get("securityContext"))
     for path, container in _containers(spec):
-        found.extend(_container_violations(path, container))
+        found += _container_violations(path, container, user_namespace=spec.get("hostUsers") is False)
     return found
 
 
-def _container_violations(path: str, container: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def _pod_violations(spec: dict[str, Any]) -> Iterator[Violation]:
+    for flag in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(flag) is True:
+            yield f"spec.{flag}", f"{flag} shares the node's namespaces with the Pod: remove it"
+    for index, volume in _items(spec, "volumes"):
+        if "hostPath" in volume:
+            yield f"spec.volumes[{index}].hostPath", "hostPath volumes expose the node's files: use an emptyDir"
+    context = spec.get("securityContext")
+    sysctls = context.get("sysctls") if isinstance(context, dict) else None
+    for index, sysctl in enumerate(sysctls if isinstance(sysctls, list) else []):
+        name = sysctl.get("name") if isinstance(sysctl, dict) else sysctl
+        if name not in SAFE_SYSCTLS:
+            yield f"spec.securityContext.sysctls[{index}].name", f"sysctl {name} is not one of the safe sysctls"
+
+
+def _annotation_violations(metadata: Any) -> Iterator[Violation]:
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    for key, value in (annotations if isinstance(annotations, dict) else {}).items():
+        if str(key).startswith(APPARMOR_ANNOTATION) and not (
+                value in ("", "runtime/default") or str(value).startswith("localhost/")):
+            yield f"metadata.annotations[{key}]", f"AppArmor profile {value!r} is not allowed: use runtime/default"
+
+
+def _security_context_violations(path: str, context: Any) -> Iterator[Violation]:
+    """Rules shared by the Pod's and each container's securityContext."""
+    if not isinstance(context, dict):
+        return
+    windows = context.get("windowsOptions")
+    if isinstance(windows, dict) and windows.get("hostProcess") is True:
+        yield f"{path}.windowsOptions.hostProcess", "Windows host processes run on the node itself"
+    for profile in ("seccompProfile", "appArmorProfile"):
+        value = context.get(profile)
+        kind = value.get("type") if isinstance(value, dict) else None
+        if kind is not None and kind not in PROFILE_TYPES:
+            yield f"{path}.{profile}.type", f"{kind} is not allowed: use RuntimeDefault"
+    selinux = context.get("seLinuxOptions")
+    if isinstance(selinux, dict):
+        if selinux.get("type", "") not in SELINUX_TYPES:
+            yield f"{path}.seLinuxOptions.type", f"SELinux type {selinux['type']!r} is not allowed"
+        for field in ("user", "role"):
+            if selinux.get(field):
+                yield f"{path}.seLinuxOptions.{field}", f"setting the SELinux {field} is not allowed"
+
+
+def _container_violations(path: str, container: dict[str, Any], user_namespace: bool) -> Iterator[Violation]:
     for index, port in _items(container, "ports"):
         if port.get("hostPort"):
-            yield f"{path}.ports[{index}].hostPort", "hostPort binds a port of the node"
-    security = container.get("securityContext")
-    if not isinstance(security, dict):
+            yield f"{path}.ports[{index}].hostPort", "hostPort binds a port of the node: use containerPort only"
+    yield from _host_field_violations(path, container)
+    context = container.get("securityContext")
+    if not isinstance(context, dict):
         return
-    if security.get("privileged") is True:
-        yield f"{path}.securityContext.privileged", "privileged containers control the node"
-    capabilities = security.get("capabilities")
+    yield from _security_context_violations(f"{path}.securityContext", context)
+    if context.get("privileged") is True:
+        yield f"{path}.securityContext.privileged", "privileged containers control the node: remove it"
+    if context.get("procMount", "Default") != "Default" and not user_namespace:
+        yield f"{path}.securityContext.procMount", "only the Default /proc mount is allowed"
+    capabilities = context.get("capabilities")
     added = capabilities.get("add") if isinstance(capabilities, dict) else None
     for index, capability in enumerate(added if isinstance(added, list) else []):
-        if str(capability).upper().removeprefix("CAP_") not in BASELINE_CAPABILITIES:
+        if capability not in BASELINE_CAPABILITIES:
             yield (f"{path}.securityContext.capabilities.add[{index}]",
                    f"capability {capability} is beyond the Pod Security 'baseline' profile")
+
+
+def _host_field_violations(path: str, container: dict[str, Any]) -> Iterator[Violation]:
+    """Probes and lifecycle hooks must not name a host: they would reach other machines from the node."""
+    handlers = [(f"{path}.{probe}", container.get(probe)) for probe in PROBES]
+    lifecycle = container.get("lifecycle")
+    if isinstance(lifecycle, dict):
+        handlers += [(f"{path}.lifecycle.{hook}", lifecycle.get(hook)) for hook in HOOKS]
+    for handler_path, handler in handlers:
+        for action in ("httpGet", "tcpSocket"):
+            target = handler.get(action) if isinstance(handler, dict) else None
+            if isinstance(target, dict) and target.get("host"):
+                yield f"{handler_path}.{action}.host", "probes and hooks may not name a host: remove it"
 
 
 def _containers(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -55,7 +55,7 @@ def test_nothing_from_a_rejected_file_is_applied(tmp_path: Path) -> None:
     assert submission.pods == {}
     assert set(submission.rejected_pods) == set(PODS)
     assert [str(p) for p in submission.problems] == [
-        "pods.yaml: document 2, spec.hostNetwork: hostNetwork shares the node's namespaces with the Pod"]
+        "pods.yaml: document 2, spec.hostNetwork: hostNetwork shares the node's namespaces with the Pod: remove it"]
     assert "not applied: pods.yaml has problems" in submission.why_not_gradable("my-first-pod")
 
 
@@ -100,17 +100,53 @@ def container(**fields) -> dict:
     return {"name": "c", "image": "busybox:1.36", **fields}
 
 
+def sc(**fields) -> dict:
+    """A container with this securityContext."""
+    return container(securityContext=fields)
+
+
+# Pod Security "baseline" (Kubernetes 1.36): every field it forbids, and the path we report.
 @pytest.mark.parametrize(("spec", "path"), [
     ({"hostNetwork": True}, "spec.hostNetwork"),
     ({"hostPID": True}, "spec.hostPID"),
     ({"hostIPC": True}, "spec.hostIPC"),
     ({"volumes": [{"name": "v", "hostPath": {"path": "/"}}]}, "spec.volumes[0].hostPath"),
-    ({"containers": [container(securityContext={"privileged": True})]}, "spec.containers[0].securityContext.privileged"),
-    ({"initContainers": [container(securityContext={"privileged": True})]},
-     "spec.initContainers[0].securityContext.privileged"),
-    ({"containers": [container(ports=[{"containerPort": 80, "hostPort": 8080}])]}, "spec.containers[0].ports[0].hostPort"),
-    ({"containers": [container(securityContext={"capabilities": {"add": ["NET_BIND_SERVICE", "SYS_ADMIN"]}})]},
+    ({"containers": [sc(privileged=True)]}, "spec.containers[0].securityContext.privileged"),
+    ({"initContainers": [sc(privileged=True)]}, "spec.initContainers[0].securityContext.privileged"),
+    ({"ephemeralContainers": [sc(privileged=True)]}, "spec.ephemeralContainers[0].securityContext.privileged"),
+    ({"containers": [container(ports=[{"containerPort": 80, "hostPort": 8080}])]},
+     "spec.containers[0].ports[0].hostPort"),
+    ({"containers": [sc(capabilities={"add": ["NET_BIND_SERVICE", "SYS_ADMIN"]})]},
      "spec.containers[0].securityContext.capabilities.add[1]"),
+    ({"containers": [sc(capabilities={"add": ["ALL"]})]}, "spec.containers[0].securityContext.capabilities.add[0]"),
+    ({"containers": [sc(capabilities={"add": ["CAP_NET_RAW"]})]},
+     "spec.containers[0].securityContext.capabilities.add[0]"),
+    ({"securityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "1"}]}},
+     "spec.securityContext.sysctls[0].name"),
+    ({"securityContext": {"seccompProfile": {"type": "Unconfined"}}}, "spec.securityContext.seccompProfile.type"),
+    ({"containers": [sc(seccompProfile={"type": "Unconfined"})]},
+     "spec.containers[0].securityContext.seccompProfile.type"),
+    ({"securityContext": {"appArmorProfile": {"type": "Unconfined"}}}, "spec.securityContext.appArmorProfile.type"),
+    ({"containers": [sc(appArmorProfile={"type": "Unconfined"})]},
+     "spec.containers[0].securityContext.appArmorProfile.type"),
+    ({"securityContext": {"seLinuxOptions": {"type": "spc_t"}}}, "spec.securityContext.seLinuxOptions.type"),
+    ({"containers": [sc(seLinuxOptions={"user": "system_u"})]},
+     "spec.containers[0].securityContext.seLinuxOptions.user"),
+    ({"initContainers": [sc(seLinuxOptions={"role": "sysadm_r"})]},
+     "spec.initContainers[0].securityContext.seLinuxOptions.role"),
+    ({"containers": [sc(procMount="Unmasked")]}, "spec.containers[0].securityContext.procMount"),
+    ({"securityContext": {"windowsOptions": {"hostProcess": True}}},
+     "spec.securityContext.windowsOptions.hostProcess"),
+    ({"containers": [sc(windowsOptions={"hostProcess": True})]},
+     "spec.containers[0].securityContext.windowsOptions.hostProcess"),
+    ({"containers": [container(livenessProbe={"httpGet": {"host": "10.0.0.1", "port": 80}})]},
+     "spec.containers[0].livenessProbe.httpGet.host"),
+    ({"containers": [container(readinessProbe={"tcpSocket": {"host": "localhost", "port": 80}})]},
+     "spec.containers[0].readinessProbe.tcpSocket.host"),
+    ({"initContainers": [container(startupProbe={"httpGet": {"host": "example.com", "port": 80}})]},
+     "spec.initContainers[0].startupProbe.httpGet.host"),
+    ({"containers": [container(lifecycle={"preStop": {"httpGet": {"host": "example.com", "port": 80}}})]},
+     "spec.containers[0].lifecycle.preStop.httpGet.host"),
 ])
 def test_policy_rejects_with_the_field_path(spec: dict, path: str) -> None:
     manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
@@ -118,37 +154,31 @@ def test_policy_rejects_with_the_field_path(spec: dict, path: str) -> None:
     assert [found for found, _ in policy.violations(manifest)] == [path]
 
 
-def test_policy_allows_baseline_capabilities_and_emptydir() -> None:
-    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
+def test_policy_rejects_an_unconfined_apparmor_annotation() -> None:
+    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {
+        "container.apparmor.security.beta.kubernetes.io/c": "unconfined"}}, "spec": {"containers": [container()]}}
+    assert [found for found, _ in policy.violations(manifest)] == [
+        "metadata.annotations[container.apparmor.security.beta.kubernetes.io/c]"]
+
+
+def test_policy_allows_what_baseline_allows() -> None:
+    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {
+        "container.apparmor.security.beta.kubernetes.io/c": "runtime/default"}}, "spec": {
         "volumes": [{"name": "v", "emptyDir": {}}],
-        "containers": [container(ports=[{"containerPort": 80}],
-                                 securityContext={"capabilities": {"add": ["CAP_NET_BIND_SERVICE", "CHOWN"]}})]}}
+        "securityContext": {"sysctls": [{"name": "net.ipv4.tcp_keepalive_time", "value": "60"}],
+                            "seccompProfile": {"type": "RuntimeDefault"}, "seLinuxOptions": {"type": "container_t",
+                                                                                               "level": "s0:c1"}},
+        "containers": [container(ports=[{"containerPort": 80, "hostPort": 0}],
+                                 livenessProbe={"httpGet": {"path": "/", "port": 80}},
+                                 securityContext={"capabilities": {"add": ["NET_BIND_SERVICE", "CHOWN"],
+                                                                   "drop": ["ALL"]},
+                                                  "procMount": "Default", "privileged": False,
+                                                  "appArmorProfile": {"type": "Localhost",
+                                                                      "localhostProfile": "p"}})]}}
     assert policy.violations(manifest) == []
 
 
-def test_a_pod_defined_in_two_files_is_applied_from_neither(tmp_path: Path) -> None:
-    write(tmp_path, "a.yaml", pod("my-first-pod"))
-    write(tmp_path, "b.yaml", pod("my-first-pod"))
-    submission = load_submission(tmp_path, PODS)
-    assert "my-first-pod" not in submission.pods
-    assert "b.yaml: metadata.name: Pod my-first-pod is defined more than once" in map(str, submission.problems)
-
-
-def test_a_namespace_other_than_default_is_refused(tmp_path: Path) -> None:
-    first, second = pod("my-first-pod"), pod("app-with-sidecar")
-    first["metadata"]["namespace"] = "default"
-    second["metadata"]["namespace"] = "kube-system"
-    write(tmp_path, "a.yaml", first)
-    write(tmp_path, "b.yaml", second)
-    submission = load_submission(tmp_path, PODS)
-    assert list(submission.pods) == ["my-first-pod"]
-    assert [str(p) for p in submission.problems] == [
-        "b.yaml: metadata.namespace: namespace 'kube-system': the grader runs your Pods in a namespace of its own; "
-        "remove this line (namespace: default is fine)"]
-
-
-def test_todo_placeholders_are_flagged_as_not_started(tmp_path: Path) -> None:
-    starter = Path(__file__).resolve().parents[1] / "labs" / "1.1"
-    submission = load_submission(starter, PODS)
-    assert submission.problems and all(problem.todo for problem in submission.problems)
-    assert submission.pods == {}
+def test_unmasked_proc_is_allowed_in_a_user_namespace() -> None:
+    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
+        "hostUsers": False, "containers": [sc(procMount="Unmasked")]}}
+    assert policy.violations(manifest) == []
