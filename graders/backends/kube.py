@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import urllib3
+from websocket import WebSocketException
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
@@ -90,10 +91,14 @@ class KubernetesSandbox:
             response = stream(api.connect_get_namespaced_pod_exec, pod, self.namespace, container=container,
                               command=argv, stderr=True, stdin=False, stdout=True, tty=False,
                               _preload_content=False)
-        except ApiException as error:
+        except (ApiException, WebSocketException, OSError) as error:
+            api.api_client.close()
             raise _infra(what, error)
         try:
-            response.run_forever(timeout=timeout)
+            try:
+                response.run_forever(timeout=timeout)
+            except (WebSocketException, OSError) as error:
+                raise _infra(what, error)
             if response.is_open():
                 raise InfraError(f"the command did not finish within {timeout:g} s while trying to {what}",
                                  fix="raise --timeout-exec if the cluster is slow")

@@ -116,6 +116,10 @@ class PodmanSandbox:
         stderr = _strip_noise(result.stderr)
         if result.returncode in (125, 126, 127) and "executable file not found" in stderr:
             return ExecResult(127, result.stdout, stderr)
+        if result.returncode == 125 and "no such container" in stderr:
+            raise InfraError(f"container {container} of Pod {pod} is gone: something outside the grader removed it",
+                             tried=[f"podman exec {self._container(pod, container)}"],
+                             fix="do not remove the grader's pods while it runs; run it again")
         return ExecResult(result.returncode, result.stdout, stderr)
 
     def logs(self, pod: str, container: str, tail: int = 20) -> str:
@@ -200,6 +204,9 @@ class PodmanSandbox:
             raise InfraError(f"podman did not answer within {timeout:g} s while trying to {what}",
                              tried=[" ".join(["podman", *args])],
                              fix="check `podman ps`; raise the timeout with --timeout-* if the machine is slow")
+        except OSError as error:
+            raise InfraError(f"podman cannot be run any more ({error.strerror or error}) while trying to {what}",
+                             tried=[" ".join([self.podman, *args])], fix=INSTALL_HINT)
 
 
 def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 
 from graders.backends.base import PodState
 from graders.checks.diagnostics import FATAL_REASONS, describe, details
-from graders.errors import CheckFailed
+from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
 from graders.waiting import NotYet, until
 
@@ -47,8 +47,10 @@ def _wait_running(run: LabRun, pod: str) -> PodState:
 
     def probe() -> PodState:
         state = run.sandbox.state(pod)
-        if state is None:
-            raise NotYet("the Pod does not exist")
+        if state is None:  # it was created: only something outside the grader removes it
+            raise InfraError(f"Pod {pod} disappeared after it was created: something outside the grader "
+                             f"deleted it", tried=[f"reading Pod {pod} in {run.sandbox.description}"],
+                             fix="do not delete the grader's Pods while it runs; run it again")
         _fail_on_fatal(run, pod, state)
         if state.phase == "Running" and all(c.running and c.ready for c in state.containers):
             return state
@@ -72,7 +74,8 @@ def _stable(run: LabRun, pod: str, state: PodState) -> PodState:
     time.sleep(STABLE_AFTER_RESTART)
     later = run.sandbox.state(pod)
     if later is None:
-        raise CheckFailed(expected=f"Pod {pod} to keep running", observed="the Pod disappeared")
+        raise InfraError(f"Pod {pod} disappeared while it was being graded: something outside the grader deleted it",
+                         fix="do not delete the grader's Pods while it runs; run it again")
     for before in state.containers:
         after = later.container(before.name)
         if after is None or not after.running or after.restarts != before.restarts:
