@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from graders.backends import NAMES as BACKEND_NAMES, BackendSettings, make_backend
-from graders.backends.base import Backend
+from graders.backends.base import REAP_AFTER, Backend
 from graders.errors import CheckFailed, InfraError
 from graders.lab import MARKER, Lab
 from graders.manifests import Submission, load_submission
@@ -23,10 +23,13 @@ from graders.run import LabRun, Timeouts
 
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey[Results]()
+REAPED = pytest.StashKey[list[str]]()  # what killed runs had left behind, removed by this run
 
 HELP_BACKEND = f"where graded Pods run: {', '.join(BACKEND_NAMES)} (default: kind)"
 HELP_CONTEXT = "kubeconfig context for --backend context (never the current context implicitly)"
 HELP_TIMEOUT = "seconds allowed to {} (default: {:g})"
+HELP_REAP = (f"remove what killed runs left behind (by the graders' labels) once it is older than SECONDS "
+             f"(default: {REAP_AFTER:g})")
 TIMEOUT_WHAT = {"apply": "create one Pod", "ready": "wait for a Pod's containers to run",
                 "exec": "run one command in a container", "delete": "wait for a deleted Pod to be gone"}
 
@@ -45,7 +48,8 @@ class Settings:
             raise pytest.UsageError("--backend context needs --context NAME (a context of your kubeconfig: "
                                     "`kubectl config get-contexts` lists them)")
         defaults = Timeouts()
-        self.timeouts = Timeouts(**{op: _seconds(config, op, getattr(defaults, op)) for op in TIMEOUT_WHAT})
+        self.timeouts = Timeouts(**{op: _seconds(config, f"timeout_{op}", getattr(defaults, op)) for op in TIMEOUT_WHAT})
+        self.reap_after = _seconds(config, "reap_after", REAP_AFTER)
         submission = config.getoption("grader_submission")
         self.submission = Path(submission).resolve() if submission else None
         if self.submission and not self.submission.is_dir():
@@ -68,6 +72,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--submission", dest="grader_submission", metavar="DIR",
                     help="grade the YAML files in DIR instead of the lab's folder")
     group.addoption("--grade-report", dest="grader_report", metavar="FILE", help="write the grade as JSON to FILE")
+    group.addoption("--reap-after", dest="grader_reap_after", metavar="SECONDS", help=HELP_REAP)
+    parser.addini("grader_reap_after", HELP_REAP)
     defaults = Timeouts()
     for op, what in TIMEOUT_WHAT.items():
         text = HELP_TIMEOUT.format(what, getattr(defaults, op))
@@ -94,7 +100,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 # -- fixtures --------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def grader_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
-    backend = make_backend(pytestconfig.stash[SETTINGS].backend)
+    settings = pytestconfig.stash[SETTINGS]
+    backend = make_backend(settings.backend)
+    pytestconfig.stash[REAPED] = backend.reap_stale(settings.reap_after)
     yield backend
     backend.close()
 
@@ -158,6 +166,9 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] 
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    reaped = config.stash.get(REAPED, [])
+    if reaped:
+        terminalreporter.write_line(f"grader: removed what killed runs left behind: {', '.join(reaped)}")
     results = config.stash[RESULTS]
     if not results.labs:
         return
@@ -211,9 +222,11 @@ def _choice(config: pytest.Config, name: str, choices: tuple[str, ...], default:
     return value
 
 
-def _seconds(config: pytest.Config, op: str, default: float) -> float:
-    cli = config.getoption(f"grader_timeout_{op}")
-    value, where = (cli, f"--timeout-{op}") if cli else (config.getini(f"grader_timeout_{op}"), f"ini grader_timeout_{op}")
+def _seconds(config: pytest.Config, name: str, default: float) -> float:
+    """A number of seconds above 0 from --NAME or ini grader_NAME (name: timeout_ready, reap_after, ...)."""
+    cli = config.getoption(f"grader_{name}")
+    option = "--" + name.replace("_", "-")
+    value, where = (cli, option) if cli else (config.getini(f"grader_{name}"), f"ini grader_{name}")
     if not value:
         return default
     try:
@@ -221,7 +234,8 @@ def _seconds(config: pytest.Config, op: str, default: float) -> float:
     except ValueError:
         seconds = -1
     if seconds <= 0:
-        raise pytest.UsageError(f"Invalid timeout {value!r} from {where}: give a number of seconds above 0")
+        what = "timeout" if name.startswith("timeout") else "age"
+        raise pytest.UsageError(f"Invalid {what} {value!r} from {where}: give a number of seconds above 0")
     return seconds
 
 

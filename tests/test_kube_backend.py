@@ -8,10 +8,13 @@ import socket
 from pathlib import Path
 
 import kmock
+import kubernetes.client
 import kubernetes.config.kube_config
 import pytest
 
-from graders.backends.base import MANAGED_BY, RUN_LABEL, ApplyRejected, ContainerState
+import time
+
+from graders.backends.base import MANAGED_BY, RUN_LABEL, STARTED_LABEL, ApplyRejected, ContainerState
 from graders.backends.context import ContextBackend
 from graders.backends.kube import KubernetesSandbox, api_client, check_reachable, exec_status, sandbox_namespace
 from graders.errors import InfraError
@@ -63,6 +66,8 @@ def test_sandbox_namespace_is_named_after_the_lab_and_the_run():
 
 def test_the_constructor_creates_the_namespace_with_the_run_labels(kube_api, sandbox):
     [post] = kube_api.mock["post /api/v1/namespaces"]
+    started = int(post.data["metadata"]["labels"].pop(STARTED_LABEL))
+    assert abs(started - time.time()) < 60  # when the run started: killed runs' leftovers age out
     assert post.data == {"metadata": {"name": NS, "labels": {
         "app.kubernetes.io/managed-by": MANAGED_BY, RUN_LABEL: RUN_ID}}}
     assert MANAGED_BY == "k8s101-graders" and RUN_LABEL == "k8s101.dev/run-id"
@@ -97,7 +102,8 @@ def test_apply_creates_the_pod_in_the_sandbox_namespace_with_the_run_labels(kube
     [post] = kube_api.mock[f"post {PODS}"]
     assert post.data["metadata"]["namespace"] == NS  # the student's `namespace: default` is replaced
     assert post.data["metadata"]["labels"] == {
-        "app": "web", RUN_LABEL: RUN_ID, "app.kubernetes.io/managed-by": MANAGED_BY}
+        "app": "web", RUN_LABEL: RUN_ID, "app.kubernetes.io/managed-by": MANAGED_BY,
+        STARTED_LABEL: post.data["metadata"]["labels"][STARTED_LABEL]}
     assert post.data["spec"] == POD["spec"]
     assert student == POD  # the student's manifest itself is left alone
     assert sandbox.state("web").labels["app"] == "web"
@@ -368,3 +374,20 @@ def test_context_backend_uses_the_named_context_not_the_current_one(kube_api, ku
     finally:
         sandbox.close()
         backend.close()
+
+
+def test_reap_removes_only_old_namespaces_of_the_graders(kube_api, kubeconfig):
+    from graders.backends.kube import reap_stale_namespaces
+
+    core = kubernetes.client.CoreV1Api(api_client(kubeconfig, None))
+    old, recent = str(int(time.time()) - 7200), str(int(time.time()))
+    ours = {"app.kubernetes.io/managed-by": MANAGED_BY}
+    for name, labels in [("k8s101-1-1-killed", {**ours, STARTED_LABEL: old}),
+                         ("k8s101-1-1-running", {**ours, STARTED_LABEL: recent}),
+                         ("students-own", {STARTED_LABEL: old}),
+                         ("k8s101-1-1-unlabelled", {**ours})]:
+        core.create_namespace({"metadata": {"name": name, "labels": labels}})
+    # kmock ignores label selectors: the reaper must check the labels itself
+    assert reap_stale_namespaces(api_client(kubeconfig, None), older_than=3600) == ["namespace k8s101-1-1-killed"]
+    deleted = [r.url.path.rsplit("/", 1)[1] for r in kube_api.mock["delete /api/v1/namespaces/*"]]
+    assert deleted == ["k8s101-1-1-killed"]

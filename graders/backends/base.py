@@ -13,7 +13,26 @@ from typing import Any, Protocol
 from graders.errors import GraderError
 
 MANAGED_BY = "k8s101-graders"  # value of app.kubernetes.io/managed-by on everything a run creates
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 RUN_LABEL = "k8s101.dev/run-id"
+STARTED_LABEL = "k8s101.dev/started-at"  # Unix time the run started: a killed run's leftovers age out
+REAP_AFTER = 3600.0  # seconds after which a run's leftovers are surely not a run still going on
+
+
+def run_labels(run_id: str, started_at: float) -> dict[str, str]:
+    """The labels on everything a run creates: whose it is, which run, since when."""
+    return {MANAGED_BY_LABEL: MANAGED_BY, RUN_LABEL: run_id, STARTED_LABEL: str(int(started_at))}
+
+
+def is_stale(labels: dict[str, str] | None, older_than: float, now: float) -> bool:
+    """True for resources of ours (by label) whose run started more than older_than seconds ago."""
+    labels = labels or {}
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
+        return False
+    try:
+        return now - float(labels.get(STARTED_LABEL, "")) > older_than
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,9 @@ class Backend(Protocol):
 
     def open_sandbox(self, lab_id: str, run_id: str) -> Sandbox:
         """An empty sandbox for one lab run; InfraError when the backend is unusable."""
+
+    def reap_stale(self, older_than: float) -> list[str]:
+        """Remove what killed runs left behind (by our labels, started more than older_than s ago)."""
 
     def close(self) -> None:
         """Release the backend (the kind backend may delete its cluster)."""

@@ -5,7 +5,8 @@ Never the current context implicitly: a student's kubeconfig may point at a real
 
 from __future__ import annotations
 
-from graders.backends.kube import KubernetesSandbox, api_client, check_reachable, sandbox_namespace
+from graders.backends.kube import (
+    KubernetesSandbox, api_client, check_reachable, reap_stale_namespaces, sandbox_namespace)
 
 
 class ContextBackend:
@@ -21,6 +22,9 @@ class ContextBackend:
     def open_sandbox(self, lab_id: str, run_id: str) -> KubernetesSandbox:
         return KubernetesSandbox(lambda: api_client(None, self.context), sandbox_namespace(lab_id, run_id),
                                  run_id, where=f"context {self.context} (Kubernetes {self.version})")
+
+    def reap_stale(self, older_than: float) -> list[str]:
+        return reap_stale_namespaces(api_client(None, self.context), older_than)
 
     def close(self) -> None:
         pass

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest_kind.cluster as pytest_kind_cluster
 from pytest_kind import KindCluster
 
-from graders.backends.kube import KubernetesSandbox, api_client, check_reachable, sandbox_namespace
+from graders.backends.kube import (
+    KubernetesSandbox, api_client, check_reachable, reap_stale_namespaces, sandbox_namespace)
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
 
@@ -61,6 +62,9 @@ class KindBackend:
     def open_sandbox(self, lab_id: str, run_id: str) -> KubernetesSandbox:
         return KubernetesSandbox(lambda: api_client(self.kubeconfig, None), sandbox_namespace(lab_id, run_id),
                                  run_id, where=f"kind cluster {self.cluster.name} (Kubernetes {self.version})")
+
+    def reap_stale(self, older_than: float) -> list[str]:
+        return reap_stale_namespaces(api_client(self.kubeconfig, None), older_than)
 
     def close(self) -> None:
         if self.delete_at_end:

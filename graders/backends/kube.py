@@ -5,6 +5,7 @@ official `kubernetes` client. One Sandbox is one fresh namespace, deleted with e
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,7 +17,7 @@ from kubernetes.stream import stream
 from kubernetes.stream.ws_client import ERROR_CHANNEL
 
 from graders.backends.base import (
-    MANAGED_BY, RUN_LABEL, ApplyRejected, ContainerState, ExecResult, PodState)
+    MANAGED_BY, MANAGED_BY_LABEL, ApplyRejected, ContainerState, ExecResult, PodState, is_stale, run_labels)
 from graders.errors import InfraError
 from graders.waiting import NotYet, until
 
@@ -41,7 +42,7 @@ class KubernetesSandbox:
         self.namespace = namespace
         self.run_id = run_id
         self.description = f"namespace {namespace} on {where}"
-        labels = {RUN_LABEL: run_id, "app.kubernetes.io/managed-by": MANAGED_BY}
+        labels = run_labels(run_id, time.time())
         self.labels = labels
         self._call("create the namespace " + namespace, self.api.create_namespace,
                    {"metadata": {"name": namespace, "labels": labels}})
@@ -236,6 +237,22 @@ def check_reachable(api: client.ApiClient, where: str, tried: list[str], fix: st
         return client.VersionApi(api).get_code(_request_timeout=REQUEST_TIMEOUT).git_version
     except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
         raise InfraError(f"the Kubernetes API of {where} does not answer: {error}", tried=tried, fix=fix)
+
+
+def reap_stale_namespaces(api: client.ApiClient, older_than: float) -> list[str]:
+    """Delete the namespaces of runs that were killed (ours by label, started over older_than s ago)."""
+    core = client.CoreV1Api(api)
+    try:
+        namespaces = core.list_namespace(label_selector=f"{MANAGED_BY_LABEL}={MANAGED_BY}",
+                                         _request_timeout=REQUEST_TIMEOUT).items
+        now = time.time()
+        stale = [ns.metadata.name for ns in namespaces
+                 if is_stale(ns.metadata.labels, older_than, now) and not ns.metadata.deletion_timestamp]
+        for name in stale:
+            core.delete_namespace(name, _request_timeout=REQUEST_TIMEOUT)
+    except (ApiException, urllib3.exceptions.HTTPError) as error:
+        raise _infra("remove the namespaces of killed runs", error)
+    return [f"namespace {name}" for name in stale]
 
 
 def sandbox_namespace(lab_id: str, run_id: str) -> str:

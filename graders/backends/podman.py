@@ -28,13 +28,14 @@ from typing import Any
 import yaml
 
 from graders.backends.base import (
-    MANAGED_BY, RUN_LABEL, ContainerState, ExecResult, PodState)
+    MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, ContainerState, ExecResult, PodState, is_stale, run_labels)
 from graders.errors import InfraError
 
 INSTALL_HINT = ("install podman 4.x (Debian/Ubuntu: apt-get install podman); on the project's build "
                 "machines run scripts/setup-debian.sh, which also points CONTAINERS_CONF at "
                 "scripts/podman/containers.conf")
 NOISE = ("failed to connect to syslog",)
+WORKDIR_PREFIX = "k8s101-"  # per-run directories for emptyDir volumes, under the temporary directory
 KUBERNETES_DEFAULT_GRACE = 30
 
 
@@ -54,6 +55,23 @@ class PodmanBackend:
     def open_sandbox(self, lab_id: str, run_id: str) -> "PodmanSandbox":
         return PodmanSandbox(self.podman, lab_id, run_id)
 
+    def reap_stale(self, older_than: float) -> list[str]:
+        now = time.time()
+        what = "remove the pods of killed runs"
+        listed = _call(self.podman, "pod", "ps", "--filter", f"label={MANAGED_BY_LABEL}={MANAGED_BY}",
+                       "--format", "json", timeout=30, what=what)
+        stale = [pod for pod in json.loads(listed.stdout or "[]") if is_stale(pod.get("Labels"), older_than, now)]
+        names = [pod["Name"] for pod in stale]
+        if names:
+            _call(self.podman, "pod", "stop", "--ignore", "-t", "0", *names, timeout=60, what=what)
+            _call(self.podman, "pod", "rm", "--force", "--ignore", *names, timeout=60, what=what)
+        removed = [f"podman pod {name}" for name in names]
+        for workdir in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+            if workdir.is_dir() and now - workdir.stat().st_mtime > older_than:
+                shutil.rmtree(workdir, ignore_errors=True)
+                removed.append(f"directory {workdir}")
+        return removed
+
     def close(self) -> None:
         pass
 
@@ -63,7 +81,8 @@ class PodmanSandbox:
         self.podman = podman
         self.run_id = run_id
         self.description = f"podman pods labelled {RUN_LABEL}={run_id}"
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"k8s101-{run_id}-"))
+        self.started_at = time.time()
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{run_id}-"))
         self.submitted: dict[str, dict[str, Any]] = {}  # student's name -> Pod as submitted
         self.failed: dict[str, PodState] = {}  # Pods whose play failed, with the status Kubernetes shows
         self.notes: dict[str, list[str]] = {}  # what podman said about each Pod, our stand-in for events
@@ -171,9 +190,8 @@ class PodmanSandbox:
         played = copy.deepcopy(pod)
         name = played["metadata"]["name"]
         played["metadata"]["name"] = self._pod(name)
-        labels = played["metadata"].setdefault("labels", {}) or {}
-        labels.update({RUN_LABEL: self.run_id, "app.kubernetes.io/managed-by": MANAGED_BY})
-        played["metadata"]["labels"] = labels
+        played["metadata"]["labels"] = {**(played["metadata"].get("labels") or {}),
+                                         **run_labels(self.run_id, self.started_at)}
         spec = played["spec"]
         for container in spec.get("containers", []) + spec.get("initContainers", []):
             container.pop("ports", None)
@@ -198,15 +216,20 @@ class PodmanSandbox:
         self.notes.setdefault(pod, []).append(text)
 
     def _podman(self, *args: str, timeout: float, what: str) -> subprocess.CompletedProcess[str]:
-        try:
-            return _run([self.podman, *args], timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise InfraError(f"podman did not answer within {timeout:g} s while trying to {what}",
-                             tried=[" ".join(["podman", *args])],
-                             fix="check `podman ps`; raise the timeout with --timeout-* if the machine is slow")
-        except OSError as error:
-            raise InfraError(f"podman cannot be run any more ({error.strerror or error}) while trying to {what}",
-                             tried=[" ".join([self.podman, *args])], fix=INSTALL_HINT)
+        return _call(self.podman, *args, timeout=timeout, what=what)
+
+
+def _call(podman: str, *args: str, timeout: float, what: str) -> subprocess.CompletedProcess[str]:
+    """Run podman; InfraError when it hangs or cannot be run (its own failures are the caller's to read)."""
+    try:
+        return _run([podman, *args], timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise InfraError(f"podman did not answer within {timeout:g} s while trying to {what}",
+                         tried=[" ".join(["podman", *args])],
+                         fix="check `podman ps`; raise the timeout with --timeout-* if the machine is slow")
+    except OSError as error:
+        raise InfraError(f"podman cannot be run any more ({error.strerror or error}) while trying to {what}",
+                         tried=[" ".join([podman, *args])], fix=INSTALL_HINT)
 
 
 def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:

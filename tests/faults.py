@@ -1,0 +1,48 @@
+"""Faults injected into a grading run on podman (loaded with `-p tests.faults`, chosen by $K8S101_FAULT).
+
+    pod-removed   my-first-pod is removed behind the grader's back right after it is created
+    podman-gone   podman cannot be run by the checks (it is back for the final cleanup)
+    exec-hangs    every command run in container log-shipper hangs
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from graders.backends import podman
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _inject_fault() -> None:
+    fault = os.environ.get("K8S101_FAULT", "")
+    patch = pytest.MonkeyPatch()
+    if fault == "pod-removed":
+        apply = podman.PodmanSandbox.apply
+
+        def apply_then_remove(self, pod, timeout):
+            apply(self, pod, timeout)
+            if pod["metadata"]["name"] == "my-first-pod":
+                subprocess.run(["podman", "pod", "rm", "-f", self._pod("my-first-pod")], capture_output=True)
+
+        patch.setattr(podman.PodmanSandbox, "apply", apply_then_remove)
+    elif fault == "podman-gone":
+        run = podman._run
+
+        def run_while_gone(argv, timeout):
+            if argv[1] in ("container", "exec", "logs", "image"):
+                raise FileNotFoundError(2, "No such file or directory", argv[0])
+            return run(argv, timeout)
+
+        patch.setattr(podman, "_run", run_while_gone)
+    elif fault == "exec-hangs":
+        exec_ = podman.PodmanSandbox.exec
+
+        def hanging_exec(self, pod, container, argv, timeout):
+            return exec_(self, pod, container, ["sleep", "600"] if container == "log-shipper" else argv, timeout)
+
+        patch.setattr(podman.PodmanSandbox, "exec", hanging_exec)
+    yield
+    patch.undo()

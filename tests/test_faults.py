@@ -1,0 +1,44 @@
+"""Faults mid-run: the affected checks report an infrastructure error, the others still grade, and
+nothing is left behind (the suite's leak check runs after these tests)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LAB = REPO / "labs" / "1.1"
+REFERENCE = REPO / "tests" / "submissions" / "1.1" / "reference"
+
+# fault -> ({check id: text of its infrastructure error}, extra options)
+FAULTS = {
+    "pod-removed": ({"first-pod-ready": "Pod my-first-pod disappeared after it was created",
+                     "first-pod-serves": "Pod my-first-pod disappeared after it was created"}, []),
+    "podman-gone": ({check: "podman cannot be run any more" for check in (
+        "first-pod-ready", "first-pod-serves", "sidecar-ready", "sidecar-localhost", "sidecar-shared-volume",
+        "cleanup")}, []),
+    "exec-hangs": ({"sidecar-localhost": "podman did not answer within 2 s",
+                    "sidecar-shared-volume": "podman did not answer within 2 s",
+                    "cleanup": "podman did not answer within 2 s"}, ["--timeout-exec", "2"]),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_fault_is_an_error_of_the_checks_it_touches(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                      fault: str) -> None:
+    errors, options = FAULTS[fault]
+    monkeypatch.setenv("K8S101_FAULT", fault)
+    report = pytester.path / "grade.json"
+    result = pytester.runpytest_subprocess(
+        str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), "-p", "tests.faults", "--backend", "podman",
+        "--submission", str(REFERENCE), "--grade-report", str(report), *options)
+    checks = {check["id"]: check for check in json.loads(report.read_text())["checks"]}
+    assert {cid for cid, c in checks.items() if c["status"] == "error"} == set(errors), result.stdout.str()
+    assert all(c["status"] == "passed" for cid, c in checks.items() if cid not in errors)  # the others still grade
+    for cid, text in errors.items():
+        assert text in checks[cid]["message"], checks[cid]["message"]
+        assert checks[cid]["message"].startswith("Infrastructure problem (no points lost)")
+    result.stdout.fnmatch_lines(["*ERROR*", "*could not be graded because of an infrastructure problem*"])
+    assert result.ret == 1

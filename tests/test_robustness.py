@@ -1,0 +1,114 @@
+"""Interruptions, killed runs, concurrent runs and repeated runs, on podman."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from graders.backends.base import MANAGED_BY_LABEL, RUN_LABEL, STARTED_LABEL
+
+REPO = Path(__file__).resolve().parents[1]
+LAB = REPO / "labs" / "1.1"
+SUBMISSIONS = REPO / "tests" / "submissions" / "1.1"
+OURS = f"label={MANAGED_BY_LABEL}=k8s101-graders"
+
+
+def grader(submission: str, *args: str, report: Path | None = None) -> list[str]:
+    command = [sys.executable, "-m", "pytest", str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO),
+               "--backend", "podman", "--submission", str(SUBMISSIONS / submission), "-q", *args]
+    return command + (["--grade-report", str(report)] if report else [])
+
+
+def our_pods() -> list[dict]:
+    listed = subprocess.run(["podman", "pod", "ps", "--filter", OURS, "--format", "json"],
+                            capture_output=True, text=True, check=True).stdout
+    return json.loads(listed or "[]")
+
+
+def start_and_wait_for_pods(command: list[str], cwd: Path) -> subprocess.Popen:
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while len(our_pods()) < 2:
+        assert time.monotonic() < deadline and process.poll() is None, "the run never started its pods"
+        time.sleep(0.1)
+    return process
+
+
+def test_ctrl_c_mid_run_leaves_nothing(tmp_path: Path) -> None:
+    process = start_and_wait_for_pods(grader("sidecar-silent"), tmp_path)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert "KeyboardInterrupt" in output
+    assert our_pods() == []
+
+
+def play(tmp_path: Path, name: str, labels: dict[str, str]) -> str:
+    """A pod made outside a grading run, with these labels."""
+    manifest = tmp_path / f"{name}.yaml"
+    manifest.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
+                                        "spec": {"containers": [{"name": "c", "image": "docker.io/library/busybox:1.36",
+                                                                 "command": ["sleep", "600"]}]}}))
+    subprocess.run(["podman", "kube", "play", str(manifest)], capture_output=True, check=True)
+    return name
+
+
+def test_a_killed_runs_leftovers_are_labelled_and_removed_by_a_later_run(tmp_path: Path) -> None:
+    process = start_and_wait_for_pods(grader("sidecar-silent"), tmp_path)
+    process.kill()  # SIGKILL: no cleanup can run
+    process.communicate(timeout=60)
+    left = our_pods()
+    assert len(left) == 2
+    run_ids = {pod["Labels"][RUN_LABEL] for pod in left}
+    assert len(run_ids) == 1 and all(abs(int(pod["Labels"][STARTED_LABEL]) - time.time()) < 120 for pod in left)
+    [workdir] = Path("/tmp").glob(f"k8s101-{run_ids.pop()}-*")
+    time.sleep(1.5)
+    later = subprocess.run(grader("reference", "--reap-after", "1"), cwd=tmp_path, capture_output=True, text=True)
+    assert later.returncode == 0, later.stdout
+    assert "grader: removed what killed runs left behind: podman pod" in later.stdout
+    assert our_pods() == [] and not workdir.exists()
+
+
+def test_leftovers_are_removed_only_when_ours_and_old(tmp_path: Path) -> None:
+    ours = {MANAGED_BY_LABEL: "k8s101-graders", RUN_LABEL: "feedbeef"}
+    old, recent = str(int(time.time()) - 7200), str(int(time.time()))
+    killed = play(tmp_path, "k8s101-killed", {**ours, STARTED_LABEL: old})
+    running = play(tmp_path, "k8s101-running", {**ours, STARTED_LABEL: recent})
+    students = play(tmp_path, "students-own", {STARTED_LABEL: old})
+    try:
+        result = subprocess.run(grader("reference"), cwd=tmp_path, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout
+        assert f"removed what killed runs left behind: podman pod {killed}" in result.stdout
+        names = subprocess.run(["podman", "pod", "ps", "--format", "{{.Name}}"], capture_output=True, text=True).stdout
+        assert killed not in names.split() and {running, students} <= set(names.split())
+    finally:
+        subprocess.run(["podman", "pod", "rm", "--force", "--ignore", "-t", "0", killed, running, students],
+                       capture_output=True)
+
+
+def test_two_runs_at_once_both_grade_correctly(tmp_path: Path) -> None:
+    reports = [tmp_path / "a.json", tmp_path / "b.json"]
+    runs = [subprocess.Popen(grader("reference", report=report), cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True) for report in reports]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert [json.loads(report.read_text())["score"] for report in reports] == [100, 100]
+    assert our_pods() == []
+
+
+@pytest.mark.parametrize("variant", ["reference", "sidecar-exits", "sidecar-silent"])
+def test_the_same_submission_gets_the_same_grade_every_time(tmp_path: Path, variant: str) -> None:
+    verdicts = []
+    for attempt in range(3):
+        report = tmp_path / f"{attempt}.json"
+        subprocess.run(grader(variant, report=report), cwd=tmp_path, capture_output=True, text=True)
+        grade = json.loads(report.read_text())
+        verdicts.append((grade["score"], [(c["id"], c["status"]) for c in grade["checks"]]))
+    assert verdicts[0] == verdicts[1] == verdicts[2]
