@@ -16,7 +16,7 @@ import pytest
 from graders.backends import NAMES as BACKEND_NAMES, BackendSettings, make_backend
 from graders.backends.base import REAP_AFTER, Backend
 from graders.errors import CheckFailed, InfraError
-from graders.lab import MARKER, Lab
+from graders.lab import MARKER, Check, Lab
 from graders.manifests import Submission, load_submission
 from graders.report import CheckResult, Results, summary_lines, write_report
 from graders.run import LabRun, Timeouts
@@ -149,7 +149,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if isinstance(error, (CheckFailed, InfraError)):
         report.longrepr = _render(check, lab, error)
     if report.when == "call" or (report.when == "setup" and report.failed):
-        status = "passed" if report.passed else ("error" if _is_error(error, report) else "failed")
+        status = "passed" if report.passed else ("failed" if isinstance(error, CheckFailed) else "error")
         results.record(lab, CheckResult(check=check, status=status, message=_message(error, notes),
                                         headline=getattr(error, "headline", "")))
         report.grader_status = status  # type: ignore[attr-defined]
@@ -187,13 +187,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _is_error(error: BaseException | None, report: pytest.TestReport) -> bool:
-    if isinstance(error, InfraError):
-        return True
-    return not isinstance(error, CheckFailed)  # a grader bug is not the student's fault either
-
-
-def _render(check: Any, lab: Lab, error: CheckFailed | InfraError) -> str:
+def _render(check: Check, lab: Lab, error: CheckFailed | InfraError) -> str:
     text = str(error)
     if isinstance(error, CheckFailed) and check.section:
         text += f"\nRead:     {lab.readme}#{check.section}"
