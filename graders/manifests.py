@@ -77,6 +77,9 @@ def _load_file(path: Path, submission: Submission) -> None:
     except UnreadableFile as error:
         submission.problems.append(Problem(path.name, "", str(error)))
         return
+    except RecursionError:  # PyYAML composes recursively: a file nested past Python's stack
+        submission.problems.append(Problem(path.name, "", "is nested too deeply to be read"))
+        return
     except yaml.YAMLError as error:
         submission.problems.append(Problem(path.name, "", f"not valid YAML: {_yaml_reason(error)}"))
         return

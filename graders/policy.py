@@ -52,7 +52,7 @@ def _pod_violations(spec: dict[str, Any]) -> Iterator[Violation]:
     sysctls = context.get("sysctls") if isinstance(context, dict) else None
     for index, sysctl in enumerate(sysctls if isinstance(sysctls, list) else []):
         name = sysctl.get("name") if isinstance(sysctl, dict) else sysctl
-        if name not in SAFE_SYSCTLS:
+        if not _one_of(name, SAFE_SYSCTLS):
             yield f"spec.securityContext.sysctls[{index}].name", f"sysctl {name} is not one of the safe sysctls"
 
 
@@ -74,11 +74,11 @@ def _security_context_violations(path: str, context: Any) -> Iterator[Violation]
     for profile in ("seccompProfile", "appArmorProfile"):
         value = context.get(profile)
         kind = value.get("type") if isinstance(value, dict) else None
-        if kind is not None and kind not in PROFILE_TYPES:
+        if kind is not None and not _one_of(kind, PROFILE_TYPES):
             yield f"{path}.{profile}.type", f"{kind} is not allowed: use RuntimeDefault"
     selinux = context.get("seLinuxOptions")
     if isinstance(selinux, dict):
-        if selinux.get("type", "") not in SELINUX_TYPES:
+        if not _one_of(selinux.get("type", ""), SELINUX_TYPES):
             yield f"{path}.seLinuxOptions.type", f"SELinux type {selinux['type']!r} is not allowed"
         for field in ("user", "role"):
             if selinux.get(field):
@@ -101,7 +101,7 @@ def _container_violations(path: str, container: dict[str, Any], user_namespace: 
     capabilities = context.get("capabilities")
     added = capabilities.get("add") if isinstance(capabilities, dict) else None
     for index, capability in enumerate(added if isinstance(added, list) else []):
-        if capability not in BASELINE_CAPABILITIES:
+        if not _one_of(capability, BASELINE_CAPABILITIES):
             yield (f"{path}.securityContext.capabilities.add[{index}]",
                    f"capability {capability} is beyond the Pod Security 'baseline' profile")
 
@@ -117,6 +117,11 @@ def _host_field_violations(path: str, container: dict[str, Any]) -> Iterator[Vio
             target = handler.get(action) if isinstance(handler, dict) else None
             if isinstance(target, dict) and target.get("host"):
                 yield f"{handler_path}.{action}.host", "probes and hooks may not name a host: remove it"
+
+
+def _one_of(value: Any, allowed: frozenset[str]) -> bool:
+    """Membership for untrusted values: a list or a mapping where a name belongs is never allowed."""
+    return isinstance(value, str) and value in allowed
 
 
 def _containers(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -49,10 +49,12 @@ def _parse(text: str) -> list[Any]:
             if len(documents) == MAX_DOCUMENTS:
                 raise UnreadableFile(f"holds more than {MAX_DOCUMENTS} YAML documents, the limit for one file")
             node = loader.get_node()
-            size = _expanded_size(node, {}, depth=0)
+            size, height = _measure(node, {})
             if size > MAX_NODES:
                 raise UnreadableFile(f"document {len(documents) + 1} expands to more than {MAX_NODES} YAML nodes "
                                      f"(anchors and aliases count each time they are used): the limit")
+            if height > MAX_DEPTH:
+                raise RecursionError
             documents.append(loader.construct_document(node))
     except RecursionError:
         raise UnreadableFile(f"is nested more than {MAX_DEPTH} levels deep, the limit") from None
@@ -63,20 +65,23 @@ def _parse(text: str) -> list[Any]:
     return documents
 
 
-def _expanded_size(node: yaml.Node, sizes: dict[int, int], depth: int) -> int:
-    """Nodes of a document once every alias is expanded; memoized, so a bomb is measured, not built."""
-    if depth > MAX_DEPTH:
-        raise RecursionError
-    known = sizes.get(id(node))
-    if known is not None:
-        return known
-    sizes[id(node)] = MAX_NODES + 1  # a node that contains itself (a recursive alias) is over any limit
+def _measure(node: yaml.Node, known: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(nodes, levels) of a document once every alias is expanded; memoized per node, so an alias
+    bomb is measured, not built, and a node reached again through an alias counts again in full."""
+    if id(node) in known:
+        return known[id(node)]
+    known[id(node)] = (MAX_NODES + 1, MAX_DEPTH + 1)  # a node that contains itself is over any limit
     if isinstance(node, yaml.SequenceNode):
-        size = 1 + sum(_expanded_size(child, sizes, depth + 1) for child in node.value)
+        children = list(node.value)
     elif isinstance(node, yaml.MappingNode):
-        size = 1 + sum(_expanded_size(key, sizes, depth + 1) + _expanded_size(value, sizes, depth + 1)
-                       for key, value in node.value)
+        children = [part for pair in node.value for part in pair]
     else:
-        size = 1
-    sizes[id(node)] = size
-    return size
+        children = []
+    size, height = 1, 0
+    for child in children:
+        child_size, child_height = _measure(child, known)
+        size, height = size + child_size, max(height, child_height + 1)
+        if size > MAX_NODES or height > MAX_DEPTH:
+            break  # over a limit already: no need to measure the rest
+    known[id(node)] = (size, height)
+    return size, height

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -100,3 +99,13 @@ def test_hostile_submission_fails_manifests_cleanly(pytester: pytest.Pytester, c
     assert "not graded" in checks["first-pod-ready"]["message"]  # nothing of it reached the cluster
     result.stdout.no_fnmatch_line("*Traceback*")
     assert elapsed < 30, elapsed  # seconds, not the ready timeout
+
+
+def test_aliases_count_towards_the_depth_limit(tmp_path: Path) -> None:
+    from graders.manifests import load_submission
+
+    lines = ["a0: &a0 " + "[" * 60 + "x" + "]" * 60]
+    lines += [f"a{i}: &a{i} " + "[" * 60 + f"*a{i - 1}" + "]" * 60 for i in range(1, 12)]
+    (tmp_path / "deep.yaml").write_text("\n".join(lines) + "\n")
+    problems = [str(p) for p in load_submission(tmp_path, ["my-first-pod"]).problems]
+    assert "deep.yaml: is nested more than 64 levels deep, the limit" in problems

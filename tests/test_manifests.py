@@ -182,3 +182,12 @@ def test_unmasked_proc_is_allowed_in_a_user_namespace() -> None:
     manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
         "hostUsers": False, "containers": [sc(procMount="Unmasked")]}}
     assert policy.violations(manifest) == []
+
+
+@pytest.mark.parametrize("context", [
+    {"capabilities": {"add": [{"a": 1}]}}, {"seccompProfile": {"type": ["x"]}}, {"seLinuxOptions": {"type": ["a"]}},
+    {"appArmorProfile": {"type": {"a": 1}}}])
+def test_policy_survives_lists_and_mappings_where_names_belong(context: dict) -> None:
+    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                "spec": {"securityContext": {"sysctls": [{"name": ["a"]}]}, "containers": [sc(**context)]}}
+    assert len(policy.violations(manifest)) == 2
