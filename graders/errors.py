@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+
+# Set when the run is interrupted (Ctrl-C, SIGTERM): a library that turns KeyboardInterrupt into its own
+# error (the Kubernetes client's stream()) must not make the run carry on.
+interrupted = threading.Event()
 
 
 class GraderError(Exception):

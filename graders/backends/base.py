@@ -60,6 +60,9 @@ class PodState:
         return next((c for c in self.containers if c.name == name), None)
 
 
+NOT_FOUND = 127  # exit code of an exec whose program is not in the image, as a shell says
+
+
 @dataclass(frozen=True)
 class ExecResult:
     exit_code: int

@@ -18,17 +18,17 @@ from pathlib import Path
 import pytest_kind.cluster as pytest_kind_cluster
 from pytest_kind import KindCluster
 
-from graders.backends.kube import (
-    KubernetesSandbox, api_client, check_reachable, reap_stale_namespaces, sandbox_namespace)
+from graders.backends.kube import ClusterBackend, api_client, check_reachable
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
 
 STATE_DIR = Path(".pytest-kind")
+KIND_COMMAND_TIMEOUT = 120  # seconds for `kind get clusters` and `kind export kubeconfig`
 FIX = ("start Docker (`docker info` must work) and check internet access for the first run, "
        "or grade without Kubernetes: pytest labs/1.1 --backend podman")
 
 
-class KindBackend:
+class KindBackend(ClusterBackend):
     name = "kind"
 
     def __init__(self, cluster: str, config: Path | None = None, delete: bool = False) -> None:
@@ -38,33 +38,28 @@ class KindBackend:
             # pytest-kind-ng reads its version when downloading: point it at our pin
             pytest_kind_cluster.KIND_VERSION = KIND_VERSION
         self.kubeconfig = (STATE_DIR / cluster / "kubeconfig").resolve()
-        self.cluster = KindCluster(cluster, kubeconfig=self.kubeconfig, image=KIND_NODE_IMAGE,
-                                   kind_path=Path(kind) if kind else None)
         self.tried = [f"kind {'at ' + kind if kind else KIND_VERSION + ' (downloaded by pytest-kind-ng)'}, "
                       f"cluster {cluster!r}, node image {KIND_NODE_IMAGE.split('@')[0]}"]
         if found and not kind:
             self.tried.append(f"not the kind on PATH ({found}): older than the pinned {KIND_VERSION}")
         try:
+            self.cluster = KindCluster(cluster, kubeconfig=self.kubeconfig, image=KIND_NODE_IMAGE,
+                                       kind_path=Path(kind) if kind else None)
             self.cluster.ensure_kind()  # downloads the pinned kind when none is on PATH
             if cluster not in self._kind("get", "clusters").splitlines():
                 # only for a new cluster: for an existing one, create() would load (with pykube) the
                 # kubeconfig it leaves empty, and fail with a TypeError before the export below
                 self.cluster.create(config_file=config if config and config.exists() else None)
             self._kind("export", "kubeconfig", f"--name={cluster}", f"--kubeconfig={self.kubeconfig}")
-        except (subprocess.CalledProcessError, OSError) as error:
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
             raise InfraError(f"could not create or reuse the kind cluster {cluster!r}: {_output(error)}",
                              tried=self.tried, fix=FIX)
         except Exception as error:  # the download (requests) and pykube raise their own types
             raise InfraError(f"could not set up kind: {type(error).__name__}: {error}", tried=self.tried, fix=FIX)
         self.version = check_reachable(api_client(self.kubeconfig, None), f"kind cluster {cluster}",
                                        tried=self.tried, fix=f"`kind delete cluster --name {cluster}`, then run again")
-
-    def open_sandbox(self, lab_id: str, run_id: str) -> KubernetesSandbox:
-        return KubernetesSandbox(lambda: api_client(self.kubeconfig, None), sandbox_namespace(lab_id, run_id),
-                                 run_id, where=f"kind cluster {self.cluster.name} (Kubernetes {self.version})")
-
-    def reap_stale(self, older_than: float) -> list[str]:
-        return reap_stale_namespaces(api_client(self.kubeconfig, None), older_than)
+        super().__init__(lambda: api_client(self.kubeconfig, None),
+                         where=f"kind cluster {cluster} (Kubernetes {self.version})")
 
     def close(self) -> None:
         if self.delete_at_end:
@@ -76,7 +71,7 @@ class KindBackend:
 
     def _kind(self, *args: str) -> str:
         return subprocess.run([str(self.cluster.kind_path), *args], check=True, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL).stdout
+                              stdin=subprocess.DEVNULL, timeout=KIND_COMMAND_TIMEOUT).stdout
 
 
 def kind_on_path() -> tuple[str | None, str | None]:
@@ -109,7 +104,7 @@ def main() -> None:
 
 def _output(error: Exception) -> str:
     if isinstance(error, subprocess.CalledProcessError):
-        text = (error.stderr or error.stdout or "").strip() if isinstance(error.stderr or error.stdout, str) else ""
+        text = (error.stderr or error.stdout or "").strip()
         return text.splitlines()[-1] if text else f"{error.cmd[0]} exited with status {error.returncode}"
     return str(error)
 

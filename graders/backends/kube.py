@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import urllib3
+import websocket
 from websocket import WebSocketException
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
@@ -17,12 +18,15 @@ from kubernetes.stream import stream
 from kubernetes.stream.ws_client import ERROR_CHANNEL
 
 from graders.backends.base import (
-    MANAGED_BY, MANAGED_BY_LABEL, ApplyRejected, ContainerState, ExecResult, PodState, is_stale, run_labels)
-from graders.errors import InfraError
+    MANAGED_BY, MANAGED_BY_LABEL, NOT_FOUND, ApplyRejected, ContainerState, ExecResult, PodState, is_stale,
+    run_labels)
+from graders.errors import InfraError, interrupted
 from graders.waiting import NotYet, until
 
 REQUEST_TIMEOUT = 15  # seconds for one API call
-NOT_FOUND = 127
+NETWORK_ERRORS = (urllib3.exceptions.HTTPError, OSError)
+# stream() opens its websocket with no timeout of its own: bound the connect to a stalled API server
+websocket.setdefaulttimeout(REQUEST_TIMEOUT)
 
 
 def api_client(kubeconfig: Path | None, context: str | None) -> client.ApiClient:
@@ -35,17 +39,34 @@ def api_client(kubeconfig: Path | None, context: str | None) -> client.ApiClient
                          fix="`kubectl config get-contexts` lists the contexts you can name with --context")
 
 
+class ClusterBackend:
+    """What the kind and context backends share once they reach a cluster: a sandbox is a namespace."""
+
+    name = "cluster"
+
+    def __init__(self, make_client: Callable[[], client.ApiClient], where: str) -> None:
+        self._make_client = make_client
+        self.where = where
+
+    def open_sandbox(self, lab_id: str, run_id: str) -> "KubernetesSandbox":
+        return KubernetesSandbox(self._make_client, sandbox_namespace(lab_id, run_id), run_id, where=self.where)
+
+    def reap_stale(self, older_than: float) -> list[str]:
+        return reap_stale_namespaces(self._make_client(), older_than)
+
+    def close(self) -> None:
+        pass
+
+
 class KubernetesSandbox:
     def __init__(self, make_client: Callable[[], client.ApiClient], namespace: str, run_id: str, where: str) -> None:
         self._make_client = make_client
         self.api = client.CoreV1Api(make_client())
         self.namespace = namespace
-        self.run_id = run_id
         self.description = f"namespace {namespace} on {where}"
-        labels = run_labels(run_id, time.time())
-        self.labels = labels
-        self._call("create the namespace " + namespace, self.api.create_namespace,
-                   {"metadata": {"name": namespace, "labels": labels}})
+        self.labels = run_labels(run_id, time.time())
+        _request(f"create the namespace {namespace}", self.api.create_namespace,
+                 {"metadata": {"name": namespace, "labels": self.labels}})
 
     # -- Sandbox ----------------------------------------------------------------------------------
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
@@ -64,7 +85,7 @@ class KubernetesSandbox:
                 if error.status in (400, 403, 409, 422):
                     raise ApplyRejected(f"{error.status} {error.reason}: {message}")
                 raise _infra(f"create Pod {name}", error)
-            except urllib3.exceptions.HTTPError as error:
+            except NETWORK_ERRORS as error:
                 raise _infra(f"create Pod {name}", error)
 
         try:
@@ -74,15 +95,8 @@ class KubernetesSandbox:
                              f"{last.observed}", fix="raise --timeout-apply")
 
     def state(self, pod: str) -> PodState | None:
-        try:
-            found = self.api.read_namespaced_pod(pod, self.namespace, _request_timeout=REQUEST_TIMEOUT)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise _infra(f"read Pod {pod}", error)
-        except urllib3.exceptions.HTTPError as error:
-            raise _infra(f"read Pod {pod}", error)
-        return pod_state(found, self.api.api_client)
+        found = _request(f"read Pod {pod}", self.api.read_namespaced_pod, pod, self.namespace, missing_ok=True)
+        return pod_state(found, self.api.api_client) if found else None
 
     def exec(self, pod: str, container: str, argv: list[str], timeout: float) -> ExecResult:
         # stream() patches the client it is given: a fresh client per exec, never shared across threads
@@ -94,6 +108,8 @@ class KubernetesSandbox:
                               _preload_content=False)
         except (ApiException, WebSocketException, OSError) as error:
             api.api_client.close()
+            if interrupted.is_set():  # stream() turns Ctrl-C into an ApiException: let the run stop
+                raise KeyboardInterrupt from error
             raise _infra(what, error)
         try:
             try:
@@ -114,25 +130,21 @@ class KubernetesSandbox:
         try:
             return self.api.read_namespaced_pod_log(pod, self.namespace, container=container, tail_lines=tail,
                                                     _request_timeout=REQUEST_TIMEOUT) or ""
-        except (ApiException, urllib3.exceptions.HTTPError):
+        except (ApiException, *NETWORK_ERRORS):
             return ""  # no logs yet (container not started): nothing to show
 
     def events(self, pod: str) -> list[str]:
         try:
             found = self.api.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={pod}",
                                                    _request_timeout=REQUEST_TIMEOUT)
-        except (ApiException, urllib3.exceptions.HTTPError):
-            return []
+        except (ApiException, *NETWORK_ERRORS):
+            return []  # diagnostics only: a failure to read them must not hide the failure they explain
         items = sorted(found.items, key=lambda e: str(e.last_timestamp or e.event_time or ""))
         return [f"{e.type} {e.reason}: {e.message}" for e in items]
 
     def delete(self, pod: str, grace_seconds: int | None, timeout: float) -> bool:
-        try:
-            self.api.delete_namespaced_pod(pod, self.namespace, grace_period_seconds=grace_seconds,
-                                           _request_timeout=REQUEST_TIMEOUT)
-        except ApiException as error:
-            if error.status != 404:
-                raise _infra(f"delete Pod {pod}", error)
+        _request(f"delete Pod {pod}", self.api.delete_namespaced_pod, pod, self.namespace,
+                 grace_period_seconds=grace_seconds, missing_ok=True)
 
         def gone() -> None:
             if self.state(pod) is not None:
@@ -145,29 +157,29 @@ class KubernetesSandbox:
         return True
 
     def leftovers(self) -> list[str]:
-        try:
-            pods = self.api.list_namespaced_pod(self.namespace, _request_timeout=REQUEST_TIMEOUT).items
-        except ApiException as error:
-            return [] if error.status == 404 else [f"namespace {self.namespace} (unreadable: {error.reason})"]
-        return [f"pod {p.metadata.name}" for p in pods]
+        found = _request(f"list the Pods of {self.namespace}", self.api.list_namespaced_pod, self.namespace,
+                         missing_ok=True)
+        return [f"pod {p.metadata.name}" for p in found.items] if found else []
 
     def close(self) -> None:
         """Delete the namespace; its Pods go with it (not waited for: the namespace is the run's)."""
         try:
-            self.api.delete_namespace(self.namespace, grace_period_seconds=0, _request_timeout=REQUEST_TIMEOUT)
-        except ApiException as error:
-            if error.status != 404:
-                raise _infra(f"delete the namespace {self.namespace}", error)
-        except urllib3.exceptions.HTTPError as error:
-            raise _infra(f"delete the namespace {self.namespace}", error)
+            _request(f"delete the namespace {self.namespace}", self.api.delete_namespace, self.namespace,
+                     grace_period_seconds=0, missing_ok=True)
         finally:
             self.api.api_client.close()
 
-    def _call(self, what: str, method: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return method(*args, _request_timeout=REQUEST_TIMEOUT)
-        except (ApiException, urllib3.exceptions.HTTPError) as error:
-            raise _infra(what, error)
+
+def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
+    """One API call with a deadline; InfraError when it fails (None for a 404 when missing_ok)."""
+    try:
+        return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+    except ApiException as error:
+        if missing_ok and error.status == 404:
+            return None
+        raise _infra(what, error)
+    except NETWORK_ERRORS as error:
+        raise _infra(what, error)
 
 
 def pod_state(pod: client.V1Pod, api: client.ApiClient) -> PodState:
@@ -235,23 +247,19 @@ def check_reachable(api: client.ApiClient, where: str, tried: list[str], fix: st
     """The cluster's version, or InfraError when its API server does not answer."""
     try:
         return client.VersionApi(api).get_code(_request_timeout=REQUEST_TIMEOUT).git_version
-    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+    except (ApiException, *NETWORK_ERRORS) as error:
         raise InfraError(f"the Kubernetes API of {where} does not answer: {error}", tried=tried, fix=fix)
 
 
 def reap_stale_namespaces(api: client.ApiClient, older_than: float) -> list[str]:
     """Delete the namespaces of runs that were killed (ours by label, started over older_than s ago)."""
-    core = client.CoreV1Api(api)
-    try:
-        namespaces = core.list_namespace(label_selector=f"{MANAGED_BY_LABEL}={MANAGED_BY}",
-                                         _request_timeout=REQUEST_TIMEOUT).items
-        now = time.time()
-        stale = [ns.metadata.name for ns in namespaces
-                 if is_stale(ns.metadata.labels, older_than, now) and not ns.metadata.deletion_timestamp]
-        for name in stale:
-            core.delete_namespace(name, _request_timeout=REQUEST_TIMEOUT)
-    except (ApiException, urllib3.exceptions.HTTPError) as error:
-        raise _infra("remove the namespaces of killed runs", error)
+    core, what = client.CoreV1Api(api), "remove the namespaces of killed runs"
+    namespaces = _request(what, core.list_namespace, label_selector=f"{MANAGED_BY_LABEL}={MANAGED_BY}").items
+    now = time.time()
+    stale = [ns.metadata.name for ns in namespaces
+             if is_stale(ns.metadata.labels, older_than, now) and not ns.metadata.deletion_timestamp]
+    for name in stale:
+        _request(what, core.delete_namespace, name, missing_ok=True)
     return [f"namespace {name}" for name in stale]
 
 
