@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -47,7 +46,8 @@ class PodmanBackend:
         if not self.podman:
             raise InfraError("podman is not installed or not on PATH",
                              tried=[f"looked for {podman!r} on PATH"], fix=INSTALL_HINT)
-        result = _run([self.podman, "info", "--format", "{{.Host.OCIRuntime.Name}}"], timeout=30)
+        result = _call(self.podman, "info", "--format", "{{.Host.OCIRuntime.Name}}", timeout=30,
+                       what="check that podman works")
         if result.returncode != 0:
             raise InfraError("podman is installed but does not work",
                              tried=[f"podman info: {_error_text(result.stderr)}"], fix=INSTALL_HINT)
@@ -57,19 +57,18 @@ class PodmanBackend:
 
     def reap_stale(self, older_than: float) -> list[str]:
         now = time.time()
-        what = "remove the pods of killed runs"
         listed = _call(self.podman, "pod", "ps", "--filter", f"label={MANAGED_BY_LABEL}={MANAGED_BY}",
-                       "--format", "json", timeout=30, what=what)
-        stale = [pod for pod in json.loads(listed.stdout or "[]") if is_stale(pod.get("Labels"), older_than, now)]
-        names = [pod["Name"] for pod in stale]
-        if names:
-            _call(self.podman, "pod", "stop", "--ignore", "-t", "0", *names, timeout=60, what=what)
-            _call(self.podman, "pod", "rm", "--force", "--ignore", *names, timeout=60, what=what)
+                       "--format", "json", timeout=30, what="list the pods of killed runs")
+        names = [pod["Name"] for pod in _json(listed.stdout) if is_stale(pod.get("Labels"), older_than, now)]
+        _remove_pods(self.podman, names)
         removed = [f"podman pod {name}" for name in names]
         for workdir in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
-            if workdir.is_dir() and now - workdir.stat().st_mtime > older_than:
-                shutil.rmtree(workdir, ignore_errors=True)
-                removed.append(f"directory {workdir}")
+            try:  # another run may be removing its own directory right now
+                if workdir.is_dir() and now - workdir.stat().st_mtime > older_than:
+                    shutil.rmtree(workdir)
+                    removed.append(f"directory {workdir}")
+            except OSError:
+                continue
         return removed
 
     def close(self) -> None:
@@ -119,8 +118,11 @@ class PodmanSandbox:
         names = [self._container(pod, c["name"]) for c in submitted["spec"].get("containers", [])]
         result = self._podman("container", "inspect", *names, timeout=30, what=f"read Pod {pod}")
         if result.returncode != 0:
-            return None  # removed (by us, or behind our back)
-        inspected = {c["Name"]: c for c in json.loads(result.stdout or "[]")}
+            if "no such container" in result.stderr:
+                return None  # removed (by us, or behind our back)
+            raise InfraError(f"podman could not read Pod {pod}: {_error_text(result.stderr)}",
+                             tried=[f"podman container inspect {' '.join(names)}"], fix="check `podman ps`")
+        inspected = {c["Name"]: c for c in _json(result.stdout)}
         policy = submitted["spec"].get("restartPolicy", "Always")
         containers = tuple(
             _container_state(c, inspected.get(self._container(pod, c["name"])), policy)
@@ -160,8 +162,10 @@ class PodmanSandbox:
             grace_seconds = self.submitted.get(pod, {}).get("spec", {}).get(
                 "terminationGracePeriodSeconds", KUBERNETES_DEFAULT_GRACE)
         name = self._pod(pod)
-        self._podman("pod", "stop", "--ignore", "-t", str(grace_seconds), name, timeout=timeout, what=f"stop Pod {pod}")
-        self._podman("pod", "rm", "--ignore", name, timeout=timeout, what=f"remove Pod {pod}")
+        grace = max(0, min(int(grace_seconds), int(timeout) - 1))  # a grace beyond the timeout fails like kind
+        self._podman("pod", "stop", "--ignore", "-t", str(grace), name, timeout=timeout, what=f"stop Pod {pod}")
+        # --force: a container that restarts between stop and rm (restart policy Always) goes too
+        self._podman("pod", "rm", "--force", "--ignore", "-t", "0", name, timeout=timeout, what=f"remove Pod {pod}")
         self._remove_volumes(pod)
         return not self._exists(name)
 
@@ -178,11 +182,10 @@ class PodmanSandbox:
         return left
 
     def close(self) -> None:
-        pods = [self._pod(name) for name in self.submitted]
-        if pods:
-            self._podman("pod", "stop", "--ignore", "-t", "0", *pods, timeout=60, what="stop this run's pods")
-            self._podman("pod", "rm", "--force", "--ignore", *pods, timeout=60, what="remove this run's pods")
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        try:
+            _remove_pods(self.podman, [self._pod(name) for name in self.submitted])
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- helpers ----------------------------------------------------------------------------------
     def _playable(self, pod: dict[str, Any]) -> dict[str, Any]:
@@ -232,9 +235,22 @@ def _call(podman: str, *args: str, timeout: float, what: str) -> subprocess.Comp
                          tried=[" ".join([podman, *args])], fix=INSTALL_HINT)
 
 
+def _remove_pods(podman: str, names: list[str]) -> None:
+    """Stop at once and remove pods with their containers; missing ones are fine."""
+    if names:
+        _call(podman, "pod", "rm", "--force", "--ignore", "-t", "0", *names, timeout=60, what="remove pods")
+
+
+def _json(text: str) -> list[dict[str, Any]]:
+    try:
+        return json.loads(text or "[]")
+    except ValueError as error:
+        raise InfraError(f"podman printed something that is not JSON: {error}", fix="check `podman version`")
+
+
 def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                          errors="replace", env=os.environ.copy())
+                          errors="replace")
 
 
 def _strip_noise(text: str) -> str:
