@@ -38,10 +38,6 @@ class Lab:
     readme: str = "README.md"
     checks: list[Check] = field(default_factory=list)
 
-    @property
-    def max_score(self) -> int:
-        return sum(check.points for check in self.checks)
-
     def check(self, id: str, points: int, title: str, section: str = "") -> Callable[[F], F]:
         if any(existing.id == id for existing in self.checks):
             raise ValueError(f"lab {self.id}: check id {id!r} is declared twice")

@@ -6,6 +6,7 @@ command line > ini file > default; every value is validated with where it came f
 
 from __future__ import annotations
 
+import math
 import signal
 import uuid
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from graders.backends import NAMES as BACKEND_NAMES, BackendSettings, make_backend
 from graders.backends.base import REAP_AFTER, Backend
-from graders.errors import CheckFailed, InfraError
+from graders.errors import CheckFailed, InfraError, interrupted
 from graders.lab import MARKER, Check, Lab
 from graders.manifests import Submission, load_submission
 from graders.report import CheckResult, Results, summary_lines, write_report
@@ -23,7 +24,7 @@ from graders.run import LabRun, Timeouts
 
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey[Results]()
-REAPED = pytest.StashKey[list[str]]()  # what killed runs had left behind, removed by this run
+NOTICES = pytest.StashKey[list[str]]()  # lines for the end of the run, such as leftovers removed
 
 HELP_BACKEND = f"where graded Pods run: {', '.join(BACKEND_NAMES)} (default: kind)"
 HELP_CONTEXT = "kubeconfig context for --backend context (never the current context implicitly)"
@@ -102,9 +103,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def grader_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
     settings = pytestconfig.stash[SETTINGS]
     backend = make_backend(settings.backend)
-    pytestconfig.stash[REAPED] = backend.reap_stale(settings.reap_after)
-    yield backend
-    backend.close()
+    try:
+        notices = pytestconfig.stash.setdefault(NOTICES, [])
+        try:
+            reaped = backend.reap_stale(settings.reap_after)
+            if reaped:
+                notices.append(f"grader: removed what killed runs left behind: {', '.join(reaped)}")
+        except InfraError as error:  # old leftovers must not stop this run from grading
+            notices.append(f"grader: could not remove what killed runs left behind: {error.problem}")
+        yield backend
+    finally:
+        backend.close()
 
 
 @pytest.fixture(scope="module")
@@ -166,9 +175,8 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] 
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    reaped = config.stash.get(REAPED, [])
-    if reaped:
-        terminalreporter.write_line(f"grader: removed what killed runs left behind: {', '.join(reaped)}")
+    for notice in config.stash.get(NOTICES, []):
+        terminalreporter.write_line(notice)
     results = config.stash[RESULTS]
     if not results.labs:
         return
@@ -202,13 +210,20 @@ def _message(error: BaseException | None, notes: list[str]) -> str:
     return f"grader error ({type(error).__name__}: {error}); please report it to the course staff"
 
 
+def _raw(config: pytest.Config, name: str) -> tuple[str, str]:
+    """(value, where it came from) of --NAME, else of ini grader_NAME; '' when neither is set."""
+    cli = config.getoption(f"grader_{name}")
+    if cli:
+        return str(cli), "--" + name.replace("_", "-")
+    return str(config.getini(f"grader_{name}") or ""), f"ini grader_{name}"
+
+
 def _value(config: pytest.Config, name: str) -> str | None:
-    return config.getoption(f"grader_{name}") or (str(config.getini(f"grader_{name}")) or None)
+    return _raw(config, name)[0] or None
 
 
 def _choice(config: pytest.Config, name: str, choices: tuple[str, ...], default: str) -> str:
-    cli = config.getoption(f"grader_{name}")
-    value, where = (cli, "the command line") if cli else (config.getini(f"grader_{name}"), "the ini file")
+    value, where = _raw(config, name)
     if not value:
         return default
     if value not in choices:
@@ -218,27 +233,28 @@ def _choice(config: pytest.Config, name: str, choices: tuple[str, ...], default:
 
 def _seconds(config: pytest.Config, name: str, default: float) -> float:
     """A number of seconds above 0 from --NAME or ini grader_NAME (name: timeout_ready, reap_after, ...)."""
-    cli = config.getoption(f"grader_{name}")
-    option = "--" + name.replace("_", "-")
-    value, where = (cli, option) if cli else (config.getini(f"grader_{name}"), f"ini grader_{name}")
+    value, where = _raw(config, name)
     if not value:
         return default
     try:
         seconds = float(value)
     except ValueError:
         seconds = -1
-    if seconds <= 0:
+    if not 0 < seconds < math.inf:  # also refuses nan and inf: every wait needs an end
         what = "timeout" if name.startswith("timeout") else "age"
         raise pytest.UsageError(f"Invalid {what} {value!r} from {where}: give a number of seconds above 0")
     return seconds
 
 
 def _terminate_like_interrupt() -> None:
-    """SIGTERM (what CI sends on cancel) unwinds like Ctrl-C, so fixtures still remove the Pods."""
+    """Ctrl-C and SIGTERM (what CI sends on cancel) unwind the run, so fixtures still remove the Pods."""
     def interrupt(signum: int, frame: Any) -> None:
+        interrupted.set()
         raise KeyboardInterrupt(f"signal {signum}")
 
     try:
         signal.signal(signal.SIGTERM, interrupt)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, interrupt)
     except ValueError:
         pass  # not the main thread (pytester in-process runs): the outer run handles it

@@ -28,36 +28,32 @@ class LabRun:
     submission: Submission
     sandbox: Sandbox
     timeouts: Timeouts
-    apply_errors: dict[str, str] = field(default_factory=dict)
+    apply_errors: dict[str, GraderError] = field(default_factory=dict)  # ApplyRejected, or InfraError
     memo: dict[Any, Any] = field(default_factory=dict)  # results checks share (a Pod became Ready)
     notes: list[str] = field(default_factory=list)  # hints for the check being graded, even if it passes
 
     def apply_all(self) -> None:
-        """Create every accepted Pod at once, so their images pull and start in parallel."""
+        """Create every accepted Pod at once, so their images pull and start in parallel. A Pod that
+        could not be created fails (or errors) only the checks of that Pod."""
         pods = list(self.submission.pods.values())
-        if not pods:
-            return
-        with ThreadPoolExecutor(max_workers=len(pods)) as pool:
-            outcomes = list(pool.map(self._apply, pods))
-        for outcome in outcomes:
-            if isinstance(outcome, GraderError) and not isinstance(outcome, ApplyRejected):
-                raise outcome
+        if pods:
+            with ThreadPoolExecutor(max_workers=len(pods)) as pool:
+                list(pool.map(self._apply, pods))
 
-    def _apply(self, pod: dict[str, Any]) -> GraderError | None:
+    def _apply(self, pod: dict[str, Any]) -> None:
         try:
             self.sandbox.apply(pod, timeout=self.timeouts.apply)
-        except ApplyRejected as rejected:
-            self.apply_errors[pod["metadata"]["name"]] = str(rejected)
-            return rejected
         except GraderError as error:
-            return error
-        return None
+            self.apply_errors[pod["metadata"]["name"]] = error
 
     def require(self, pod: str) -> None:
         """Fail the current check when the Pod never reached the cluster, saying why."""
         reason = self.submission.why_not_gradable(pod)
-        if reason is None and pod in self.apply_errors:
-            reason = f"the cluster refused Pod {pod}: {self.apply_errors[pod]}"
+        error = self.apply_errors.get(pod)
+        if reason is None and error is not None:
+            if not isinstance(error, ApplyRejected):
+                raise error  # an infrastructure problem: not graded, not the student's fault
+            reason = f"the cluster refused Pod {pod}: {error}"
         if reason:
             raise CheckFailed(
                 expected=f"Pod {pod} to be created from your YAML",

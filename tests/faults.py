@@ -3,6 +3,7 @@
     pod-removed   my-first-pod is removed behind the grader's back right after it is created
     podman-gone   podman cannot be run by the checks (it is back for the final cleanup)
     exec-hangs    every command run in container log-shipper hangs
+    apply-fails   creating my-first-pod fails for a reason of the machine's (podman does not answer)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 import pytest
 
 from graders.backends import podman
+from graders.errors import InfraError
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -37,6 +39,16 @@ def _inject_fault() -> None:
             return run(argv, timeout)
 
         patch.setattr(podman, "_run", run_while_gone)
+    elif fault == "apply-fails":
+        apply = podman.PodmanSandbox.apply
+
+        def failing_apply(self, pod, timeout):
+            if pod["metadata"]["name"] == "my-first-pod":
+                self.submitted["my-first-pod"] = pod
+                raise InfraError("podman did not answer within 60 s while trying to start Pod my-first-pod")
+            apply(self, pod, timeout)
+
+        patch.setattr(podman.PodmanSandbox, "apply", failing_apply)
     elif fault == "exec-hangs":
         exec_ = podman.PodmanSandbox.exec
 

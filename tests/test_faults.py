@@ -14,6 +14,8 @@ REFERENCE = REPO / "tests" / "submissions" / "1.1" / "reference"
 
 # fault -> ({check id: text of its infrastructure error}, extra options)
 FAULTS = {
+    "apply-fails": ({"first-pod-ready": "while trying to start Pod my-first-pod",
+                     "first-pod-serves": "while trying to start Pod my-first-pod"}, []),
     "pod-removed": ({"first-pod-ready": "Pod my-first-pod disappeared after it was created",
                      "first-pod-serves": "Pod my-first-pod disappeared after it was created"}, []),
     "podman-gone": ({check: "podman cannot be run any more" for check in (

@@ -48,9 +48,12 @@ def test_unknown_context_is_an_infrastructure_error(pytester: pytest.Pytester, m
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--backend", "context"], "*--backend context needs --context NAME*"),
-    (["--backend", "docker"], "*Invalid backend 'docker' from the command line: choose one of kind, context, podman*"),
+    (["--backend", "docker"], "*Invalid backend 'docker' from --backend: choose one of kind, context, podman*"),
     (["--timeout-ready", "soon"], "*Invalid timeout 'soon' from --timeout-ready: give a number of seconds above 0*"),
     (["--timeout-exec", "0"], "*Invalid timeout '0' from --timeout-exec*"),
+    (["--timeout-ready", "inf"], "*Invalid timeout 'inf' from --timeout-ready*"),
+    (["--timeout-delete", "nan"], "*Invalid timeout 'nan' from --timeout-delete*"),
+    (["--reap-after", "-1"], "*Invalid age '-1' from --reap-after*"),
     (["--submission", "/no/such/folder"], "*--submission /no/such/folder: no such folder*"),
 ])
 def test_bad_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:

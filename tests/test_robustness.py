@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def test_a_killed_runs_leftovers_are_labelled_and_removed_by_a_later_run(tmp_pat
     assert len(left) == 2
     run_ids = {pod["Labels"][RUN_LABEL] for pod in left}
     assert len(run_ids) == 1 and all(abs(int(pod["Labels"][STARTED_LABEL]) - time.time()) < 120 for pod in left)
-    [workdir] = Path("/tmp").glob(f"k8s101-{run_ids.pop()}-*")
+    [workdir] = Path(tempfile.gettempdir()).glob(f"k8s101-{run_ids.pop()}-*")
     time.sleep(1.5)
     later = subprocess.run(grader("reference", "--reap-after", "1"), cwd=tmp_path, capture_output=True, text=True)
     assert later.returncode == 0, later.stdout

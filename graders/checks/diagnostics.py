@@ -9,11 +9,10 @@ LOG_LINES = 10
 EVENT_LINES = 10
 
 # Waiting reasons that cannot fix themselves: fail at once, with what to do.
+PULL_FAILED = "the image cannot be pulled: check its name and tag against the README (a typo is the usual cause)"
 FATAL_REASONS = {
-    "ErrImagePull": "the image cannot be pulled: check the image name and tag (this lab uses nginx:1.25 "
-                    "and busybox:1.36)",
-    "ImagePullBackOff": "the image cannot be pulled: check the image name and tag (this lab uses nginx:1.25 "
-                        "and busybox:1.36)",
+    "ErrImagePull": PULL_FAILED,
+    "ImagePullBackOff": PULL_FAILED,
     "ErrImageNeverPull": "the image is not on the node and imagePullPolicy is Never",
     "InvalidImageName": "the image field is not a valid image reference (name:tag, e.g. nginx:1.25)",
     "CrashLoopBackOff": "the container keeps exiting and being restarted: its command must keep running "

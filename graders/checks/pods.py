@@ -48,9 +48,7 @@ def _wait_running(run: LabRun, pod: str) -> PodState:
     def probe() -> PodState:
         state = run.sandbox.state(pod)
         if state is None:  # it was created: only something outside the grader removes it
-            raise InfraError(f"Pod {pod} disappeared after it was created: something outside the grader "
-                             f"deleted it", tried=[f"reading Pod {pod} in {run.sandbox.description}"],
-                             fix="do not delete the grader's Pods while it runs; run it again")
+            raise _disappeared(run, pod)
         _fail_on_fatal(run, pod, state)
         if state.phase == "Running" and all(c.running and c.ready for c in state.containers):
             return state
@@ -74,8 +72,7 @@ def _stable(run: LabRun, pod: str, state: PodState) -> PodState:
     time.sleep(STABLE_AFTER_RESTART)
     later = run.sandbox.state(pod)
     if later is None:
-        raise InfraError(f"Pod {pod} disappeared while it was being graded: something outside the grader deleted it",
-                         fix="do not delete the grader's Pods while it runs; run it again")
+        raise _disappeared(run, pod)
     for before in state.containers:
         after = later.container(before.name)
         if after is None or not after.running or after.restarts != before.restarts:
@@ -86,6 +83,12 @@ def _stable(run: LabRun, pod: str, state: PodState) -> PodState:
                 hint=FATAL_REASONS["CrashLoopBackOff"],
                 details=details(run, pod, [before.name]))
     return later
+
+
+def _disappeared(run: LabRun, pod: str) -> InfraError:
+    return InfraError(f"Pod {pod} disappeared after it was created: something outside the grader deleted it",
+                      tried=[f"reading Pod {pod} in {run.sandbox.description}"],
+                      fix="do not delete the grader's Pods while it runs; run it again")
 
 
 def _fail_on_fatal(run: LabRun, pod: str, state: PodState) -> None:
