@@ -29,6 +29,7 @@ import yaml
 from graders.backends.base import (
     MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, ContainerState, ExecResult, PodState, is_stale, run_labels)
 from graders.errors import InfraError
+from graders.waiting import NotYet, until
 
 INSTALL_HINT = ("install podman 4.x (Debian/Ubuntu: apt-get install podman); on the project's build "
                 "machines run scripts/setup-debian.sh, which also points CONTAINERS_CONF at "
@@ -164,10 +165,21 @@ class PodmanSandbox:
         name = self._pod(pod)
         grace = max(0, min(int(grace_seconds), int(timeout) - 1))  # a grace beyond the timeout fails like kind
         self._podman("pod", "stop", "--ignore", "-t", str(grace), name, timeout=timeout, what=f"stop Pod {pod}")
-        # --force: a container that restarts between stop and rm (restart policy Always) goes too
-        self._podman("pod", "rm", "--force", "--ignore", "-t", "0", name, timeout=timeout, what=f"remove Pod {pod}")
-        self._remove_volumes(pod)
-        return not self._exists(name)
+
+        def removed() -> None:
+            # --force, and again if need be: a crash-looping container may be mid-restart when the pod
+            # stops, and then `pod rm` refuses it
+            self._podman("pod", "rm", "--force", "--ignore", "-t", "0", name, timeout=timeout, what=f"remove Pod {pod}")
+            if self._exists(name):
+                raise NotYet("still there")
+
+        try:
+            until(removed, timeout=timeout)
+        except NotYet:
+            return False
+        finally:
+            self._remove_volumes(pod)
+        return True
 
     def leftovers(self) -> list[str]:
         left = []
@@ -235,10 +247,15 @@ def _call(podman: str, *args: str, timeout: float, what: str) -> subprocess.Comp
                          tried=[" ".join([podman, *args])], fix=INSTALL_HINT)
 
 
-def _remove_pods(podman: str, names: list[str]) -> None:
-    """Stop at once and remove pods with their containers; missing ones are fine."""
-    if names:
+def _remove_pods(podman: str, names: list[str], attempts: int = 3) -> None:
+    """Stop at once and remove pods with their containers; missing ones are fine. `pod rm --force` can
+    return while a crash-looping container restarts and keeps its pod: such pods are removed again."""
+    for _ in range(attempts):
+        if not names:
+            return
         _call(podman, "pod", "rm", "--force", "--ignore", "-t", "0", *names, timeout=60, what="remove pods")
+        names = [name for name in names
+                 if _call(podman, "pod", "exists", name, timeout=30, what="look up a pod").returncode == 0]
 
 
 def _json(text: str) -> list[dict[str, Any]]:
