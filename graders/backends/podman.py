@@ -29,7 +29,6 @@ import yaml
 from graders.backends.base import (
     MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, ContainerState, ExecResult, PodState, is_stale, run_labels)
 from graders.errors import InfraError
-from graders.waiting import NotYet, until
 
 INSTALL_HINT = ("install podman 4.x (Debian/Ubuntu: apt-get install podman); on the project's build "
                 "machines run scripts/setup-debian.sh, which also points CONTAINERS_CONF at "
@@ -106,7 +105,7 @@ class PodmanSandbox:
             return
         error = _error_text(result.stderr)
         self._note(name, error)
-        self._podman("pod", "rm", "--force", "--ignore", self._pod(name), timeout=60, what=f"remove Pod {name}")
+        _remove_pods(self.podman, [self._pod(name)])
         missing = {c.get("image", "") for c in pod["spec"].get("containers", []) if not self._image_exists(c.get("image", ""))}
         self.failed[name] = _failed_state(pod, error, missing)
 
@@ -165,21 +164,10 @@ class PodmanSandbox:
         name = self._pod(pod)
         grace = max(0, min(int(grace_seconds), int(timeout) - 1))  # a grace beyond the timeout fails like kind
         self._podman("pod", "stop", "--ignore", "-t", str(grace), name, timeout=timeout, what=f"stop Pod {pod}")
-
-        def removed() -> None:
-            # --force, and again if need be: a crash-looping container may be mid-restart when the pod
-            # stops, and then `pod rm` refuses it
-            self._podman("pod", "rm", "--force", "--ignore", "-t", "0", name, timeout=timeout, what=f"remove Pod {pod}")
-            if self._exists(name):
-                raise NotYet("still there")
-
         try:
-            until(removed, timeout=timeout)
-        except NotYet:
-            return False
+            return not _remove_pods(self.podman, [name], timeout=timeout)
         finally:
             self._remove_volumes(pod)
-        return True
 
     def leftovers(self) -> list[str]:
         left = []
@@ -224,9 +212,6 @@ class PodmanSandbox:
     def _image_exists(self, image: str) -> bool:
         return self._podman("image", "exists", image, timeout=30, what="look up an image").returncode == 0
 
-    def _exists(self, name: str) -> bool:
-        return self._podman("pod", "exists", name, timeout=30, what="look up a pod").returncode == 0
-
     def _note(self, pod: str, text: str) -> None:
         self.notes.setdefault(pod, []).append(text)
 
@@ -247,15 +232,17 @@ def _call(podman: str, *args: str, timeout: float, what: str) -> subprocess.Comp
                          tried=[" ".join([podman, *args])], fix=INSTALL_HINT)
 
 
-def _remove_pods(podman: str, names: list[str], attempts: int = 3) -> None:
+def _remove_pods(podman: str, names: list[str], timeout: float = 60, attempts: int = 3) -> list[str]:
     """Stop at once and remove pods with their containers; missing ones are fine. `pod rm --force` can
-    return while a crash-looping container restarts and keeps its pod: such pods are removed again."""
+    return while a crash-looping container restarts and keeps its pod: such pods are removed again.
+    Returns the pods still there after the last attempt."""
     for _ in range(attempts):
         if not names:
-            return
-        _call(podman, "pod", "rm", "--force", "--ignore", "-t", "0", *names, timeout=60, what="remove pods")
+            break
+        _call(podman, "pod", "rm", "--force", "--ignore", "-t", "0", *names, timeout=timeout, what="remove pods")
         names = [name for name in names
                  if _call(podman, "pod", "exists", name, timeout=30, what="look up a pod").returncode == 0]
+    return names
 
 
 def _json(text: str) -> list[dict[str, Any]]:
