@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("variants", nargs="*", default=DEFAULT)
     args = parser.parse_args()
-    print(f"| submission | runs | scores seen | failed checks seen | same every run |")
+    print("| submission | runs | scores seen | failed checks seen | same every run |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as work:
         for variant in args.variants:

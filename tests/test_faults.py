@@ -4,13 +4,10 @@ nothing is left behind (the suite's leak check runs after these tests)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-LAB = REPO / "labs" / "1.1"
-REFERENCE = REPO / "tests" / "submissions" / "1.1" / "reference"
+from tests.grading import REFERENCE, grade_lab
 
 # fault -> ({check id: text of its infrastructure error}, extra options)
 FAULTS = {
@@ -33,9 +30,8 @@ def test_a_fault_is_an_error_of_the_checks_it_touches(pytester: pytest.Pytester,
     errors, options = FAULTS[fault]
     monkeypatch.setenv("K8S101_FAULT", fault)
     report = pytester.path / "grade.json"
-    result = pytester.runpytest_subprocess(
-        str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), "-p", "tests.faults", "--backend", "podman",
-        "--submission", str(REFERENCE), "--grade-report", str(report), *options)
+    result = grade_lab(pytester, "-p", "tests.faults", "--backend", "podman", "--submission", str(REFERENCE),
+                       "--grade-report", str(report), *options)
     checks = {check["id"]: check for check in json.loads(report.read_text())["checks"]}
     assert {cid for cid, c in checks.items() if c["status"] == "error"} == set(errors), result.stdout.str()
     assert all(c["status"] == "passed" for cid, c in checks.items() if cid not in errors)  # the others still grade

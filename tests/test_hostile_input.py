@@ -12,8 +12,8 @@ import yaml
 
 from graders.yamlfiles import MAX_DOCUMENTS, MAX_FILE_BYTES
 
-REPO = Path(__file__).resolve().parents[1]
-LAB = REPO / "labs" / "1.1"
+from tests.grading import LAB, grade_lab
+
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "my-first-pod"},
        "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}
 
@@ -87,9 +87,7 @@ def test_hostile_submission_fails_manifests_cleanly(pytester: pytest.Pytester, c
     make(folder)
     report = pytester.path / "grade.json"
     started = time.monotonic()
-    result = pytester.runpytest_subprocess(
-        str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), "--backend", "podman",
-        "--submission", str(folder), "--grade-report", str(report))
+    result = grade_lab(pytester, "--backend", "podman", "--submission", str(folder), "--grade-report", str(report))
     elapsed = time.monotonic() - started
     assert result.ret == 1
     checks = {check["id"]: check for check in json.loads(report.read_text())["checks"]}

@@ -9,24 +9,20 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.grading import SUBMISSIONS, grade_lab, grader_command
 from tests.verdicts import VERDICTS, mismatches
 
-REPO = Path(__file__).resolve().parents[1]
-LAB = REPO / "labs" / "1.1"
-SUBMISSIONS = REPO / "tests" / "submissions" / "1.1"
 
 
 def grade(pytester: pytest.Pytester, submission: Path, *args: str) -> tuple[pytest.RunResult, dict]:
     report = pytester.path / "grade.json"
-    result = pytester.runpytest_subprocess(
-        str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), "--backend", "podman",
-        "--submission", str(submission), "--grade-report", str(report), *args)
+    result = grade_lab(pytester, "--backend", "podman", "--submission", str(submission),
+                       "--grade-report", str(report), *args)
     return result, json.loads(report.read_text())
 
 
@@ -93,8 +89,7 @@ def test_only_selected_checks_are_reported(pytester: pytest.Pytester) -> None:
 
 def test_sigterm_mid_run_leaves_no_pod(tmp_path: Path) -> None:
     """What CI sends on cancel: the run stops and still removes its pods and volume directories."""
-    command = [sys.executable, "-m", "pytest", str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO),
-               "--backend", "podman", "--submission", str(SUBMISSIONS / "sidecar-silent"), "-q"]
+    command = grader_command("--backend", "podman", "--submission", str(SUBMISSIONS / "sidecar-silent"), "-q")
     ours = ["podman", "pod", "ps", "-q", "--filter", "label=app.kubernetes.io/managed-by=k8s101-graders"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-LAB = REPO / "labs" / "1.1"
-REFERENCE = REPO / "tests" / "submissions" / "1.1" / "reference"
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), *args)
+from tests.grading import LAB, REFERENCE, REPO
+from tests.grading import grade_lab as run
 
 
 def test_missing_podman_is_an_infrastructure_error_not_a_lost_point(pytester: pytest.Pytester,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -14,16 +13,13 @@ import pytest
 import yaml
 
 from graders.backends.base import MANAGED_BY_LABEL, RUN_LABEL, STARTED_LABEL
+from tests.grading import SUBMISSIONS, grader_command
 
-REPO = Path(__file__).resolve().parents[1]
-LAB = REPO / "labs" / "1.1"
-SUBMISSIONS = REPO / "tests" / "submissions" / "1.1"
 OURS = f"label={MANAGED_BY_LABEL}=k8s101-graders"
 
 
 def grader(submission: str, *args: str, report: Path | None = None) -> list[str]:
-    command = [sys.executable, "-m", "pytest", str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO),
-               "--backend", "podman", "--submission", str(SUBMISSIONS / submission), "-q", *args]
+    command = grader_command("--backend", "podman", "--submission", str(SUBMISSIONS / submission), "-q", *args)
     return command + (["--grade-report", str(report)] if report else [])
 
 

@@ -37,7 +37,7 @@ def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer
     if not shared:
         raise CheckFailed(
             expected=f"containers {writer} and {reader} of Pod {pod} to mount the same volume",
-            observed=f"no volume is mounted by both (check volumeMounts[].name of both containers)",
+            observed="no volume is mounted by both (check volumeMounts[].name of both containers)",
             hint="declare one emptyDir volume under spec.volumes and mount it in both containers")
 
     marker = f"k8s101-marker-{uuid.uuid4().hex[:12]}"
