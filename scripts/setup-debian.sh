@@ -7,7 +7,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 export CONTAINERS_CONF="$repo/scripts/podman/containers.conf"
 
-packages=(podman runc debootstrap busybox-static uidmap)
+packages=(podman catatonit runc debootstrap busybox-static uidmap)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -44,6 +44,22 @@ VERDICTS: dict[str, dict[str, str]] = {
     "hostpath-volume": {"manifests": "spec.volumes[0].hostPath", **NOT_GRADED_SIDECAR},
 }
 
+# Groups added per topic, kept apart so that each grows on its own.
+
+# Hostile submissions: escapes, the machine's stores, annotations, resource bounds (untrusted input).
+HOSTILE: dict[str, dict[str, str]] = {
+}
+
+# Pods the API server refuses (422), and messages a beginner can act on.
+INVALID: dict[str, dict[str, str]] = {
+}
+
+# Evidence the student cannot script: grader-side probes, image identity, lifecycle as a cluster judges it.
+EVIDENCE: dict[str, dict[str, str]] = {
+}
+
+VERDICTS.update({**HOSTILE, **INVALID, **EVIDENCE})
+
 
 def mismatches(variant: str, report: dict) -> list[str]:
     """What differs between a grade report and the expected verdict of a submission."""
