@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest_kind.cluster as pytest_kind_cluster
 from pytest_kind import KindCluster
 
-from graders.backends.kube import ClusterBackend, api_client, check_reachable
+from graders.backends.kube import ClusterBackend, check_reachable, client_for, load_configuration
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
 
@@ -56,10 +56,10 @@ class KindBackend(ClusterBackend):
                              tried=self.tried, fix=FIX)
         except Exception as error:  # the download (requests) and pykube raise their own types
             raise InfraError(f"could not set up kind: {type(error).__name__}: {error}", tried=self.tried, fix=FIX)
-        self.version = check_reachable(api_client(self.kubeconfig, None), f"kind cluster {cluster}",
+        configuration = load_configuration(self.kubeconfig, None)
+        self.version = check_reachable(client_for(configuration), f"kind cluster {cluster}",
                                        tried=self.tried, fix=f"`kind delete cluster --name {cluster}`, then run again")
-        super().__init__(lambda: api_client(self.kubeconfig, None),
-                         where=f"kind cluster {cluster} (Kubernetes {self.version})")
+        super().__init__(configuration, where=f"kind cluster {cluster} (Kubernetes {self.version})")
 
     def close(self) -> None:
         if self.delete_at_end:
