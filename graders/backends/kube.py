@@ -414,6 +414,28 @@ def check_reachable(api: client.ApiClient, where: str, tried: list[str], fix: st
         raise InfraError(f"the Kubernetes API of {where} does not answer: {error}", tried=tried, fix=fix)
 
 
+def cluster_problem(api: client.ApiClient) -> str | None:
+    """Why a cluster that answers cannot run Pods yet, or None when it can.
+
+    A kind cluster interrupted after kubeadm but before its network plugin answers API calls while
+    its node stays NotReady and CoreDNS stays Pending: the lab's Pods would never start.
+    """
+    nodes = _get(api, "/api/v1/nodes").get("items") or []
+    if not nodes:
+        return "no node has registered"
+    for node in nodes:
+        conditions = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
+        ready = conditions.get("Ready") or {}
+        if ready.get("status") != "True":
+            why = ready.get("message") or ready.get("reason") or "no Ready condition"
+            return f"node {node['metadata']['name']} is not Ready ({why})"
+    for pod in _get(api, "/api/v1/namespaces/kube-system/pods").get("items") or []:
+        phase = (pod.get("status") or {}).get("phase") or "Pending"
+        if phase not in ("Running", "Succeeded"):
+            return f"kube-system Pod {pod['metadata']['name']} is {phase}"
+    return None
+
+
 def reap_stale_namespaces(api: client.ApiClient, older_than: float) -> list[str]:
     """Delete the namespaces of runs that were killed (ours by label, started over older_than s ago)."""
     core, what = client.CoreV1Api(api), "remove the namespaces of killed runs"
