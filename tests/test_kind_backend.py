@@ -560,3 +560,47 @@ def test_a_new_cluster_pulls_docker_io_through_the_mirror(fake_kind):
     hosts = tomllib.loads(hosts)
     assert hosts["server"] == "https://registry-1.docker.io"  # Docker Hub when the mirror fails
     assert hosts["host"]["https://mirror.gcr.io"]["capabilities"] == ["pull", "resolve"]
+
+
+# -- `python -m graders cluster` (issue 9 item 17) ---------------------------------------------------
+
+def test_the_cluster_command_brings_the_cluster_up_and_prints_how_to_use_it(fake_kind, tmp_path, monkeypatch,
+                                                                           capsys):
+    from graders.__main__ import main
+
+    own = tmp_path / "home" / ".kube" / "config"  # the student's own kubeconfig
+    own.parent.mkdir(parents=True)
+    own.write_text("apiVersion: v1\nkind: Config\ncurrent-context: work\n")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KUBECONFIG", str(own))
+    assert main(["cluster"]) == 0
+    out = capsys.readouterr().out
+    kubeconfig = tmp_path / ".pytest-kind" / CLUSTER / "kubeconfig"
+    assert f"    export KUBECONFIG={kubeconfig}\n" in out
+    assert json.loads(kubeconfig.read_text())["current-context"] == f"kind-{CLUSTER}"
+    assert "python -m graders cluster --delete" in out
+    [create] = [call for call in fake_kind.calls() if call[0] == "create"]
+    assert create[create.index("--config") + 1] == str(REPO / "kind-config.yaml")  # the grader's own cluster
+    assert own.read_text() == "apiVersion: v1\nkind: Config\ncurrent-context: work\n"
+    assert main(["cluster"]) == 0  # the next time it is reused
+    assert [call[0] for call in fake_kind.calls()].count("create") == 1
+
+
+def test_the_cluster_command_deletes_the_cluster_and_its_kubeconfig(fake_kind, tmp_path, capsys):
+    from graders.__main__ import main
+
+    assert main(["cluster"]) == 0
+    kubeconfig = tmp_path / ".pytest-kind" / CLUSTER / "kubeconfig"
+    assert main(["cluster", "--delete"]) == 0
+    assert fake_kind.calls()[-1] == ["delete", "cluster", f"--name={CLUSTER}", f"--kubeconfig={kubeconfig}"]
+    assert fake_kind.clusters() == [] and not kubeconfig.exists()
+    assert f"kind cluster {CLUSTER} removed." in capsys.readouterr().out
+
+
+def test_the_cluster_command_reports_an_infra_error_without_a_traceback(fake_kind, monkeypatch, capsys):
+    from graders.__main__ import main
+
+    monkeypatch.setenv("FAKE_KIND_FAIL", "docker")
+    assert main(["cluster"]) == 1
+    err = capsys.readouterr().err
+    assert "Cannot connect to the Docker daemon" in err and "Traceback" not in err

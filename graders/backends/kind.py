@@ -34,9 +34,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from kubernetes.client import Configuration
-
-from graders.backends.kube import ClusterBackend, check_reachable, client_for, cluster_problem, load_configuration
+from graders.backends.kube import (
+    ClusterBackend, Configuration, check_reachable, client_for, cluster_problem, load_configuration)
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
 from graders.waiting import NotYet, until
@@ -223,19 +222,40 @@ class KindBackend(ClusterBackend):
         return _run([self.engine, *args], stdin)
 
     def _ensure_kind(self) -> str:
-        kind, found = kind_on_path()
-        if kind:
-            self.tried.append(f"kind at {kind}, cluster {self.cluster!r}, node image {KIND_NODE_IMAGE.split('@')[0]}")
-            return kind
-        asset = kind_asset()
-        path = self.state / f"kind-{KIND_VERSION}-{asset}{'.exe' if asset.startswith('kind-windows') else ''}"
-        self.tried.append(f"kind {KIND_VERSION} ({asset}, downloaded to {path}), cluster {self.cluster!r}, "
-                          f"node image {KIND_NODE_IMAGE.split('@')[0]}")
-        if found:
-            self.tried.append(f"not the kind on PATH ({found}): older than the pinned {KIND_VERSION}")
-        if not path.exists():
-            download_kind(asset, path, self.progress)
-        return str(path.resolve())
+        return ensure_kind(self.state, self.cluster, self.tried, self.progress)
+
+
+def delete_cluster(cluster: str, progress: Progress | None = None) -> None:
+    """Remove the grader's kind cluster and its exported kubeconfig (the user's own is not touched)."""
+    state = STATE_DIR / cluster
+    state.mkdir(parents=True, exist_ok=True)
+    kubeconfig = (state / "kubeconfig").resolve()
+    progress = progress if progress is not None else stderr_progress
+    with file_lock(state / "lock", progress):
+        kind = ensure_kind(state, cluster, [], progress)
+        try:
+            _run([kind, "delete", "cluster", f"--name={cluster}", f"--kubeconfig={kubeconfig}"])
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
+            raise InfraError(f"could not delete the kind cluster {cluster!r}: {_output(error)}",
+                             fix=f"`kind delete cluster --name {cluster}`")
+    kubeconfig.unlink(missing_ok=True)
+
+
+def ensure_kind(state: Path, cluster: str, tried: list[str], progress: Progress) -> str:
+    """A usable kind: on PATH when recent enough, else the pinned release, downloaded once into state."""
+    kind, found = kind_on_path()
+    if kind:
+        tried.append(f"kind at {kind}, cluster {cluster!r}, node image {KIND_NODE_IMAGE.split('@')[0]}")
+        return kind
+    asset = kind_asset()
+    path = state / f"kind-{KIND_VERSION}-{asset}{'.exe' if asset.startswith('kind-windows') else ''}"
+    tried.append(f"kind {KIND_VERSION} ({asset}, downloaded to {path}), cluster {cluster!r}, "
+                 f"node image {KIND_NODE_IMAGE.split('@')[0]}")
+    if found:
+        tried.append(f"not the kind on PATH ({found}): older than the pinned {KIND_VERSION}")
+    if not path.exists():
+        download_kind(asset, path, progress)
+    return str(path.resolve())
 
 
 def _run(command: list[str], stdin: str | None = None) -> str:

@@ -49,6 +49,9 @@ RESOURCE_QUOTA = {"metadata": {"name": "k8s101-quota"},
 SERVICE_ACCOUNT_MISSING = 'serviceaccount "default" not found'
 
 
+Configuration = client.Configuration  # for the other backend modules' type hints: they never import the client
+
+
 def load_configuration(kubeconfig: Path | None, context: str | None) -> client.Configuration:
     """The client settings of one kubeconfig context, read once (a credential plugin runs here).
 
