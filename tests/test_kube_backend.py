@@ -449,6 +449,21 @@ def test_a_403_other_than_the_missing_service_account_is_the_clusters_policy(kub
     assert len(kube_api.mock[f"post {PODS}"]) == 1  # not retried until the timeout
 
 
+def test_apply_retries_while_the_new_quota_has_no_status(kube_api, sandbox):
+    kube_api.fail(f"post {PODS}", 403, "Forbidden", 'pods "web" is forbidden: status unknown for quota: '
+                  "k8s101-quota, resource: limits.memory", times=2)
+    sandbox.apply(POD, timeout=10)
+    assert len(kube_api.mock[f"post {PODS}"]) == 3
+
+
+def test_a_pod_beyond_the_runs_own_limits_is_rejected_as_the_students(kube_api, sandbox):
+    message = 'pods "web" is forbidden: maximum memory usage per Container is 1Gi, but limit is 4Gi'
+    kube_api.fail(f"post {PODS}", 403, "Forbidden", message)
+    with pytest.raises(ApplyRejected) as caught:
+        sandbox.apply(POD, timeout=10)
+    assert message in str(caught.value)
+
+
 @pytest.mark.parametrize(("image", "reason", "message", "seen"), [
     ("nginx:1.25", "ErrImagePull", 'failed to pull and unpack image "docker.io/library/nginx:1.25": failed to copy: '
      "httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/nginx/manifests/"

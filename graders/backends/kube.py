@@ -46,7 +46,10 @@ LIMIT_RANGE = {"metadata": {"name": "k8s101-limits"}, "spec": {"limits": [{
     "max": {"cpu": "2", "memory": "1Gi", "ephemeral-storage": "2Gi"}}]}}
 RESOURCE_QUOTA = {"metadata": {"name": "k8s101-quota"},
                   "spec": {"hard": {"pods": "10", "limits.memory": "4Gi", "requests.memory": "4Gi"}}}
-SERVICE_ACCOUNT_MISSING = 'serviceaccount "default" not found'
+# 403s of a namespace just made: its default ServiceAccount, or its quota's usage, is not there yet
+NOT_YET_403 = ('serviceaccount "default" not found', "status unknown for quota")
+# 403s for a Pod beyond the run's own LimitRange or ResourceQuota: the submission asks for too much
+OVER_OUR_BOUNDS = ("usage per Container is", "usage per Pod is", f"exceeded quota: {RESOURCE_QUOTA['metadata']['name']}")
 
 
 Configuration = client.Configuration  # for the other backend modules' type hints: they never import the client
@@ -170,8 +173,10 @@ class KubernetesSandbox:
                 _post(self.api.api_client, f"/api/v1/namespaces/{self.namespace}/pods", body)
             except ApiException as error:
                 message = _api_message(error)
-                if error.status == 403 and SERVICE_ACCOUNT_MISSING in message:
-                    raise NotYet(message)  # a fresh namespace's default ServiceAccount is not there yet
+                if error.status == 403 and any(words in message for words in NOT_YET_403):
+                    raise NotYet(message)  # a fresh namespace: its ServiceAccount or quota status comes soon
+                if error.status == 403 and any(words in message for words in OVER_OUR_BOUNDS):
+                    raise ApplyRejected(f"{error.status} {error.reason}: {message}")
                 if error.status == 403:
                     raise InfraError(f"the cluster's policy refused Pod {name}: {message}",
                                      tried=[f"creating Pod {name} in {self.description}"],
@@ -434,7 +439,7 @@ def cluster_problem(api: client.ApiClient) -> str | None:
             return f"node {node['metadata']['name']} is not Ready ({why})"
     for pod in _get(api, "/api/v1/namespaces/kube-system/pods").get("items") or []:
         phase = (pod.get("status") or {}).get("phase") or "Pending"
-        if phase not in ("Running", "Succeeded"):
+        if phase == "Pending":  # not Failed: evicted Pods stay Failed while their replacements run
             return f"kube-system Pod {pod['metadata']['name']} is {phase}"
     return None
 
