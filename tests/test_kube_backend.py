@@ -597,3 +597,37 @@ def test_the_context_backend_runs_the_credential_plugin_once(kube_api, kubeconfi
     backend.reap_stale(3600)
     assert runs.read_text().splitlines() == ["ran"]  # gke-gcloud-auth-plugin takes seconds per run
     assert {r.headers["Authorization"] for r in kube_api.mock["post"]} == {"Bearer from-the-plugin"}
+
+
+# -- image pulls in progress (issue 9 items 1 and 8) -------------------------------------------------
+
+def serve_events(kube_api: KubeAPI, *events: tuple[str, str]) -> None:
+    """The Pod's events, (reason, message) oldest first, as the API server lists them."""
+    items = [{"metadata": {"name": f"web.{i}", "namespace": NS}, "type": "Normal", "reason": reason,
+              "message": message, "involvedObject": {"kind": "Pod", "name": "web", "namespace": NS},
+              "lastTimestamp": f"2026-01-01T10:00:0{i}Z"} for i, (reason, message) in enumerate(events)]
+    kube_api.mock[f"get /api/v1/namespaces/{NS}/events"] << {
+        "kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": items}
+
+
+def test_a_container_whose_image_is_still_being_pulled_is_pulling(kube_api, kubeconfig):
+    told = []
+    box = KubernetesSandbox(lambda: api_client(kubeconfig, None), NS, RUN_ID, where="a fake cluster",
+                            progress=told.append)
+    try:
+        store_pod(kube_api, status={"phase": "Pending"})
+        serve_events(kube_api, ("Scheduled", "Successfully assigned"), ("Pulling", 'Pulling image "nginx:1.27"'))
+        [container] = box.state("web").containers
+        assert (container.reason, container.message) == ("PullingImage", "pulling nginx:1.27 …")
+        box.state("web")
+        assert told == ["pulling nginx:1.27 … (the first run downloads it; this can take minutes)"]  # once
+    finally:
+        box.close()
+
+
+def test_a_container_whose_image_was_pulled_is_still_container_creating(kube_api, sandbox):
+    store_pod(kube_api, status={"phase": "Pending"})
+    serve_events(kube_api, ("Pulling", 'Pulling image "nginx:1.27"'),
+                 ("Pulled", 'Successfully pulled image "nginx:1.27" in 2.1s (2.1s including waiting)'))
+    [container] = sandbox.state("web").containers
+    assert container.reason == "ContainerCreating"

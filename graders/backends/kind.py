@@ -92,7 +92,8 @@ class KindBackend(ClusterBackend):
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
             raise InfraError(f"could not create or reuse the kind cluster {cluster!r}: {_output(error)}",
                              tried=self.tried, fix=FIX)
-        super().__init__(configuration, where=f"kind cluster {cluster} (Kubernetes {self.version})")
+        super().__init__(configuration, where=f"kind cluster {cluster} (Kubernetes {self.version})",
+                         progress=self.progress)
 
     # -- the cluster's life ---------------------------------------------------------------------------
     def _up(self) -> tuple[Configuration, str]:

@@ -4,8 +4,10 @@ official `kubernetes` client. One Sandbox is one fresh namespace, deleted with e
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -130,12 +132,15 @@ class ClusterBackend:
 
     name = "cluster"
 
-    def __init__(self, configuration: client.Configuration, where: str) -> None:
+    def __init__(self, configuration: client.Configuration, where: str,
+                 progress: Callable[[str], None] | None = None) -> None:
         self._make_client = lambda: client_for(configuration)
         self.where = where
+        self.progress = progress
 
     def open_sandbox(self, lab_id: str, run_id: str) -> "KubernetesSandbox":
-        return KubernetesSandbox(self._make_client, sandbox_namespace(lab_id, run_id), run_id, where=self.where)
+        return KubernetesSandbox(self._make_client, sandbox_namespace(lab_id, run_id), run_id, where=self.where,
+                                 progress=self.progress)
 
     def reap_stale(self, older_than: float) -> list[str]:
         return reap_stale_namespaces(self._make_client(), older_than)
@@ -145,8 +150,11 @@ class ClusterBackend:
 
 
 class KubernetesSandbox:
-    def __init__(self, make_client: Callable[[], client.ApiClient], namespace: str, run_id: str, where: str) -> None:
+    def __init__(self, make_client: Callable[[], client.ApiClient], namespace: str, run_id: str, where: str,
+                 progress: Callable[[str], None] | None = None) -> None:
         self._make_client = make_client
+        self._progress = progress  # told once per image the node is pulling (minutes on a first run)
+        self._told_pulling: set[str] = set()
         self.api = client.CoreV1Api(make_client())
         self.namespace = namespace
         self.description = f"namespace {namespace} on {where}"
@@ -203,7 +211,31 @@ class KubernetesSandbox:
 
     def state(self, pod: str) -> PodState | None:
         found = _request(f"read Pod {pod}", self.api.read_namespaced_pod, pod, self.namespace, missing_ok=True)
-        return pod_state(found, self.api.api_client) if found else None
+        if not found:
+            return None
+        state = pod_state(found, self.api.api_client)
+        if any(c.reason == "ContainerCreating" for c in state.containers):
+            state = self._with_pulls(state)
+        return state
+
+    def _with_pulls(self, state: PodState) -> PodState:
+        """ContainerCreating while the node pulls the image (events: Pulling without Pulled) is PULLING,
+        so that a deadline reached meanwhile is the machine's, not the student's."""
+        pulling: set[str] = set()
+        for line in self.events(state.name):
+            found = re.search(r'image "([^"]+)"', line)
+            if found and " Pulling: " in line:
+                pulling.add(found.group(1))
+            elif found and " Pulled: " in line:
+                pulling.discard(found.group(1))
+        containers = tuple(dataclasses.replace(c, reason=PULLING, message=f"pulling {c.image} …")
+                           if c.reason == "ContainerCreating" and c.image in pulling else c
+                           for c in state.containers)
+        for image in sorted(pulling - self._told_pulling):
+            self._told_pulling.add(image)
+            if self._progress:
+                self._progress(f"pulling {image} … (the first run downloads it; this can take minutes)")
+        return dataclasses.replace(state, containers=containers)
 
     def exec(self, pod: str, container: str, argv: list[str], timeout: float) -> ExecResult:
         # stream() patches the client it is given: a fresh client per exec, never shared across threads
