@@ -437,6 +437,14 @@ def test_an_unexpected_error_while_applying_is_an_infra_error(kube_api, sandbox,
     assert "RuntimeError: a bug nobody foresaw" in caught.value.problem and "web" in caught.value.problem
 
 
+def test_a_pod_the_client_cannot_even_serialize_is_an_infra_error(kube_api, sandbox):
+    import datetime
+
+    odd = {**POD, "metadata": {"name": "web", "annotations": {"on": datetime.date(2026, 1, 1)}}}  # YAML's dates
+    with pytest.raises(InfraError, match="an unexpected error while creating Pod web: TypeError"):
+        sandbox.apply(odd, timeout=5)
+
+
 def test_a_403_other_than_the_missing_service_account_is_the_clusters_policy(kube_api, sandbox):
     kube_api.fail(f"post {PODS}", 403, "Forbidden", f'pods "web" is forbidden: User '
                   f'"system:serviceaccount:ci:grader" cannot create resource "pods" in the namespace "{NS}"')

@@ -170,10 +170,20 @@ class KubernetesSandbox:
 
     # -- Sandbox ----------------------------------------------------------------------------------
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
+        name = str((pod.get("metadata") or {}).get("name"))
+        try:
+            self._apply(pod, name, timeout)
+        except (InfraError, ApplyRejected):
+            raise
+        except Exception as error:  # never let one Pod's surprise take down the whole run
+            raise InfraError(f"an unexpected error while creating Pod {name}: {type(error).__name__}: {error}",
+                             tried=[f"creating Pod {name} in {self.description}"],
+                             fix="run again; if it persists, report it with this message") from error
+
+    def _apply(self, pod: dict[str, Any], name: str, timeout: float) -> None:
         body = json.loads(json.dumps(pod))
         body["metadata"]["namespace"] = self.namespace
         body["metadata"]["labels"] = {**(body["metadata"].get("labels") or {}), **self.labels}
-        name = body["metadata"]["name"]
 
         def create() -> None:
             try:
@@ -202,12 +212,6 @@ class KubernetesSandbox:
         except NotYet as last:
             raise InfraError(f"the namespace {self.namespace} was not ready for Pods within {timeout:g} s: "
                              f"{last.observed}", fix="raise --timeout-apply")
-        except (InfraError, ApplyRejected):
-            raise
-        except Exception as error:  # never let one Pod's surprise take down the whole run
-            raise InfraError(f"an unexpected error while creating Pod {name}: {type(error).__name__}: {error}",
-                             tried=[f"creating Pod {name} in {self.description}"],
-                             fix="run again; if it persists, report it with this message") from error
 
     def state(self, pod: str) -> PodState | None:
         found = _request(f"read Pod {pod}", self.api.read_namespaced_pod, pod, self.namespace, missing_ok=True)
