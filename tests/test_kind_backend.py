@@ -24,7 +24,7 @@ import graders.backends.kind as kind_module
 from graders.backends.kind import KindBackend
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
-from tests.kube_fakes import KubeAPI, SilentServer, kube_api, silent_server  # noqa: F401  (fixtures)
+from tests.kube_fakes import KubeAPI, kube_api, silent_server  # noqa: F401  (fixtures)
 
 CLUSTER = "k8s-101"
 NODE = f"{CLUSTER}-control-plane"

@@ -21,7 +21,7 @@ from graders.backends.context import ContextBackend
 from graders.backends.kube import KubernetesSandbox, api_client, check_reachable, exec_status, sandbox_namespace
 from graders.errors import InfraError
 from tests.kube_fakes import (  # noqa: F401  (kube_api, proxy, silent_server: fixtures)
-    TOKEN, KubeAPI, SilentServer, kube_api, proxy, silent_server, write_kubeconfig)
+    TOKEN, KubeAPI, kube_api, proxy, silent_server, write_kubeconfig)
 
 RUN_ID = "ab12cd34"
 NS = sandbox_namespace("1.1", RUN_ID)

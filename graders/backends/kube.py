@@ -51,7 +51,8 @@ RESOURCE_QUOTA = {"metadata": {"name": "k8s101-quota"},
 # 403s of a namespace just made: its default ServiceAccount, or its quota's usage, is not there yet
 NOT_YET_403 = ('serviceaccount "default" not found', "status unknown for quota")
 # 403s for a Pod beyond the run's own LimitRange or ResourceQuota: the submission asks for too much
-OVER_OUR_BOUNDS = ("usage per Container is", "usage per Pod is", f"exceeded quota: {RESOURCE_QUOTA['metadata']['name']}")
+OVER_OUR_BOUNDS = ("usage per Container is", "usage per Pod is",
+                   f"exceeded quota: {RESOURCE_QUOTA['metadata']['name']}")
 
 
 Configuration = client.Configuration  # for the other backend modules' type hints: they never import the client
@@ -113,7 +114,7 @@ class _BoundedWebSocket(websocket.WebSocket):
     def connect(self, url: str, **options: Any) -> None:
         options.setdefault("timeout", getattr(_exec_limits, "timeout", REQUEST_TIMEOUT))
         parsed = urlparse(url)
-        if is_loopback(url.replace("wss://", "https://", 1).replace("ws://", "http://", 1)) and parsed.hostname:
+        if is_loopback(url) and parsed.hostname:
             options.update(http_proxy_host=parsed.hostname, http_proxy_port=parsed.port or 443,
                            http_no_proxy=[parsed.hostname])
         super().connect(url, **options)
@@ -245,11 +246,14 @@ class KubernetesSandbox:
         # stream() patches the client it is given: a fresh client per exec, never shared across threads
         api = client.CoreV1Api(self._make_client())
         what = f"run {' '.join(argv)!r} in container {container} of Pod {pod}"
-        _exec_limits.timeout = timeout  # read by _BoundedWebSocket.connect() on this thread
         try:
-            response = stream(api.connect_get_namespaced_pod_exec, pod, self.namespace, container=container,
-                              command=argv, stderr=True, stdin=False, stdout=True, tty=False,
-                              _preload_content=False)
+            _exec_limits.timeout = timeout  # read by _BoundedWebSocket.connect() on this thread
+            try:
+                response = stream(api.connect_get_namespaced_pod_exec, pod, self.namespace, container=container,
+                                  command=argv, stderr=True, stdin=False, stdout=True, tty=False,
+                                  _preload_content=False)
+            finally:
+                del _exec_limits.timeout  # the socket keeps it; other websockets get REQUEST_TIMEOUT
         except (ApiException, WebSocketException, OSError) as error:
             api.api_client.close()
             if interrupted.is_set():  # stream() turns Ctrl-C into an ApiException: let the run stop
