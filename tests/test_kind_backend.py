@@ -202,6 +202,7 @@ def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     # a healthy cluster is waited for briefly; each test that needs the real waits says so
     monkeypatch.setattr(kind_module, "READY_AFTER_START", 5.0)
     monkeypatch.setattr(kind_module, "READY_IF_RUNNING", 1.0)
+    monkeypatch.setattr(kind_module, "TERMINAL", str(tmp_path / "no-terminal" / "tty"), raising=False)
     # kmock lists only declared resources (a real API server knows them all)
     kube_api.mock.resources["v1/pods"] = {"kind": "Pod", "namespaced": True}
     ready_node(kube_api)
@@ -516,7 +517,17 @@ def test_creation_shows_kinds_steps_with_the_elapsed_time(fake_kind):
     assert any(line.endswith("\u2713 Installing CNI") for line in lines)
 
 
-def test_progress_goes_to_stderr_by_default(fake_kind, capfd):
+def test_progress_goes_to_the_terminal_by_default_past_pytests_capture(fake_kind, tmp_path, monkeypatch, capfd):
+    terminal = tmp_path / "tty"
+    monkeypatch.setattr(kind_module, "TERMINAL", str(terminal))  # stands for /dev/tty (Windows: CONOUT$)
+    KindBackend(CLUSTER)
+    shown = terminal.read_text()
+    assert shown.startswith("kind: creating the kind cluster") and "Installing CNI" in shown
+    assert "creating the kind cluster" not in capfd.readouterr().err
+
+
+def test_progress_goes_to_stderr_without_a_terminal(fake_kind, tmp_path, monkeypatch, capfd):
+    monkeypatch.setattr(kind_module, "TERMINAL", str(tmp_path / "no-such-dir" / "tty"))  # CI: no terminal
     KindBackend(CLUSTER)
     assert "kind: creating the kind cluster" in capfd.readouterr().err
 

@@ -28,8 +28,8 @@ class BackendSettings:
     kind_cluster: str = "k8s-101"
     kind_config: Path | None = None
     delete_cluster: bool = False
-    # Where the kind backend reports its slow steps (download, create: minutes on a first run). None:
-    # stderr, which pytest captures; the plugin should pass a writer that suspends capture.
+    # Where the kind backend reports its slow steps (download, create, image pulls: minutes on a first
+    # run). None: the user's terminal, which pytest does not capture (stderr without one).
     progress: Callable[[str], None] | None = None
 
 

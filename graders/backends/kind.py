@@ -58,10 +58,22 @@ DOCKER_HUB_MIRROR = ('server = "https://registry-1.docker.io"\n\n'
 MIRROR_DIR = "/etc/containerd/certs.d/docker.io"
 
 Progress = Callable[[str], None]
+# The user's terminal, which pytest's output capture (of file descriptors 1 and 2) does not redirect
+TERMINAL = "CONOUT$" if os.name == "nt" else "/dev/tty"
 
 
-def stderr_progress(line: str) -> None:
-    print(f"kind: {line}", file=sys.stderr, flush=True)
+def terminal_progress(line: str) -> None:
+    """Show a step to the user at once, also under pytest's capture: a first run takes minutes and
+    must not look frozen. Without a terminal (CI), to stderr."""
+    text = f"kind: {line}\n"
+    try:
+        with open(TERMINAL, "a", encoding="utf-8", errors="replace") as terminal:
+            terminal.write(text)
+        return
+    except OSError:
+        pass
+    sys.stderr.write(text)
+    sys.stderr.flush()
 
 
 class NotHealthy(InfraError):
@@ -75,7 +87,7 @@ class KindBackend(ClusterBackend):
                  progress: Progress | None = None) -> None:
         self.cluster = cluster
         self.delete_at_end = delete
-        self.progress = progress if progress is not None else stderr_progress
+        self.progress = progress if progress is not None else terminal_progress
         self.config = config if config and config.exists() else None
         self.state = STATE_DIR / cluster
         self.kubeconfig = (self.state / "kubeconfig").resolve()
@@ -231,7 +243,7 @@ def delete_cluster(cluster: str, progress: Progress | None = None) -> None:
     state = STATE_DIR / cluster
     state.mkdir(parents=True, exist_ok=True)
     kubeconfig = (state / "kubeconfig").resolve()
-    progress = progress if progress is not None else stderr_progress
+    progress = progress if progress is not None else terminal_progress
     with file_lock(state / "lock", progress):
         kind = ensure_kind(state, cluster, [], progress)
         try:
