@@ -615,3 +615,12 @@ def test_the_cluster_command_reports_an_infra_error_without_a_traceback(fake_kin
     assert main(["cluster"]) == 1
     err = capsys.readouterr().err
     assert "Cannot connect to the Docker daemon" in err and "Traceback" not in err
+
+
+def test_the_node_is_inspected_with_the_engine_kind_uses(fake_kind, monkeypatch):
+    fake_kind.state.write_text(json.dumps([CLUSTER]))
+    fake_kind.stopped.write_text(json.dumps([CLUSTER]))
+    fake_kind.docker.rename(fake_kind.bin / "podman")
+    monkeypatch.setenv("KIND_EXPERIMENTAL_PROVIDER", "podman")  # first on PATH: the fake
+    KindBackend(CLUSTER, progress=Lines())
+    assert fake_kind.stopped.read_text() == "[]"  # started through the fake podman

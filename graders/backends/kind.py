@@ -91,8 +91,10 @@ class KindBackend(ClusterBackend):
         self.config = config if config and config.exists() else None
         self.state = STATE_DIR / cluster
         self.kubeconfig = (self.state / "kubeconfig").resolve()
-        # kind's own choice of container engine: KIND_EXPERIMENTAL_PROVIDER, else docker
-        self.engine = os.environ.get("KIND_EXPERIMENTAL_PROVIDER") or "docker"
+        # the engine that runs kind's node, chosen as kind does: KIND_EXPERIMENTAL_PROVIDER, else the
+        # first of docker, podman, nerdctl that is installed
+        self.engine = os.environ.get("KIND_EXPERIMENTAL_PROVIDER") or next(
+            (engine for engine in ("docker", "podman", "nerdctl") if shutil.which(engine)), "docker")
         self.node = f"{cluster}-control-plane"
         self.tried: list[str] = []
         self.kind = ""
