@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,3 +123,57 @@ def kube_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[KubeAPI]:
     finally:
         box["loop"].call_soon_threadsafe(box["stop"].set)
         thread.join(10)
+
+
+class SilentServer:
+    """A TCP server that accepts connections and never answers: a paused Docker Desktop, a proxy that
+    hangs, a laptop resuming. `connections` counts what reached it; with `close=True` it hangs up at once
+    instead (a proxy that refuses to forward)."""
+
+    def __init__(self, close: bool = False) -> None:
+        self.connections = 0
+        self._close = close
+        self._held: list[socket.socket] = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._serve, daemon=True, name="silent-server").start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return  # stopped
+            self.connections += 1
+            if self._close:
+                conn.close()
+            else:
+                self._held.append(conn)
+
+    def stop(self) -> None:
+        self._sock.close()
+        for conn in self._held:
+            conn.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[SilentServer]:
+    """$HTTP(S)_PROXY (both spellings) pointing at a server that counts connections and hangs up, and
+    NO_PROXY=localhost as students set it (which does not cover 127.0.0.1)."""
+    server = SilentServer(close=True)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, server.url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "localhost")
+    yield server
+    server.stop()

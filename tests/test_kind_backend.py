@@ -1,38 +1,47 @@
-"""KindBackend with a fake `kind` on PATH (no Docker, no download) and kmock as the cluster's API server.
+"""KindBackend with a fake `kind` and a fake `docker` on PATH (no Docker, no download) and kmock as the
+cluster's API server.
 
-The fake follows the kind CLI (v0.32) for the commands pytest-kind-ng and the backend run: what goes to
-stdout and stderr, the exit codes and the kubeconfig it writes. Every call is logged for the asserts.
+The fakes follow the kind CLI (v0.32) and the docker CLI for the commands the backend runs: what goes to
+stdout and stderr, the exit codes and the kubeconfig kind writes. Every call is logged for the asserts.
 """
 
 from __future__ import annotations
 
+import hashlib
+import http.server
 import json
 import os
-import platform
 import re
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
-import pytest_kind.cluster
-import requests
+import yaml
 
+import graders.backends.kind as kind_module
 from graders.backends.kind import KindBackend
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
-from tests.kube_fakes import KubeAPI, kube_api  # noqa: F401  (kube_api is a fixture)
+from tests.kube_fakes import KubeAPI, kube_api, silent_server  # noqa: F401  (fixtures)
 
 CLUSTER = "k8s-101"
+NODE = f"{CLUSTER}-control-plane"
+REPO = Path(__file__).resolve().parents[1]
 
 FAKE_KIND = '''#!{python}
-"""A fake kind: clusters live in $FAKE_KIND_STATE, calls are logged to $FAKE_KIND_LOG."""
-import json, os, sys
+"""A fake kind: clusters live in $FAKE_KIND_STATE (stopped ones also in $FAKE_KIND_STOPPED), calls are
+logged to $FAKE_KIND_LOG."""
+import json, os, sys, time
 from pathlib import Path
 
 state_file, server = Path(os.environ["FAKE_KIND_STATE"]), os.environ["FAKE_KIND_SERVER"]
+stopped_file = Path(os.environ["FAKE_KIND_STOPPED"])
 with open(os.environ["FAKE_KIND_LOG"], "a") as log:
     log.write(json.dumps(sys.argv) + "\\n")
 clusters = json.loads(state_file.read_text()) if state_file.exists() else []
+stopped = json.loads(stopped_file.read_text()) if stopped_file.exists() else []
 args = sys.argv[1:]
 flags = dict(a[2:].split("=", 1) for a in args if a.startswith("--") and "=" in a)
 if "--config" in args:
@@ -77,20 +86,61 @@ elif args[:2] == ["create", "cluster"]:
     if "config" in flags and not Path(flags["config"]).is_file():
         error("failed to create cluster: error reading file: open %s: no such file or directory" % flags["config"])
     sys.stderr.write('Creating cluster "%s" ...\\n' % name)
-    state_file.write_text(json.dumps(clusters + [name]))
+    state_file.write_text(json.dumps(clusters + [name]))  # the node container exists from here on
+    for step in ("Ensuring node image (%s) " % flags["image"].split("@")[0], "Preparing nodes ",
+                 "Writing configuration ", "Starting control-plane ", "Installing CNI ",
+                 "Installing StorageClass "):
+        sys.stderr.write(" \\u2022 %s ...\\n" % step)
+        sys.stderr.flush()
+        time.sleep(float(os.environ.get("FAKE_KIND_STEP_SECONDS", "0")))
+        sys.stderr.write(" \\u2713 %s\\n" % step)
     write_kubeconfig(flags["kubeconfig"])
 elif args[:2] == ["export", "kubeconfig"]:
     if name not in clusters:
         error("could not locate any control plane nodes for cluster named '%s'. "
               "Use the --name option to select a different cluster" % name)
+    if name in stopped:
+        error('failed to get cluster internal kubeconfig: command "docker exec --privileged %s-control-plane '
+              'cat /etc/kubernetes/admin.conf" failed with error: exit status 1\\nCommand Output: Error response '
+              'from daemon: container %s-control-plane is not running' % (name, name))
     write_kubeconfig(flags["kubeconfig"])
 elif args[:1] == ["version"]:
     print("kind v%s go1.24.4 linux/amd64" % os.environ.get("FAKE_KIND_VERSION", "0.32.0"))
 elif args[:2] == ["delete", "cluster"]:
     sys.stderr.write('Deleting cluster "%s" ...\\n' % name)  # kind exits 0 also for a missing cluster
     state_file.write_text(json.dumps([c for c in clusters if c != name]))
+    stopped_file.write_text(json.dumps([c for c in stopped if c != name]))
 else:
     error("unknown command " + " ".join(args))
+'''
+
+FAKE_DOCKER = '''#!{python}
+"""A fake docker for kind's node containers: inspect, start and exec."""
+import json, os, sys
+from pathlib import Path
+
+with open(os.environ["FAKE_KIND_LOG"], "a") as log:
+    log.write(json.dumps(sys.argv) + "\\n")
+state_file, stopped_file = Path(os.environ["FAKE_KIND_STATE"]), Path(os.environ["FAKE_KIND_STOPPED"])
+clusters = json.loads(state_file.read_text()) if state_file.exists() else []
+stopped = json.loads(stopped_file.read_text()) if stopped_file.exists() else []
+args = sys.argv[1:]
+node = args[3] if args[0] == "inspect" else args[1] if args[0] == "start" else args[2]
+name = node[:-len("-control-plane")]
+if name not in clusters:
+    sys.stderr.write("Error response from daemon: No such container: %s\\n" % node)
+    sys.exit(1)
+if args[0] == "inspect":
+    print("false" if name in stopped else "true")
+elif args[0] == "start":
+    if os.environ.get("FAKE_DOCKER_START_FAILS"):
+        sys.stderr.write("Error response from daemon: failed to create task for container: failed to create "
+                         "shim task: OCI runtime create failed\\nError: failed to start containers: %s\\n" % node)
+        sys.exit(1)
+    stopped_file.write_text(json.dumps([c for c in stopped if c != name]))
+    print(node)
+elif args[0] == "exec":
+    Path(os.environ["FAKE_DOCKER_EXEC_INPUT"]).write_text(json.dumps([args[3:], sys.stdin.read()]))
 '''
 
 
@@ -98,40 +148,64 @@ class FakeKind:
     def __init__(self, tmp_path: Path) -> None:
         self.bin = tmp_path / "bin"
         self.path = self.bin / "kind"
+        self.docker = self.bin / "docker"
         self.state = tmp_path / "kind-state.json"
+        self.stopped = tmp_path / "kind-stopped.json"
         self.log = tmp_path / "kind-calls.jsonl"
+        self.exec_input = tmp_path / "docker-exec-input.json"
+
+    def _logged(self) -> list[list[str]]:
+        return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
 
     def calls(self) -> list[list[str]]:
-        """The argv of every call so far, argv[0] replaced by the command ("get", "create", ...)."""
-        if not self.log.exists():
-            return []
-        return [json.loads(line)[1:] for line in self.log.read_text().splitlines()]
+        """The argv of every kind call so far, argv[0] left out ("get", "create", ...)."""
+        return [argv[1:] for argv in self._logged() if Path(argv[0]).name != "docker"]
+
+    def docker_calls(self) -> list[list[str]]:
+        return [argv[1:] for argv in self._logged() if Path(argv[0]).name == "docker"]
 
     def executables(self) -> set[str]:
-        return {json.loads(line)[0] for line in self.log.read_text().splitlines()}
+        return {argv[0] for argv in self._logged() if Path(argv[0]).name != "docker"}
 
     def clusters(self) -> list[str]:
         return json.loads(self.state.read_text()) if self.state.exists() else []
+
+
+def ready_node(kube_api: KubeAPI, ready: bool = True) -> None:
+    """The cluster's node as the API server shows it: Ready, or NotReady as before the CNI is up."""
+    condition = {"type": "Ready", "status": "True", "reason": "KubeletReady"} if ready else {
+        "type": "Ready", "status": "False", "reason": "KubeletNotReady",
+        "message": "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+                   "message:Network plugin returns error: cni plugin not initialized"}
+    kube_api.mock.objects["v1/nodes", None, NODE] = {
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE}, "status": {"conditions": [condition]}}
 
 
 @pytest.fixture
 def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeKind:
     kind = FakeKind(tmp_path)
     kind.bin.mkdir()
-    kind.path.write_text(FAKE_KIND.format(python=sys.executable))
-    kind.path.chmod(0o755)
+    for path, script in ((kind.path, FAKE_KIND), (kind.docker, FAKE_DOCKER)):
+        path.write_text(script.format(python=sys.executable))
+        path.chmod(0o755)
     monkeypatch.setenv("PATH", f"{kind.bin}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_KIND_STATE", str(kind.state))
+    monkeypatch.setenv("FAKE_KIND_STOPPED", str(kind.stopped))
     monkeypatch.setenv("FAKE_KIND_LOG", str(kind.log))
     monkeypatch.setenv("FAKE_KIND_SERVER", kube_api.url)
-    monkeypatch.delenv("FAKE_KIND_FAIL", raising=False)
-    monkeypatch.delenv("FAKE_KIND_VERSION", raising=False)
-    monkeypatch.chdir(tmp_path)  # pytest-kind-ng keeps its state in ./.pytest-kind
-
-    def no_download(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"pytest-kind-ng tried to download: {args}")
-
-    monkeypatch.setattr(pytest_kind.cluster.requests, "get", no_download)
+    monkeypatch.setenv("FAKE_DOCKER_EXEC_INPUT", str(kind.exec_input))
+    for name in ("FAKE_KIND_FAIL", "FAKE_KIND_VERSION", "FAKE_KIND_STEP_SECONDS", "FAKE_DOCKER_START_FAILS",
+                 "KIND_EXPERIMENTAL_PROVIDER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # the backend keeps its state in ./.pytest-kind
+    monkeypatch.setattr(kind_module, "KIND_RELEASES", "http://127.0.0.1:9/no-downloads-in-these-tests")
+    # a healthy cluster is waited for briefly; each test that needs the real waits says so
+    monkeypatch.setattr(kind_module, "READY_AFTER_START", 5.0)
+    monkeypatch.setattr(kind_module, "READY_IF_RUNNING", 1.0)
+    monkeypatch.setattr(kind_module, "TERMINAL", str(tmp_path / "no-terminal" / "tty"), raising=False)
+    # kmock lists only declared resources (a real API server knows them all)
+    kube_api.mock.resources["v1/pods"] = {"kind": "Pod", "namespaced": True}
+    ready_node(kube_api)
     return kind
 
 
@@ -142,26 +216,31 @@ def kind_config(tmp_path: Path) -> Path:
     return path
 
 
+class Lines(list):
+    """A progress sink for the backend: every line it reports."""
+
+    def __call__(self, line: str) -> None:
+        self.append(line)
+
+
 def test_the_node_image_is_pinned_by_digest():
     assert re.fullmatch(r"kindest/node:v\d+\.\d+\.\d+@sha256:[0-9a-f]{64}", KIND_NODE_IMAGE)
 
 
 def test_without_a_cluster_it_creates_one_with_the_pinned_image_and_the_config(fake_kind, kind_config, kube_api,
                                                                                tmp_path):
-    backend = KindBackend(CLUSTER, config=kind_config)
+    backend = KindBackend(CLUSTER, config=kind_config, progress=Lines())
     kubeconfig = tmp_path / ".pytest-kind" / CLUSTER / "kubeconfig"
     assert backend.kubeconfig == kubeconfig
     assert fake_kind.calls() == [
-        ["version"],  # the backend's: is the kind on PATH recent enough?
-        ["get", "clusters"],  # the backend's: does the cluster exist?
-        ["get", "clusters"],  # pytest-kind-ng's, in KindCluster.create()
+        ["version"],  # is the kind on PATH recent enough?
+        ["get", "clusters"],  # does the cluster exist?
         ["create", "cluster", f"--name={CLUSTER}", f"--kubeconfig={kubeconfig}", f"--image={KIND_NODE_IMAGE}",
          "--config", str(kind_config)],
         ["export", "kubeconfig", f"--name={CLUSTER}", f"--kubeconfig={kubeconfig}"],
     ]
     assert fake_kind.clusters() == [CLUSTER]
     assert backend.version == "v1.36.1"  # from the API server named in the exported kubeconfig
-    assert len(kube_api.mock["get /version/"]) == 1
     sandbox = backend.open_sandbox("1.1", "ab12cd34")
     assert sandbox.description == f"namespace k8s101-1-1-ab12cd34 on kind cluster {CLUSTER} (Kubernetes v1.36.1)"
     [post] = kube_api.mock["post /api/v1/namespaces"]
@@ -172,7 +251,7 @@ def test_without_a_cluster_it_creates_one_with_the_pinned_image_and_the_config(f
 
 
 def test_a_missing_config_file_is_not_passed_to_kind(fake_kind, tmp_path):
-    KindBackend(CLUSTER, config=tmp_path / "no-such-kind-config.yaml")
+    KindBackend(CLUSTER, config=tmp_path / "no-such-kind-config.yaml", progress=Lines())
     [create] = [call for call in fake_kind.calls() if call[0] == "create"]
     assert "--config" not in create
 
@@ -181,6 +260,7 @@ def test_an_existing_cluster_is_reused_and_its_kubeconfig_exported(fake_kind, ku
     fake_kind.state.write_text(json.dumps(["other", CLUSTER]))
     backend = KindBackend(CLUSTER)
     assert [call[:2] for call in fake_kind.calls()] == [["version"], ["get", "clusters"], ["export", "kubeconfig"]]
+    assert fake_kind.docker_calls() == [["inspect", "-f", "{{.State.Running}}", NODE]]
     kubeconfig = tmp_path / ".pytest-kind" / CLUSTER / "kubeconfig"
     assert f"--kubeconfig={kubeconfig}" in fake_kind.calls()[-1]
     assert json.loads(kubeconfig.read_text())["current-context"] == f"kind-{CLUSTER}"
@@ -197,14 +277,14 @@ def test_an_existing_cluster_is_reused_when_its_kubeconfig_is_already_there(fake
 
 
 def test_close_keeps_the_cluster_by_default(fake_kind):
-    backend = KindBackend(CLUSTER)
+    backend = KindBackend(CLUSTER, progress=Lines())
     backend.close()
     assert not [call for call in fake_kind.calls() if call[0] == "delete"]
     assert fake_kind.clusters() == [CLUSTER]
 
 
 def test_close_deletes_the_cluster_when_asked(fake_kind, tmp_path):
-    backend = KindBackend(CLUSTER, delete=True)
+    backend = KindBackend(CLUSTER, delete=True, progress=Lines())
     backend.close()
     kubeconfig = tmp_path / ".pytest-kind" / CLUSTER / "kubeconfig"
     assert fake_kind.calls()[-1] == ["delete", "cluster", f"--name={CLUSTER}", f"--kubeconfig={kubeconfig}"]
@@ -215,7 +295,7 @@ def test_close_deletes_the_cluster_when_asked(fake_kind, tmp_path):
 def test_without_docker_it_is_an_infra_error_that_suggests_docker_or_podman(fake_kind, monkeypatch, fail):
     monkeypatch.setenv("FAKE_KIND_FAIL", fail)  # docker: even `kind get clusters` fails
     with pytest.raises(InfraError) as caught:
-        KindBackend(CLUSTER)
+        KindBackend(CLUSTER, progress=Lines())
     error = caught.value
     assert type(error) is InfraError
     assert f"could not create or reuse the kind cluster {CLUSTER!r}" in error.problem
@@ -223,50 +303,324 @@ def test_without_docker_it_is_an_infra_error_that_suggests_docker_or_podman(fake
     assert "Docker" in error.fix and "--backend podman" in error.fix
     text = str(error)
     assert "Traceback" not in text and "CalledProcessError" not in text
-    if fail == "docker":  # the backend's own `kind get clusters` keeps kind's message
-        assert "Cannot connect to the Docker daemon" in error.problem
+    assert "Cannot connect to the Docker daemon" in error.problem  # kind's own words
     assert fake_kind.clusters() == []
 
 
 def test_the_kind_on_path_is_used_and_nothing_is_downloaded(fake_kind, tmp_path):
-    KindBackend(CLUSTER)
+    KindBackend(CLUSTER, progress=Lines())
     assert fake_kind.executables() == {str(fake_kind.path)}
-    assert not list((tmp_path / ".pytest-kind" / CLUSTER).glob("kind-*"))  # pytest-kind-ng's download target
+    assert not list((tmp_path / ".pytest-kind" / CLUSTER).glob("kind-*"))
 
 
-def test_without_kind_on_path_the_pinned_version_is_downloaded(tmp_path, monkeypatch):
-    (tmp_path / "empty").mkdir()
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(pytest_kind.cluster, "KIND_VERSION", pytest_kind.cluster.KIND_VERSION)  # restored after
-    urls = []
+# -- the kind binary: this machine's, checked, with a timeout (issue 9 item 9) ----------------------
 
-    def offline(url: str, **kwargs: object) -> None:
-        urls.append(url)
-        raise requests.ConnectionError(f"Failed to resolve 'github.com' for {url}")
+@pytest.mark.parametrize(("system", "machine", "asset"), [
+    ("Linux", "x86_64", "kind-linux-amd64"),
+    ("Linux", "aarch64", "kind-linux-arm64"),
+    ("Darwin", "arm64", "kind-darwin-arm64"),  # Apple Silicon: no Rosetta needed
+    ("Darwin", "x86_64", "kind-darwin-amd64"),
+    ("Windows", "AMD64", "kind-windows-amd64"),
+    ("Windows", "ARM64", "kind-windows-amd64"),  # kind builds no windows-arm64; Windows on Arm emulates x64
+])
+def test_the_kind_binary_matches_the_os_and_the_cpu(monkeypatch, system, machine, asset):
+    monkeypatch.setattr(kind_module.platform, "system", lambda: system)
+    monkeypatch.setattr(kind_module.platform, "machine", lambda: machine)
+    assert kind_module.kind_asset() == asset
 
-    monkeypatch.setattr(pytest_kind.cluster.requests, "get", offline)
+
+def test_a_cpu_kind_does_not_build_for_is_an_infra_error(monkeypatch):
+    monkeypatch.setattr(kind_module.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(kind_module.platform, "machine", lambda: "riscv64")
+    with pytest.raises(InfraError, match="no binary for Linux on riscv64"):
+        kind_module.kind_asset()
+
+
+class Releases:
+    """kind's release downloads served over local HTTP: {path: bytes}; every requested path is kept."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files, self.requested = files, []
+        releases = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                releases.requested.append(self.path)
+                body = releases.files.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.end_headers()
+                self.wfile.write(body if body is not None else b"Not Found")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def releases(fake_kind, monkeypatch):
+    """No kind on PATH (docker stays), and kind's releases for Linux arm64 served locally."""
+    binary = FAKE_KIND.format(python=sys.executable).encode()
+    fake_kind.path.unlink()
+    monkeypatch.setattr(kind_module.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(kind_module.platform, "machine", lambda: "aarch64")
+    base = f"/{KIND_VERSION}/kind-linux-arm64"
+    served = Releases({base: binary, base + ".sha256sum":
+                       f"{hashlib.sha256(binary).hexdigest()}  kind-linux-arm64\n".encode()})  # shasum's format
+    monkeypatch.setattr(kind_module, "KIND_RELEASES", served.url)
+    yield served
+    served.server.shutdown()
+
+
+def test_without_kind_on_path_the_pinned_release_for_this_machine_is_downloaded_and_checked(fake_kind, releases,
+                                                                                            tmp_path):
+    lines = Lines()
+    backend = KindBackend(CLUSTER, progress=lines)
+    downloaded = tmp_path / ".pytest-kind" / CLUSTER / f"kind-{KIND_VERSION}-kind-linux-arm64"
+    assert releases.requested == [f"/{KIND_VERSION}/kind-linux-arm64.sha256sum", f"/{KIND_VERSION}/kind-linux-arm64"]
+    assert fake_kind.executables() == {str(downloaded)}  # the downloaded binary runs the cluster
+    assert os.access(downloaded, os.X_OK)
+    assert backend.tried[0].startswith(f"kind {KIND_VERSION} (kind-linux-arm64, downloaded to ")
+    assert f"downloading kind {KIND_VERSION} (kind-linux-arm64)" in lines
+    KindBackend(CLUSTER, progress=lines)
+    assert len(releases.requested) == 2  # kept for the next runs
+
+
+def test_a_download_that_does_not_match_its_sha256_is_refused(fake_kind, releases, tmp_path):
+    releases.files[f"/{KIND_VERSION}/kind-linux-arm64"] += b"# altered on the way\n"
     with pytest.raises(InfraError) as caught:
-        KindBackend(CLUSTER)
-    assert urls == [f"https://github.com/kubernetes-sigs/kind/releases/download/{KIND_VERSION}/"
-                    f"kind-{platform.system().lower()}-amd64"]
-    assert "Failed to resolve 'github.com'" in caught.value.problem  # requests' errors are OSErrors
-    assert caught.value.tried[0].startswith(f"kind {KIND_VERSION} (downloaded by pytest-kind-ng), cluster 'k8s-101'")
-    assert "internet access" in caught.value.fix
+        KindBackend(CLUSTER, progress=Lines())
+    assert "does not match its published sha256" in caught.value.problem
+    assert not list((tmp_path / ".pytest-kind" / CLUSTER).glob("kind-*"))  # nothing half-written is kept
+    assert fake_kind.calls() == []
 
 
-def test_a_kind_on_path_older_than_the_pin_is_not_used(fake_kind, tmp_path, monkeypatch):
+def test_a_stalled_download_ends_at_its_timeout(fake_kind, silent_server, monkeypatch):
+    fake_kind.path.unlink()
+    monkeypatch.setattr(kind_module, "KIND_RELEASES", silent_server.url)
+    monkeypatch.setattr(kind_module, "DOWNLOAD_TIMEOUT", 0.5)
+    start = time.monotonic()
+    with pytest.raises(InfraError) as caught:
+        KindBackend(CLUSTER, progress=Lines())
+    assert time.monotonic() - start < 5
+    assert "could not download kind from" in caught.value.problem and "timed out" in caught.value.problem
+    assert "HTTPS_PROXY" in caught.value.fix and "PATH" in caught.value.fix
+
+
+def test_a_kind_on_path_older_than_the_pin_is_not_used(fake_kind, monkeypatch):
     monkeypatch.setenv("FAKE_KIND_VERSION", "0.17.0")
-    monkeypatch.setattr(pytest_kind.cluster, "KIND_VERSION", pytest_kind.cluster.KIND_VERSION)  # restored after
-    urls = []
-
-    def offline(url: str, **kwargs: object) -> None:
-        urls.append(url)
-        raise requests.ConnectionError("offline")
-
-    monkeypatch.setattr(pytest_kind.cluster.requests, "get", offline)
     with pytest.raises(InfraError) as caught:
-        KindBackend(CLUSTER)
-    assert urls and KIND_VERSION in urls[0]  # the pinned kind was fetched instead
+        KindBackend(CLUSTER, progress=Lines())
+    assert "could not download kind from http://127.0.0.1:9/" in caught.value.problem  # the pinned one instead
     assert fake_kind.calls() == [["version"]]  # only asked for its version
-    assert caught.value.tried[1] == f"not the kind on PATH ({fake_kind.path}, version 0.17.0): older than the pinned {KIND_VERSION}"
+
+
+# -- the cluster's life on real laptops (issue 9 item 7) ---------------------------------------------
+
+def test_a_stopped_node_is_started_and_the_cluster_reused(fake_kind, kube_api):
+    fake_kind.state.write_text(json.dumps([CLUSTER]))
+    fake_kind.stopped.write_text(json.dumps([CLUSTER]))  # Docker Desktop restarted
+    lines = Lines()
+    backend = KindBackend(CLUSTER, progress=lines)
+    assert ["start", NODE] in fake_kind.docker_calls()
+    assert [call[0] for call in fake_kind.calls()] == ["version", "get", "export"]  # not recreated
+    assert backend.version == "v1.36.1"
+    assert any("is stopped" in line and "starting it" in line for line in lines)
+
+
+def test_a_stopped_node_that_will_not_start_is_recreated(fake_kind, monkeypatch):
+    fake_kind.state.write_text(json.dumps([CLUSTER]))
+    fake_kind.stopped.write_text(json.dumps([CLUSTER]))
+    monkeypatch.setenv("FAKE_DOCKER_START_FAILS", "1")
+    lines = Lines()
+    KindBackend(CLUSTER, progress=lines)
+    assert [call[0] for call in fake_kind.calls()] == ["version", "get", "delete", "create", "export"]
+    assert any("OCI runtime create failed" not in line and "recreating the cluster" in line for line in lines)
+
+
+def test_the_api_is_waited_for_after_a_start(fake_kind, kube_api):
+    fake_kind.state.write_text(json.dumps([CLUSTER]))
+    fake_kind.stopped.write_text(json.dumps([CLUSTER]))
+    kube_api.fail("get /version/", 503, "ServiceUnavailable", "the apiserver is starting", times=3)
+    assert KindBackend(CLUSTER, progress=Lines()).version == "v1.36.1"
+    assert len(kube_api.mock["get /version/"]) == 4
+
+
+def test_a_running_cluster_whose_api_does_not_answer_is_reported_not_recreated(fake_kind, kube_api):
+    fake_kind.state.write_text(json.dumps([CLUSTER]))
+    kube_api.fail("get /version/", 503, "ServiceUnavailable", "the apiserver is shutting down")
+    with pytest.raises(InfraError) as caught:
+        KindBackend(CLUSTER, progress=Lines())
+    assert "does not answer" in caught.value.problem and "waited 1 s" in caught.value.problem
+    assert f"kind delete cluster --name {CLUSTER}" in caught.value.fix
+    assert fake_kind.clusters() == [CLUSTER] and "create" not in [call[0] for call in fake_kind.calls()]
+
+
+def test_a_half_created_cluster_is_recreated(fake_kind, kube_api):
+    fake_kind.state.write_text(json.dumps([CLUSTER]))  # a first run interrupted before the CNI
+    ready_node(kube_api, ready=False)
+    kube_api.mock.objects["v1/pods", "kube-system", "coredns-1"] = {
+        "metadata": {"name": "coredns-1", "namespace": "kube-system"}, "status": {"phase": "Pending"}}
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        if line.startswith("creating the kind cluster"):  # the new cluster comes up whole
+            ready_node(kube_api)
+            del kube_api.mock.objects["v1/pods", "kube-system", "coredns-1"]
+
+    lines = Lines()
+    KindBackend(CLUSTER, progress=progress)
+    assert [call[0] for call in fake_kind.calls()] == ["version", "get", "export", "delete", "create", "export"]
+    [told] = [line for line in lines if "recreating it" in line]
+    assert "half-created" in told and "cni plugin not initialized" in told
+
+
+def test_a_new_cluster_that_never_gets_ready_is_an_infra_error_not_a_loop(fake_kind, kube_api, monkeypatch):
+    monkeypatch.setattr(kind_module, "READY_AFTER_START", 1.0)
+    ready_node(kube_api, ready=False)
+    with pytest.raises(InfraError) as caught:
+        KindBackend(CLUSTER, progress=Lines())
+    assert f"kind cluster {CLUSTER} is not ready to run Pods: node {NODE} is not Ready" in caught.value.problem
+    assert [call[0] for call in fake_kind.calls()].count("create") == 1
+
+
+def test_two_first_runs_at_once_create_the_cluster_once(fake_kind, monkeypatch):
+    monkeypatch.setenv("FAKE_KIND_STEP_SECONDS", "0.2")  # creation takes over a second
+    results, lines = [], Lines()
+
+    def run() -> None:
+        try:
+            results.append(KindBackend(CLUSTER, progress=lines).version)
+        except Exception as error:  # noqa: BLE001  (reported by the assert below)
+            results.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == ["v1.36.1", "v1.36.1"]
+    assert [call[0] for call in fake_kind.calls()].count("create") == 1
+    assert "another grading run is setting up the kind cluster: waiting for it" in lines
+
+
+# -- progress and Ctrl-C (issue 9 item 8) ------------------------------------------------------------
+
+def test_creation_shows_kinds_steps_with_the_elapsed_time(fake_kind):
+    lines = Lines()
+    KindBackend(CLUSTER, progress=lines)
+    assert lines[0].startswith(f"creating the kind cluster {CLUSTER}: the first time takes a few minutes")
+    assert any(re.fullmatch(r"\[ +\d+ s\] \u2713 Ensuring node image \(kindest/node:v[\d.]+\)", line)
+               for line in lines), lines
+    assert any(line.endswith("\u2713 Installing CNI") for line in lines)
+
+
+def test_progress_goes_to_the_terminal_by_default_past_pytests_capture(fake_kind, tmp_path, monkeypatch, capfd):
+    terminal = tmp_path / "tty"
+    monkeypatch.setattr(kind_module, "TERMINAL", str(terminal))  # stands for /dev/tty (Windows: CONOUT$)
+    KindBackend(CLUSTER)
+    shown = terminal.read_text()
+    assert shown.startswith("kind: creating the kind cluster") and "Installing CNI" in shown
+    assert "creating the kind cluster" not in capfd.readouterr().err
+
+
+def test_progress_goes_to_stderr_without_a_terminal(fake_kind, tmp_path, monkeypatch, capfd):
+    monkeypatch.setattr(kind_module, "TERMINAL", str(tmp_path / "no-such-dir" / "tty"))  # CI: no terminal
+    KindBackend(CLUSTER)
+    assert "kind: creating the kind cluster" in capfd.readouterr().err
+
+
+def test_ctrl_c_during_creation_removes_the_half_made_cluster(fake_kind):
+    def interrupt(line: str) -> None:
+        if "Preparing nodes" in line:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        KindBackend(CLUSTER, progress=interrupt)
+    assert fake_kind.calls()[-1][:2] == ["delete", "cluster"]
+    assert fake_kind.clusters() == []
+
+
+# -- kind-config.yaml: cgroup v1 hosts and the docker.io mirror (issue 9 items 10 and 16) -----------
+
+def test_kind_config_lets_the_kubelet_run_on_cgroup_v1_hosts():
+    config = yaml.safe_load((REPO / "kind-config.yaml").read_text())
+    patches = [yaml.safe_load(patch) for node in config["nodes"] for patch in node.get("kubeadmConfigPatches", [])]
+    [kubelet] = [patch for patch in patches if patch["kind"] == "KubeletConfiguration"]
+    assert kubelet["failCgroupV1"] is False
+
+
+def test_kind_config_reads_registry_hosts_from_certs_d():
+    import tomllib
+
+    config = yaml.safe_load((REPO / "kind-config.yaml").read_text())
+    [patch] = config["containerdConfigPatches"]
+    assert tomllib.loads(patch)["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["config_path"] == \
+        "/etc/containerd/certs.d"
+
+
+def test_a_new_cluster_pulls_docker_io_through_the_mirror(fake_kind):
+    import tomllib
+
+    KindBackend(CLUSTER, progress=Lines())
+    assert fake_kind.docker_calls()[-1][:3] == ["exec", "-i", NODE]
+    command, hosts = json.loads(fake_kind.exec_input.read_text())
+    assert command[-1].endswith("> /etc/containerd/certs.d/docker.io/hosts.toml")
+    hosts = tomllib.loads(hosts)
+    assert hosts["server"] == "https://registry-1.docker.io"  # Docker Hub when the mirror fails
+    assert hosts["host"]["https://mirror.gcr.io"]["capabilities"] == ["pull", "resolve"]
+
+
+# -- `python -m graders cluster` (issue 9 item 17) ---------------------------------------------------
+
+def test_the_cluster_command_brings_the_cluster_up_and_prints_how_to_use_it(fake_kind, tmp_path, monkeypatch,
+                                                                           capsys):
+    from graders.__main__ import main
+
+    own = tmp_path / "home" / ".kube" / "config"  # the student's own kubeconfig
+    own.parent.mkdir(parents=True)
+    own.write_text("apiVersion: v1\nkind: Config\ncurrent-context: work\n")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KUBECONFIG", str(own))
+    assert main(["cluster"]) == 0
+    out = capsys.readouterr().out
+    kubeconfig = tmp_path / ".pytest-kind" / CLUSTER / "kubeconfig"
+    assert f"    export KUBECONFIG={kubeconfig}\n" in out
+    assert json.loads(kubeconfig.read_text())["current-context"] == f"kind-{CLUSTER}"
+    assert "python -m graders cluster --delete" in out
+    [create] = [call for call in fake_kind.calls() if call[0] == "create"]
+    assert create[create.index("--config") + 1] == str(REPO / "kind-config.yaml")  # the grader's own cluster
+    assert own.read_text() == "apiVersion: v1\nkind: Config\ncurrent-context: work\n"
+    assert main(["cluster"]) == 0  # the next time it is reused
+    assert [call[0] for call in fake_kind.calls()].count("create") == 1
+
+
+def test_the_cluster_command_deletes_the_cluster_and_its_kubeconfig(fake_kind, tmp_path, capsys):
+    from graders.__main__ import main
+
+    assert main(["cluster"]) == 0
+    kubeconfig = tmp_path / ".pytest-kind" / CLUSTER / "kubeconfig"
+    assert main(["cluster", "--delete"]) == 0
+    assert fake_kind.calls()[-1] == ["delete", "cluster", f"--name={CLUSTER}", f"--kubeconfig={kubeconfig}"]
+    assert fake_kind.clusters() == [] and not kubeconfig.exists()
+    assert f"kind cluster {CLUSTER} removed." in capsys.readouterr().out
+
+
+def test_the_cluster_command_reports_an_infra_error_without_a_traceback(fake_kind, monkeypatch, capsys):
+    from graders.__main__ import main
+
+    monkeypatch.setenv("FAKE_KIND_FAIL", "docker")
+    assert main(["cluster"]) == 1
+    err = capsys.readouterr().err
+    assert "Cannot connect to the Docker daemon" in err and "Traceback" not in err
+
+
+def test_the_node_is_inspected_with_the_engine_kind_uses(fake_kind, monkeypatch):
+    fake_kind.state.write_text(json.dumps([CLUSTER]))
+    fake_kind.stopped.write_text(json.dumps([CLUSTER]))
+    fake_kind.docker.rename(fake_kind.bin / "podman")
+    monkeypatch.setenv("KIND_EXPERIMENTAL_PROVIDER", "podman")  # first on PATH: the fake
+    KindBackend(CLUSTER, progress=Lines())
+    assert fake_kind.stopped.read_text() == "[]"  # started through the fake podman

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
+import threading
 from pathlib import Path
 
 import kmock
@@ -18,7 +20,8 @@ from graders.backends.base import MANAGED_BY, RUN_LABEL, STARTED_LABEL, ApplyRej
 from graders.backends.context import ContextBackend
 from graders.backends.kube import KubernetesSandbox, api_client, check_reachable, exec_status, sandbox_namespace
 from graders.errors import InfraError
-from tests.kube_fakes import TOKEN, KubeAPI, kube_api, write_kubeconfig  # noqa: F401  (kube_api: a fixture)
+from tests.kube_fakes import (  # noqa: F401  (kube_api, proxy, silent_server: fixtures)
+    TOKEN, KubeAPI, kube_api, proxy, silent_server, write_kubeconfig)
 
 RUN_ID = "ab12cd34"
 NS = sandbox_namespace("1.1", RUN_ID)
@@ -69,7 +72,8 @@ def test_the_constructor_creates_the_namespace_with_the_run_labels(kube_api, san
     started = int(post.data["metadata"]["labels"].pop(STARTED_LABEL))
     assert abs(started - time.time()) < 60  # when the run started: killed runs' leftovers age out
     assert post.data == {"metadata": {"name": NS, "labels": {
-        "app.kubernetes.io/managed-by": MANAGED_BY, RUN_LABEL: RUN_ID}}}
+        "app.kubernetes.io/managed-by": MANAGED_BY, RUN_LABEL: RUN_ID,
+        "pod-security.kubernetes.io/enforce": "baseline"}}}  # the offline check's policy, enforced
     assert MANAGED_BY == "k8s101-graders" and RUN_LABEL == "k8s101.dev/run-id"
     assert post.headers["Authorization"] == f"Bearer {TOKEN}"  # the kubeconfig's user was used
     assert sandbox.description == f"namespace {NS} on a fake cluster"
@@ -391,3 +395,247 @@ def test_reap_removes_only_old_namespaces_of_the_graders(kube_api, kubeconfig):
     assert reap_stale_namespaces(api_client(kubeconfig, None), older_than=3600) == ["namespace k8s101-1-1-killed"]
     deleted = [r.url.path.rsplit("/", 1)[1] for r in kube_api.mock["delete /api/v1/namespaces/*"]]
     assert deleted == ["k8s101-1-1-killed"]
+
+
+# -- faults of real clusters (issue 9) --------------------------------------------------------------
+
+def test_the_namespace_gets_a_limit_range_and_a_resource_quota(kube_api, sandbox):
+    [limits] = kube_api.mock[f"post /api/v1/namespaces/{NS}/limitranges"]
+    [quota] = kube_api.mock[f"post /api/v1/namespaces/{NS}/resourcequotas"]
+    [container_limits] = limits.data["spec"]["limits"]
+    for bound in ("default", "max"):
+        assert set(container_limits[bound]) == {"cpu", "memory", "ephemeral-storage"}
+    assert container_limits["max"]["memory"] == "1Gi"
+    assert set(quota.data["spec"]["hard"]) >= {"pods", "limits.memory"}
+    for sent in (limits, quota):  # the reaper and `kubectl get -l` find them as the run's
+        assert sent.data["metadata"]["labels"][RUN_LABEL] == RUN_ID
+
+
+NUMERIC = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {
+    "containers": [{"name": "app", "image": "nginx:1.25",
+                    "resources": {"limits": {"cpu": 1, "memory": 134217728}},
+                    "volumeMounts": [{"name": "logs", "mountPath": "/logs"}]}],
+    "volumes": [{"name": "logs", "emptyDir": {"sizeLimit": 67108864}}]}}
+
+
+def test_apply_sends_numeric_quantities_as_written(kube_api, sandbox):
+    sandbox.apply(json.loads(json.dumps(NUMERIC)), timeout=5)  # kubectl and the API server accept these
+    [post] = kube_api.mock[f"post {PODS}"]
+    assert post.data["spec"]["containers"][0]["resources"] == {"limits": {"cpu": 1, "memory": 134217728}}
+    assert post.data["spec"]["volumes"][0]["emptyDir"] == {"sizeLimit": 67108864}
+    assert post.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert post.headers["Content-Type"] == "application/json"
+
+
+def test_an_unexpected_error_while_applying_is_an_infra_error(kube_api, sandbox, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug nobody foresaw")
+
+    with monkeypatch.context() as patched, pytest.raises(InfraError) as caught:
+        patched.setattr(sandbox.api.api_client, "call_api", broken)
+        sandbox.apply(POD, timeout=5)
+    assert "RuntimeError: a bug nobody foresaw" in caught.value.problem and "web" in caught.value.problem
+
+
+def test_a_pod_the_client_cannot_even_serialize_is_an_infra_error(kube_api, sandbox):
+    import datetime
+
+    odd = {**POD, "metadata": {"name": "web", "annotations": {"on": datetime.date(2026, 1, 1)}}}  # YAML's dates
+    with pytest.raises(InfraError, match="an unexpected error while creating Pod web: TypeError"):
+        sandbox.apply(odd, timeout=5)
+
+
+def test_a_403_other_than_the_missing_service_account_is_the_clusters_policy(kube_api, sandbox):
+    kube_api.fail(f"post {PODS}", 403, "Forbidden", f'pods "web" is forbidden: User '
+                  f'"system:serviceaccount:ci:grader" cannot create resource "pods" in the namespace "{NS}"')
+    with pytest.raises(InfraError) as caught:
+        sandbox.apply(POD, timeout=10)
+    assert type(caught.value) is InfraError  # not ApplyRejected: the student loses no points
+    assert "the cluster's policy refused Pod web" in caught.value.problem
+    assert 'cannot create resource "pods"' in caught.value.problem
+    assert "--backend kind" in caught.value.fix
+    assert len(kube_api.mock[f"post {PODS}"]) == 1  # not retried until the timeout
+
+
+def test_apply_retries_while_the_new_quota_has_no_status(kube_api, sandbox):
+    kube_api.fail(f"post {PODS}", 403, "Forbidden", 'pods "web" is forbidden: status unknown for quota: '
+                  "k8s101-quota, resource: limits.memory", times=2)
+    sandbox.apply(POD, timeout=10)
+    assert len(kube_api.mock[f"post {PODS}"]) == 3
+
+
+def test_a_pod_beyond_the_runs_own_limits_is_rejected_as_the_students(kube_api, sandbox):
+    message = 'pods "web" is forbidden: maximum memory usage per Container is 1Gi, but limit is 4Gi'
+    kube_api.fail(f"post {PODS}", 403, "Forbidden", message)
+    with pytest.raises(ApplyRejected) as caught:
+        sandbox.apply(POD, timeout=10)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(("image", "reason", "message", "seen"), [
+    ("nginx:1.25", "ErrImagePull", 'failed to pull and unpack image "docker.io/library/nginx:1.25": failed to copy: '
+     "httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/nginx/manifests/"
+     "sha256:abc: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit",
+     "PullingImage"),
+    ("docker.io/library/nginx:1.25", "ErrImagePull", 'failed to pull image "nginx:1.25": failed to do request: '
+     "Head \"https://registry-1.docker.io/v2/library/nginx/manifests/1.25\": dial tcp: lookup "
+     "registry-1.docker.io on 10.96.0.10:53: no such host", "PullingImage"),
+    ("busybox:1.36", "ErrImagePull", 'failed to pull image "busybox:1.36": Get "https://registry-1.docker.io/v2/": '
+     "tls: failed to verify certificate: x509: certificate signed by unknown authority", "PullingImage"),
+    ("busybox:1.36", "ErrImagePull", "rpc error: code = DeadlineExceeded desc = context deadline exceeded (Client."
+     "Timeout exceeded while awaiting headers)", "PullingImage"),
+    ("nginx:1.25", "ImagePullBackOff", 'Back-off pulling image "nginx:1.25"', "PullingImage"),
+    # the registry says it does not exist, or the image is not the lab's: the student's
+    ("nginx:1.25", "ErrImagePull", 'failed to pull and unpack image "docker.io/library/nginx:1.25": failed to '
+     'resolve reference "docker.io/library/nginx:1.25": docker.io/library/nginx:1.25: not found', "ErrImagePull"),
+    ("nginx:1.255", "ErrImagePull", "429 Too Many Requests - Server message: toomanyrequests", "ErrImagePull"),
+    ("nginx:1.255", "ImagePullBackOff", 'Back-off pulling image "nginx:1.255"', "ImagePullBackOff"),
+    ("ngnix:1.25", "ErrImagePull", "pull access denied, repository does not exist or may require authorization: "
+     "server message: insufficient_scope: authorization failed", "ErrImagePull"),
+])
+def test_only_a_pull_the_registry_refuses_for_good_is_an_image_error(kube_api, sandbox, image, reason, message,
+                                                                     seen):
+    store_pod(kube_api, status={"phase": "Pending", "containerStatuses": [
+        {"name": "app", "image": image, "imageID": "", "ready": False, "restartCount": 0,
+         "state": {"waiting": {"reason": reason, "message": message}}}]})
+    kube_api.mock.objects["v1/pods", NS, "web"].patch({"spec": {"containers": [{"name": "app", "image": image}]}})
+    [container] = sandbox.state("web").containers
+    assert (container.reason, container.message) == (seen, message)
+
+
+def test_the_pulling_reason_is_named_in_the_backend():
+    from graders.backends import kube
+
+    assert kube.PULLING == "PullingImage"
+
+
+def test_log_api_errors_are_infra_errors_not_empty_logs(kube_api, sandbox):
+    kube_api.fail(f"get {PODS}/web/log", 500, "InternalError", "Get https://172.18.0.2:10250/...: EOF")
+    with pytest.raises(InfraError) as caught:
+        sandbox.logs("web", "app")
+    assert "logs of container app of Pod web" in caught.value.problem and "EOF" in caught.value.problem
+
+
+def test_close_deletes_the_pods_at_once_before_the_namespace(kube_api, sandbox):
+    sandbox.apply(POD, timeout=5)
+    sandbox.apply({**POD, "metadata": {"name": "sidecar"}}, timeout=5)
+    sandbox.close()
+    deletes = [(r.url.path, r.params.get("gracePeriodSeconds")) for r in kube_api.mock["delete"]]
+    assert sorted(deletes[:2]) == [(f"{PODS}/sidecar", "0"), (f"{PODS}/web", "0")]
+    assert deletes[2:] == [(f"/api/v1/namespaces/{NS}", "0")]
+    [last] = kube_api.mock[f"delete /api/v1/namespaces/{NS}"]
+    assert not [r for r in kube_api.mock["get"] if r.id > last.id]  # namespace termination is not waited for
+
+
+# -- proxies and stalled API servers ----------------------------------------------------------------
+
+def test_a_loopback_api_server_is_not_reached_through_the_proxy(kubeconfig, proxy):
+    assert check_reachable(api_client(kubeconfig, None), "kind", tried=[], fix="") == "v1.36.1"
+    assert proxy.connections == 0
+
+
+def test_a_remote_api_server_still_uses_the_proxy(tmp_path, proxy):
+    from graders.backends.kube import load_configuration
+
+    remote = write_kubeconfig(tmp_path / "remote", "https://k8s.example.edu:6443")
+    assert load_configuration(remote, None).proxy == proxy.url
+
+
+def run_exec(sandbox, timeout: float) -> tuple[object, float]:
+    """sandbox.exec in a thread, given at most 10 s more than its timeout: (result or error, seconds)."""
+    outcome: dict = {}
+
+    def target() -> None:
+        start = time.monotonic()
+        try:
+            outcome["result"] = sandbox.exec("web", "app", ["true"], timeout=timeout)
+        except Exception as error:
+            outcome["result"] = error
+        outcome["seconds"] = time.monotonic() - start
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout + 10)
+    assert not thread.is_alive(), "exec was still blocked 10 s after its timeout"
+    return outcome["result"], outcome["seconds"]
+
+
+def test_exec_against_a_server_that_never_answers_ends_within_its_timeout(sandbox, silent_server, tmp_path):
+    silent = write_kubeconfig(tmp_path / "silent", silent_server.url)
+    sandbox._make_client = lambda: api_client(silent, None)  # the API stalls after the namespace exists
+    error, seconds = run_exec(sandbox, timeout=1.5)
+    assert isinstance(error, InfraError), error
+    assert "within 1.5 s" in error.problem and "--timeout-exec" in error.fix
+    assert seconds < 5
+    assert silent_server.connections == 1
+
+
+def test_exec_to_a_loopback_server_bypasses_the_proxy(sandbox, silent_server, proxy, tmp_path):
+    silent = write_kubeconfig(tmp_path / "silent", silent_server.url)
+    sandbox._make_client = lambda: api_client(silent, None)
+    error, _ = run_exec(sandbox, timeout=1)
+    assert isinstance(error, InfraError), error
+    assert (silent_server.connections, proxy.connections) == (1, 0)
+
+
+# -- one client for the run -------------------------------------------------------------------------
+
+PLUGIN = """import json, sys
+with open(sys.argv[1], "a") as log:
+    log.write("ran\\n")
+print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                  "status": {"token": "from-the-plugin"}}))
+"""
+
+
+def test_the_context_backend_runs_the_credential_plugin_once(kube_api, kubeconfig_env, tmp_path):
+    runs = tmp_path / "plugin-runs"
+    (tmp_path / "plugin.py").write_text(PLUGIN)
+    config = json.loads(kubeconfig_env.read_text())
+    [user] = [u for u in config["users"] if u["name"] == "fake"]
+    user["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+                             "args": [str(tmp_path / "plugin.py"), str(runs)], "interactiveMode": "Never"}}
+    kubeconfig_env.write_text(json.dumps(config))
+    backend = ContextBackend("fake")
+    for run_id in ("run1", "run2"):
+        sandbox = backend.open_sandbox("1.1", run_id)
+        sandbox.apply(POD, timeout=5)
+        sandbox.state("web")
+        sandbox.close()
+    backend.reap_stale(3600)
+    assert runs.read_text().splitlines() == ["ran"]  # gke-gcloud-auth-plugin takes seconds per run
+    assert {r.headers["Authorization"] for r in kube_api.mock["post"]} == {"Bearer from-the-plugin"}
+
+
+# -- image pulls in progress (issue 9 items 1 and 8) -------------------------------------------------
+
+def serve_events(kube_api: KubeAPI, *events: tuple[str, str]) -> None:
+    """The Pod's events, (reason, message) oldest first, as the API server lists them."""
+    items = [{"metadata": {"name": f"web.{i}", "namespace": NS}, "type": "Normal", "reason": reason,
+              "message": message, "involvedObject": {"kind": "Pod", "name": "web", "namespace": NS},
+              "lastTimestamp": f"2026-01-01T10:00:0{i}Z"} for i, (reason, message) in enumerate(events)]
+    kube_api.mock[f"get /api/v1/namespaces/{NS}/events"] << {
+        "kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": items}
+
+
+def test_a_container_whose_image_is_still_being_pulled_is_pulling(kube_api, kubeconfig):
+    told = []
+    box = KubernetesSandbox(lambda: api_client(kubeconfig, None), NS, RUN_ID, where="a fake cluster",
+                            progress=told.append)
+    try:
+        store_pod(kube_api, status={"phase": "Pending"})
+        serve_events(kube_api, ("Scheduled", "Successfully assigned"), ("Pulling", 'Pulling image "nginx:1.27"'))
+        [container] = box.state("web").containers
+        assert (container.reason, container.message) == ("PullingImage", "pulling nginx:1.27 …")
+        box.state("web")
+        assert told == ["pulling nginx:1.27 … (the first run downloads it; this can take minutes)"]  # once
+    finally:
+        box.close()
+
+
+def test_a_container_whose_image_was_pulled_is_still_container_creating(kube_api, sandbox):
+    store_pod(kube_api, status={"phase": "Pending"})
+    serve_events(kube_api, ("Pulling", 'Pulling image "nginx:1.27"'),
+                 ("Pulled", 'Successfully pulled image "nginx:1.27" in 2.1s (2.1s including waiting)'))
+    [container] = sandbox.state("web").containers
+    assert container.reason == "ContainerCreating"

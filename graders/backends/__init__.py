@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from graders.backends.base import Backend
 
@@ -27,6 +28,9 @@ class BackendSettings:
     kind_cluster: str = "k8s-101"
     kind_config: Path | None = None
     delete_cluster: bool = False
+    # Where the kind backend reports its slow steps (download, create, image pulls: minutes on a first
+    # run). None: the user's terminal, which pytest does not capture (stderr without one).
+    progress: Callable[[str], None] | None = None
 
 
 def make_backend(settings: BackendSettings) -> Backend:
@@ -38,5 +42,6 @@ def make_backend(settings: BackendSettings) -> Backend:
         return ContextBackend(settings.context)
     if settings.name == "kind":
         from graders.backends.kind import KindBackend
-        return KindBackend(settings.kind_cluster, config=settings.kind_config, delete=settings.delete_cluster)
+        return KindBackend(settings.kind_cluster, config=settings.kind_config, delete=settings.delete_cluster,
+                           progress=settings.progress)
     raise ValueError(f"unknown backend {settings.name!r}; choose one of {', '.join(NAMES)}")

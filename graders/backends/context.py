@@ -5,7 +5,7 @@ Never the current context implicitly: a student's kubeconfig may point at a real
 
 from __future__ import annotations
 
-from graders.backends.kube import ClusterBackend, api_client, check_reachable
+from graders.backends.kube import ClusterBackend, check_reachable, client_for, load_configuration
 
 
 class ContextBackend(ClusterBackend):
@@ -13,8 +13,10 @@ class ContextBackend(ClusterBackend):
 
     def __init__(self, context: str) -> None:
         self.context = context
+        # loaded once for the run: the context's credential plugin (gcloud, aws, az) runs here only
+        configuration = load_configuration(None, context)
         self.version = check_reachable(
-            api_client(None, context), f"context {context}",
+            client_for(configuration), f"context {context}",
             tried=[f"kubeconfig context {context} (from $KUBECONFIG or ~/.kube/config)"],
             fix=f"check `kubectl --context {context} cluster-info`")
-        super().__init__(lambda: api_client(None, context), where=f"context {context} (Kubernetes {self.version})")
+        super().__init__(configuration, where=f"context {context} (Kubernetes {self.version})")

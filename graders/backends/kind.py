@@ -1,77 +1,328 @@
-"""kind backend: a local kind cluster, created on first use through pytest-kind-ng and kept between
-runs (students rerun often); --delete-cluster removes it at the end.
+"""kind backend: a local kind cluster, created on first use and kept between runs (students rerun
+often); --delete-cluster removes it at the end.
 
 The kind version and node image are pinned in graders/versions.py. A `kind` already on PATH is
-preferred when it is not older than the pin (older kinds cannot run current node images);
-otherwise pytest-kind-ng downloads the pinned version. The kubeconfig is exported on
-every run, also when the cluster already existed (pytest-kind-ng leaves it empty then).
+preferred when it is not older than the pin (older kinds cannot run current node images); otherwise
+the pinned release is downloaded for this OS and CPU and checked against its published sha256. The
+kubeconfig is exported to .pytest-kind/<cluster>/kubeconfig on every run; the user's own kubeconfig
+is never touched.
+
+What real laptops and runners do to a kind cluster, and what this module does about it:
+- the node container is stopped (Docker Desktop restarted): it is started again, or the cluster is
+  recreated when it will not start;
+- the cluster is half-created (a first run interrupted before the network plugin): it answers, but its
+  node is not Ready; it is recreated;
+- a cluster just created or started may take a while to answer: it is waited for (READY_AFTER_START);
+- two first runs at once: a file lock serializes download, create and export;
+- creation takes minutes: kind's step lines are shown as progress, and Ctrl-C removes the half-made
+  cluster.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
-import pytest_kind.cluster as pytest_kind_cluster
-from pytest_kind import KindCluster
-
-from graders.backends.kube import ClusterBackend, api_client, check_reachable
+from graders.backends.kube import (
+    ClusterBackend, Configuration, check_reachable, client_for, cluster_problem, load_configuration)
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
+from graders.waiting import NotYet, until
 
-STATE_DIR = Path(".pytest-kind")
-KIND_COMMAND_TIMEOUT = 120  # seconds for `kind get clusters` and `kind export kubeconfig`
+STATE_DIR = Path(".pytest-kind")  # relative to the run's folder, as pytest-kind-ng kept it
+KIND_RELEASES = "https://github.com/kubernetes-sigs/kind/releases/download"
+DOWNLOAD_TIMEOUT = 60  # seconds a download may stall before it is abandoned
+DOWNLOAD_DEADLINE = 600  # seconds for the whole kind download (about 10 MB)
+KIND_COMMAND_TIMEOUT = 120  # seconds for `kind get clusters`, `kind export kubeconfig`, `docker start`
+CREATE_TIMEOUT = 1200  # seconds for `kind create cluster`, node image download included
+READY_AFTER_START = 90.0  # seconds a cluster just created or started may take to answer and run Pods
+READY_IF_RUNNING = 20.0  # the same for a cluster that was already running
+LOCK_TIMEOUT = 1500.0  # seconds to wait for another run that holds the lock (it may be creating)
 FIX = ("start Docker (`docker info` must work) and check internet access for the first run, "
        "or grade without Kubernetes: pytest labs/1.1 --backend podman")
+# containerd's hosts.toml for docker.io, written into the node after creation (see kind-config.yaml):
+# Google's public Docker Hub cache first, Docker Hub itself when the cache fails.
+DOCKER_HUB_MIRROR = ('server = "https://registry-1.docker.io"\n\n'
+                     '[host."https://mirror.gcr.io"]\n  capabilities = ["pull", "resolve"]\n')
+MIRROR_DIR = "/etc/containerd/certs.d/docker.io"
+
+Progress = Callable[[str], None]
+# The user's terminal, which pytest's output capture (of file descriptors 1 and 2) does not redirect
+TERMINAL = "CONOUT$" if os.name == "nt" else "/dev/tty"
+
+
+def terminal_progress(line: str) -> None:
+    """Show a step to the user at once, also under pytest's capture: a first run takes minutes and
+    must not look frozen. Without a terminal (CI), to stderr."""
+    text = f"kind: {line}\n"
+    try:
+        with open(TERMINAL, "a", encoding="utf-8", errors="replace") as terminal:
+            terminal.write(text)
+        return
+    except OSError:
+        pass
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+class NotHealthy(InfraError):
+    """The cluster answers but cannot run Pods (node not Ready, kube-system Pods not Running)."""
 
 
 class KindBackend(ClusterBackend):
     name = "kind"
 
-    def __init__(self, cluster: str, config: Path | None = None, delete: bool = False) -> None:
+    def __init__(self, cluster: str, config: Path | None = None, delete: bool = False,
+                 progress: Progress | None = None) -> None:
+        self.cluster = cluster
         self.delete_at_end = delete
-        kind, found = kind_on_path()
-        if kind is None:
-            # pytest-kind-ng reads its version when downloading: point it at our pin
-            pytest_kind_cluster.KIND_VERSION = KIND_VERSION
-        self.kubeconfig = (STATE_DIR / cluster / "kubeconfig").resolve()
-        self.tried = [f"kind {'at ' + kind if kind else KIND_VERSION + ' (downloaded by pytest-kind-ng)'}, "
-                      f"cluster {cluster!r}, node image {KIND_NODE_IMAGE.split('@')[0]}"]
-        if found and not kind:
-            self.tried.append(f"not the kind on PATH ({found}): older than the pinned {KIND_VERSION}")
+        self.progress = progress if progress is not None else terminal_progress
+        self.config = config if config and config.exists() else None
+        self.state = STATE_DIR / cluster
+        self.kubeconfig = (self.state / "kubeconfig").resolve()
+        # the engine that runs kind's node, chosen as kind does: KIND_EXPERIMENTAL_PROVIDER, else the
+        # first of docker, podman, nerdctl that is installed
+        self.engine = os.environ.get("KIND_EXPERIMENTAL_PROVIDER") or next(
+            (engine for engine in ("docker", "podman", "nerdctl") if shutil.which(engine)), "docker")
+        self.node = f"{cluster}-control-plane"
+        self.tried: list[str] = []
+        self.kind = ""
         try:
-            self.cluster = KindCluster(cluster, kubeconfig=self.kubeconfig, image=KIND_NODE_IMAGE,
-                                       kind_path=Path(kind) if kind else None)
-            self.cluster.ensure_kind()  # downloads the pinned kind when none is on PATH
-            if cluster not in self._kind("get", "clusters").splitlines():
-                # only for a new cluster: for an existing one, create() would load (with pykube) the
-                # kubeconfig it leaves empty, and fail with a TypeError before the export below
-                self.cluster.create(config_file=config if config and config.exists() else None)
-            self._kind("export", "kubeconfig", f"--name={cluster}", f"--kubeconfig={self.kubeconfig}")
+            self.state.mkdir(parents=True, exist_ok=True)
+            with file_lock(self.state / "lock", self.progress):
+                self.kind = self._ensure_kind()
+                configuration, self.version = self._up()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
             raise InfraError(f"could not create or reuse the kind cluster {cluster!r}: {_output(error)}",
                              tried=self.tried, fix=FIX)
-        except Exception as error:  # the download (requests) and pykube raise their own types
-            raise InfraError(f"could not set up kind: {type(error).__name__}: {error}", tried=self.tried, fix=FIX)
-        self.version = check_reachable(api_client(self.kubeconfig, None), f"kind cluster {cluster}",
-                                       tried=self.tried, fix=f"`kind delete cluster --name {cluster}`, then run again")
-        super().__init__(lambda: api_client(self.kubeconfig, None),
-                         where=f"kind cluster {cluster} (Kubernetes {self.version})")
+        super().__init__(configuration, where=f"kind cluster {cluster} (Kubernetes {self.version})",
+                         progress=self.progress)
+
+    # -- the cluster's life ---------------------------------------------------------------------------
+    def _up(self) -> tuple[Configuration, str]:
+        started = True
+        if self.cluster not in self._kind("get", "clusters").splitlines():
+            self._create()
+        elif self._node_running() is False:
+            self._start_or_recreate()
+        else:
+            started = False
+        self._kind("export", "kubeconfig", f"--name={self.cluster}", f"--kubeconfig={self.kubeconfig}")
+        configuration = load_configuration(self.kubeconfig, None)
+        try:
+            return configuration, self._wait_healthy(configuration, READY_AFTER_START if started else READY_IF_RUNNING)
+        except NotHealthy as problem:
+            if started:
+                raise  # a cluster just made that does not come up is not remade again and again
+            self.progress(f"the kind cluster {self.cluster} cannot run Pods ({problem.problem}), probably "
+                          "left half-created by an interrupted first run: recreating it")
+            self._delete()
+            self._create()
+            self._kind("export", "kubeconfig", f"--name={self.cluster}", f"--kubeconfig={self.kubeconfig}")
+            configuration = load_configuration(self.kubeconfig, None)
+            return configuration, self._wait_healthy(configuration, READY_AFTER_START)
+
+    def _start_or_recreate(self) -> None:
+        self.progress(f"the kind node {self.node} is stopped (did Docker restart?): starting it")
+        try:
+            self._engine("start", self.node)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+            self.progress(f"it did not start ({_output(error)}): recreating the cluster {self.cluster}")
+            self._delete()
+            self._create()
+
+    def _create(self) -> None:
+        """`kind create cluster`, its step lines shown as they come; never leaves a half-made cluster."""
+        command = [self.kind, "create", "cluster", f"--name={self.cluster}", f"--kubeconfig={self.kubeconfig}",
+                   f"--image={KIND_NODE_IMAGE}", *(["--config", str(self.config)] if self.config else [])]
+        self.progress(f"creating the kind cluster {self.cluster}: the first time takes a few minutes "
+                      "(it downloads the node image)")
+        start = time.monotonic()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   errors="replace", stdin=subprocess.DEVNULL)
+        watchdog = threading.Timer(CREATE_TIMEOUT, process.kill)
+        watchdog.start()
+        lines: list[str] = []
+        try:
+            for line in process.stdout or []:
+                if line.strip():
+                    lines.append(line.strip())
+                    self.progress(f"[{time.monotonic() - start:4.0f} s] {line.strip()}")
+            if process.wait() != 0:
+                raise subprocess.CalledProcessError(process.returncode, command, output="\n".join(lines))
+        except BaseException:  # a failure, Ctrl-C, SIGTERM: remove what kind made so far
+            process.kill()
+            process.wait()
+            self.progress(f"removing the half-made cluster {self.cluster}")
+            self._delete(quiet=True)
+            raise
+        finally:
+            watchdog.cancel()
+        self._add_registry_mirror()
+
+    def _add_registry_mirror(self) -> None:
+        try:
+            self._engine("exec", "-i", self.node, "sh", "-c",
+                         f"mkdir -p {MIRROR_DIR} && cat > {MIRROR_DIR}/hosts.toml", stdin=DOCKER_HUB_MIRROR)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
+            self.progress(f"could not set the docker.io mirror ({_output(error)}): pulling from Docker Hub")
+
+    def _wait_healthy(self, configuration: Configuration, timeout: float) -> str:
+        """The server's version once it answers and its node can run Pods, within timeout seconds."""
+        api, deadline = client_for(configuration), time.monotonic() + timeout
+        where, fix = f"kind cluster {self.cluster}", f"`kind delete cluster --name {self.cluster}`, then run again"
+
+        def reachable() -> str:
+            try:
+                return check_reachable(api, where, tried=self.tried, fix=fix)
+            except InfraError as error:
+                raise NotYet(error.problem)
+
+        def healthy() -> None:
+            try:
+                problem = cluster_problem(api)
+            except Exception as error:  # the API's errors while it settles: keep asking until the deadline
+                problem = f"{type(error).__name__}: {error}"
+            if problem:
+                raise NotYet(problem)
+
+        try:
+            version = until(reachable, timeout=timeout)
+        except NotYet as last:
+            raise InfraError(f"{last.observed} (waited {timeout:g} s)", tried=self.tried, fix=fix)
+        try:
+            until(healthy, timeout=max(deadline - time.monotonic(), 1.0))
+        except NotYet as last:
+            raise NotHealthy(f"the {where} is not ready to run Pods: {last.observed}", tried=self.tried, fix=fix)
+        return version
 
     def close(self) -> None:
         if self.delete_at_end:
             try:
-                self.cluster.delete()
-            except (subprocess.CalledProcessError, OSError) as error:
+                self._delete()
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
                 raise InfraError(f"could not delete the kind cluster: {_output(error)}", tried=self.tried,
-                                 fix=f"`kind delete cluster --name {self.cluster.name}`")
+                                 fix=f"`kind delete cluster --name {self.cluster}`")
+
+    # -- commands -------------------------------------------------------------------------------------
+    def _delete(self, quiet: bool = False) -> None:
+        try:
+            self._kind("delete", "cluster", f"--name={self.cluster}", f"--kubeconfig={self.kubeconfig}")
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
+            if not quiet:
+                raise
+
+    def _node_running(self) -> bool | None:
+        """Whether the node container runs; None when the engine cannot tell (kind's export will say why)."""
+        try:
+            return self._engine("inspect", "-f", "{{.State.Running}}", self.node).strip() == "true"
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
+            return None
 
     def _kind(self, *args: str) -> str:
-        return subprocess.run([str(self.cluster.kind_path), *args], check=True, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=KIND_COMMAND_TIMEOUT).stdout
+        return _run([self.kind, *args])
+
+    def _engine(self, *args: str, stdin: str | None = None) -> str:
+        return _run([self.engine, *args], stdin)
+
+    def _ensure_kind(self) -> str:
+        return ensure_kind(self.state, self.cluster, self.tried, self.progress)
+
+
+def delete_cluster(cluster: str, progress: Progress | None = None) -> None:
+    """Remove the grader's kind cluster and its exported kubeconfig (the user's own is not touched)."""
+    state = STATE_DIR / cluster
+    state.mkdir(parents=True, exist_ok=True)
+    kubeconfig = (state / "kubeconfig").resolve()
+    progress = progress if progress is not None else terminal_progress
+    with file_lock(state / "lock", progress):
+        kind = ensure_kind(state, cluster, [], progress)
+        try:
+            _run([kind, "delete", "cluster", f"--name={cluster}", f"--kubeconfig={kubeconfig}"])
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
+            raise InfraError(f"could not delete the kind cluster {cluster!r}: {_output(error)}",
+                             fix=f"`kind delete cluster --name {cluster}`")
+    kubeconfig.unlink(missing_ok=True)
+
+
+def ensure_kind(state: Path, cluster: str, tried: list[str], progress: Progress) -> str:
+    """A usable kind: on PATH when recent enough, else the pinned release, downloaded once into state."""
+    kind, found = kind_on_path()
+    if kind:
+        tried.append(f"kind at {kind}, cluster {cluster!r}, node image {KIND_NODE_IMAGE.split('@')[0]}")
+        return kind
+    asset = kind_asset()
+    path = state / f"kind-{KIND_VERSION}-{asset}{'.exe' if asset.startswith('kind-windows') else ''}"
+    tried.append(f"kind {KIND_VERSION} ({asset}, downloaded to {path}), cluster {cluster!r}, "
+                 f"node image {KIND_NODE_IMAGE.split('@')[0]}")
+    if found:
+        tried.append(f"not the kind on PATH ({found}): older than the pinned {KIND_VERSION}")
+    if not path.exists():
+        download_kind(asset, path, progress)
+    return str(path.resolve())
+
+
+def _run(command: list[str], stdin: str | None = None) -> str:
+    return subprocess.run(command, check=True, capture_output=True, text=True, input=stdin,
+                          stdin=None if stdin is not None else subprocess.DEVNULL,
+                          timeout=KIND_COMMAND_TIMEOUT).stdout
+
+
+# -- the kind binary ----------------------------------------------------------------------------------
+def kind_asset() -> str:
+    """The name of kind's release binary for this OS and CPU (pytest-kind-ng always took amd64)."""
+    system, machine = platform.system().lower(), platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "x64": "amd64", "arm64": "arm64", "aarch64": "arm64"}.get(machine)
+    if system == "windows" and arch:
+        return "kind-windows-amd64"  # the only Windows build; Windows on Arm runs it emulated
+    if system in ("linux", "darwin") and arch:
+        return f"kind-{system}-{arch}"
+    raise InfraError(f"kind publishes no binary for {platform.system()} on {platform.machine()}",
+                     fix="install kind yourself (https://kind.sigs.k8s.io/docs/user/quick-start/) and put it on "
+                         "PATH, or grade without Kubernetes: --backend podman")
+
+
+def download_kind(asset: str, path: Path, progress: Progress) -> None:
+    """Download kind's release binary, check it against the sha256 kind publishes beside it."""
+    url = f"{KIND_RELEASES}/{KIND_VERSION}/{asset}"
+    progress(f"downloading kind {KIND_VERSION} ({asset})")
+    fix = (f"check internet access (behind a proxy: set HTTPS_PROXY), or install kind {KIND_VERSION} yourself "
+           "and put it on PATH")
+    try:
+        published = _fetch(url + ".sha256sum").decode("ascii", "replace").split()
+        binary = _fetch(url)
+    except OSError as error:  # urllib's URLError and timeouts are OSErrors
+        raise InfraError(f"could not download kind from {url}: {error}", fix=fix)
+    actual = hashlib.sha256(binary).hexdigest()
+    if not published or actual != published[0].lower():
+        raise InfraError(f"the kind binary from {url} does not match its published sha256 "
+                         f"({published[0] if published else 'none'}; got {actual})",
+                         fix=f"run again; if it persists, something on your network alters downloads: {fix}")
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(binary)
+    partial.chmod(0o755)
+    os.replace(partial, path)
+
+
+def _fetch(url: str) -> bytes:
+    deadline, chunks = time.monotonic() + DOWNLOAD_DEADLINE, []
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
+        while chunk := response.read(1 << 16):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the download took more than {DOWNLOAD_DEADLINE} s")
+    return b"".join(chunks)
 
 
 def kind_on_path() -> tuple[str | None, str | None]:
@@ -90,6 +341,54 @@ def kind_on_path() -> tuple[str | None, str | None]:
     if version < pinned:
         return None, f"{path}, version {'.'.join(map(str, version)) if found else 'unknown'}"
     return path, path
+
+
+# -- one run at a time --------------------------------------------------------------------------------
+@contextmanager
+def file_lock(path: Path, progress: Progress, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """An exclusive lock between processes (two first runs would delete each other's cluster)."""
+    with open(path, "a+b") as handle:
+        deadline, told = time.monotonic() + timeout, False
+        while not _try_lock(handle):
+            if not told:
+                progress("another grading run is setting up the kind cluster: waiting for it")
+                told = True
+            if time.monotonic() > deadline:
+                raise InfraError(f"another run held {path} for more than {timeout:g} s",
+                                 fix=f"wait for the other run to end; if none is running, delete {path}")
+            time.sleep(0.2)
+        try:
+            yield
+        finally:
+            _unlock(handle)
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(handle) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+
+    def _unlock(handle) -> None:  # type: ignore[no-untyped-def]
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+else:
+    import fcntl
+
+    def _try_lock(handle) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    def _unlock(handle) -> None:  # type: ignore[no-untyped-def]
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def main() -> None:

@@ -4,52 +4,144 @@ official `kubernetes` client. One Sandbox is one fresh namespace, deleted with e
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import json
+import re
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlparse
 
 import urllib3
 import websocket
 from websocket import WebSocketException
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
-from kubernetes.stream import stream
+from kubernetes.stream import stream, ws_client
 from kubernetes.stream.ws_client import ERROR_CHANNEL
 
 from graders.backends.base import (
     MANAGED_BY, MANAGED_BY_LABEL, NOT_FOUND, ApplyRejected, ContainerState, ExecResult, PodState, is_stale,
     run_labels)
 from graders.errors import InfraError, interrupted
+from graders.versions import LAB_IMAGES
 from graders.waiting import NotYet, until
 
 REQUEST_TIMEOUT = 15  # seconds for one API call
 NETWORK_ERRORS = (urllib3.exceptions.HTTPError, OSError)
-# stream() opens its websocket with no timeout of its own: bound the connect to a stalled API server
-websocket.setdefaulttimeout(REQUEST_TIMEOUT)
+
+# A pull failure is the student's only when the registry says the image does not exist (or the image
+# is not one the lab names): rate limits (429 toomanyrequests), registry timeouts, DNS inside the node
+# and a proxy's certificate are the machine's, and the kubelet retries them and usually succeeds.
+PULLING = "PullingImage"  # waiting reason for such a pull: not fatal, the checks keep waiting
+NO_SUCH_IMAGE = ("not found", "manifest unknown", "pull access denied", "invalid reference",
+                 "repository does not exist")
+
+# The run's namespace enforces what the offline policy checks, and bounds what a Pod may take.
+POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline"}
+LIMIT_RANGE = {"metadata": {"name": "k8s101-limits"}, "spec": {"limits": [{
+    "type": "Container",
+    "default": {"cpu": "1", "memory": "512Mi", "ephemeral-storage": "1Gi"},
+    "defaultRequest": {"cpu": "50m", "memory": "32Mi", "ephemeral-storage": "64Mi"},
+    "max": {"cpu": "2", "memory": "1Gi", "ephemeral-storage": "2Gi"}}]}}
+RESOURCE_QUOTA = {"metadata": {"name": "k8s101-quota"},
+                  "spec": {"hard": {"pods": "10", "limits.memory": "4Gi", "requests.memory": "4Gi"}}}
+# 403s of a namespace just made: its default ServiceAccount, or its quota's usage, is not there yet
+NOT_YET_403 = ('serviceaccount "default" not found', "status unknown for quota")
+# 403s for a Pod beyond the run's own LimitRange or ResourceQuota: the submission asks for too much
+OVER_OUR_BOUNDS = ("usage per Container is", "usage per Pod is",
+                   f"exceeded quota: {RESOURCE_QUOTA['metadata']['name']}")
 
 
-def api_client(kubeconfig: Path | None, context: str | None) -> client.ApiClient:
-    """A client for one kubeconfig context; the process environment is left alone."""
+Configuration = client.Configuration  # for the other backend modules' type hints: they never import the client
+
+
+def load_configuration(kubeconfig: Path | None, context: str | None) -> client.Configuration:
+    """The client settings of one kubeconfig context, read once (a credential plugin runs here).
+
+    A loopback API server (kind's https://127.0.0.1:PORT) is never reached through a proxy, as kubectl
+    does: the client would otherwise send it to $HTTPS_PROXY or the system proxy (macOS, Windows).
+    """
+    configuration = type.__call__(client.Configuration)  # as new_client_from_config: not the default copy
     try:
-        return config.new_client_from_config(config_file=str(kubeconfig) if kubeconfig else None, context=context)
+        config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None, context=context,
+                                client_configuration=configuration)
     except (config.ConfigException, OSError, ValueError) as error:
         raise InfraError(f"cannot load the kubeconfig context {context!r}: {error}",
                          tried=[f"kubeconfig {kubeconfig or '~/.kube/config (or $KUBECONFIG)'}"],
                          fix="`kubectl config get-contexts` lists the contexts you can name with --context")
+    if is_loopback(configuration.host):
+        configuration.proxy = None
+    return configuration
+
+
+def api_client(kubeconfig: Path | None, context: str | None) -> client.ApiClient:
+    """A client for one kubeconfig context; the process environment is left alone."""
+    return client.ApiClient(load_configuration(kubeconfig, context))
+
+
+def client_for(configuration: client.Configuration) -> client.ApiClient:
+    """A new client (its own connection pool) on settings already loaded: no credential plugin runs."""
+    return client.ApiClient(configuration)
+
+
+def is_loopback(url: str | None) -> bool:
+    host = (urlparse(url or "").hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_exec_limits = threading.local()  # the timeout of the exec running on this thread
+
+
+class _BoundedWebSocket(websocket.WebSocket):
+    """The websocket that stream() opens for an exec, with the exec's timeout and kubectl's proxy rule.
+
+    websocket-client 1.9 ignores websocket.setdefaulttimeout() in WebSocket().connect(), and the
+    kubernetes client passes no timeout: an API server that accepts and never answers (Docker Desktop
+    paused, a laptop resuming) would block the run for ever. The timeout given here bounds the connect,
+    the handshake and every later read. Without proxy options, websocket-client reads $https_proxy
+    and $no_proxy itself (NO_PROXY=localhost does not cover 127.0.0.1), and it reads http_no_proxy
+    only next to an http_proxy_host: a loopback server is named as both, so no proxy is used.
+    """
+
+    def connect(self, url: str, **options: Any) -> None:
+        options.setdefault("timeout", getattr(_exec_limits, "timeout", REQUEST_TIMEOUT))
+        parsed = urlparse(url)
+        if is_loopback(url) and parsed.hostname:
+            options.update(http_proxy_host=parsed.hostname, http_proxy_port=parsed.port or 443,
+                           http_no_proxy=[parsed.hostname])
+        super().connect(url, **options)
+
+
+# stream() builds its websocket in ws_client.create_websocket(), which gives no way to pass options
+ws_client.WebSocket = _BoundedWebSocket
 
 
 class ClusterBackend:
-    """What the kind and context backends share once they reach a cluster: a sandbox is a namespace."""
+    """What the kind and context backends share once they reach a cluster: a sandbox is a namespace.
+
+    One client configuration serves the whole run: loading a kubeconfig may run a credential plugin
+    (gke-gcloud-auth-plugin takes seconds), so it is never loaded again per sandbox or per exec.
+    """
 
     name = "cluster"
 
-    def __init__(self, make_client: Callable[[], client.ApiClient], where: str) -> None:
-        self._make_client = make_client
+    def __init__(self, configuration: client.Configuration, where: str,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self._make_client = lambda: client_for(configuration)
         self.where = where
+        self.progress = progress
 
     def open_sandbox(self, lab_id: str, run_id: str) -> "KubernetesSandbox":
-        return KubernetesSandbox(self._make_client, sandbox_namespace(lab_id, run_id), run_id, where=self.where)
+        return KubernetesSandbox(self._make_client, sandbox_namespace(lab_id, run_id), run_id, where=self.where,
+                                 progress=self.progress)
 
     def reap_stale(self, older_than: float) -> list[str]:
         return reap_stale_namespaces(self._make_client(), older_than)
@@ -59,30 +151,58 @@ class ClusterBackend:
 
 
 class KubernetesSandbox:
-    def __init__(self, make_client: Callable[[], client.ApiClient], namespace: str, run_id: str, where: str) -> None:
+    def __init__(self, make_client: Callable[[], client.ApiClient], namespace: str, run_id: str, where: str,
+                 progress: Callable[[str], None] | None = None) -> None:
         self._make_client = make_client
+        self._progress = progress  # told once per image the node is pulling (minutes on a first run)
+        self._told_pulling: set[str] = set()
         self.api = client.CoreV1Api(make_client())
         self.namespace = namespace
         self.description = f"namespace {namespace} on {where}"
         self.labels = run_labels(run_id, time.time())
         _request(f"create the namespace {namespace}", self.api.create_namespace,
-                 {"metadata": {"name": namespace, "labels": self.labels}})
+                 {"metadata": {"name": namespace, "labels": {**self.labels, **POD_SECURITY}}})
+        for kind, plural, body in (("LimitRange", "limitranges", LIMIT_RANGE),
+                                   ("ResourceQuota", "resourcequotas", RESOURCE_QUOTA)):
+            _request(f"create the {kind} of {namespace}", _post, self.api.api_client,
+                     f"/api/v1/namespaces/{namespace}/{plural}",
+                     {"apiVersion": "v1", "kind": kind, **body,
+                      "metadata": {**body["metadata"], "labels": self.labels}})
 
     # -- Sandbox ----------------------------------------------------------------------------------
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
+        name = str((pod.get("metadata") or {}).get("name"))
+        try:
+            self._apply(pod, name, timeout)
+        except (InfraError, ApplyRejected):
+            raise
+        except Exception as error:  # never let one Pod's surprise take down the whole run
+            raise InfraError(f"an unexpected error while creating Pod {name}: {type(error).__name__}: {error}",
+                             tried=[f"creating Pod {name} in {self.description}"],
+                             fix="run again; if it persists, report it with this message") from error
+
+    def _apply(self, pod: dict[str, Any], name: str, timeout: float) -> None:
         body = json.loads(json.dumps(pod))
         body["metadata"]["namespace"] = self.namespace
         body["metadata"]["labels"] = {**(body["metadata"].get("labels") or {}), **self.labels}
-        name = body["metadata"]["name"]
 
         def create() -> None:
             try:
-                self.api.create_namespaced_pod(self.namespace, body, _request_timeout=REQUEST_TIMEOUT)
+                # the raw object, as kubectl sends it: the client's models would refuse `cpu: 1`
+                _post(self.api.api_client, f"/api/v1/namespaces/{self.namespace}/pods", body)
             except ApiException as error:
                 message = _api_message(error)
-                if error.status == 403 and "serviceaccount" in message.lower():
-                    raise NotYet(message)  # a fresh namespace's default ServiceAccount is not there yet
-                if error.status in (400, 403, 409, 422):
+                if error.status == 403 and any(words in message for words in NOT_YET_403):
+                    raise NotYet(message)  # a fresh namespace: its ServiceAccount or quota status comes soon
+                if error.status == 403 and any(words in message for words in OVER_OUR_BOUNDS):
+                    raise ApplyRejected(f"{error.status} {error.reason}: {message}")
+                if error.status == 403:
+                    raise InfraError(f"the cluster's policy refused Pod {name}: {message}",
+                                     tried=[f"creating Pod {name} in {self.description}"],
+                                     fix="this cluster forbids what the lab needs (RBAC, a quota or a Pod "
+                                         "Security level above baseline): grade on the grader's own kind "
+                                         "cluster (--backend kind) or ask the cluster's admin")
+                if error.status in (400, 409, 422):
                     raise ApplyRejected(f"{error.status} {error.reason}: {message}")
                 raise _infra(f"create Pod {name}", error)
             except NETWORK_ERRORS as error:
@@ -96,20 +216,52 @@ class KubernetesSandbox:
 
     def state(self, pod: str) -> PodState | None:
         found = _request(f"read Pod {pod}", self.api.read_namespaced_pod, pod, self.namespace, missing_ok=True)
-        return pod_state(found, self.api.api_client) if found else None
+        if not found:
+            return None
+        state = pod_state(found, self.api.api_client)
+        if any(c.reason == "ContainerCreating" for c in state.containers):
+            state = self._with_pulls(state)
+        return state
+
+    def _with_pulls(self, state: PodState) -> PodState:
+        """ContainerCreating while the node pulls the image (events: Pulling without Pulled) is PULLING,
+        so that a deadline reached meanwhile is the machine's, not the student's."""
+        pulling: set[str] = set()
+        for line in self.events(state.name):
+            found = re.search(r'image "([^"]+)"', line)
+            if found and " Pulling: " in line:
+                pulling.add(found.group(1))
+            elif found and " Pulled: " in line:
+                pulling.discard(found.group(1))
+        containers = tuple(dataclasses.replace(c, reason=PULLING, message=f"pulling {c.image} …")
+                           if c.reason == "ContainerCreating" and c.image in pulling else c
+                           for c in state.containers)
+        for image in sorted(pulling - self._told_pulling):
+            self._told_pulling.add(image)
+            if self._progress:
+                self._progress(f"pulling {image} … (the first run downloads it; this can take minutes)")
+        return dataclasses.replace(state, containers=containers)
 
     def exec(self, pod: str, container: str, argv: list[str], timeout: float) -> ExecResult:
         # stream() patches the client it is given: a fresh client per exec, never shared across threads
         api = client.CoreV1Api(self._make_client())
         what = f"run {' '.join(argv)!r} in container {container} of Pod {pod}"
         try:
-            response = stream(api.connect_get_namespaced_pod_exec, pod, self.namespace, container=container,
-                              command=argv, stderr=True, stdin=False, stdout=True, tty=False,
-                              _preload_content=False)
+            _exec_limits.timeout = timeout  # read by _BoundedWebSocket.connect() on this thread
+            try:
+                response = stream(api.connect_get_namespaced_pod_exec, pod, self.namespace, container=container,
+                                  command=argv, stderr=True, stdin=False, stdout=True, tty=False,
+                                  _preload_content=False)
+            finally:
+                del _exec_limits.timeout  # the socket keeps it; other websockets get REQUEST_TIMEOUT
         except (ApiException, WebSocketException, OSError) as error:
             api.api_client.close()
             if interrupted.is_set():  # stream() turns Ctrl-C into an ApiException: let the run stop
                 raise KeyboardInterrupt from error
+            if "timed out" in str(error).lower():
+                raise InfraError(f"the Kubernetes API did not answer within {timeout:g} s while trying to {what}",
+                                 fix="check that the cluster is up (`kubectl cluster-info`; Docker Desktop "
+                                     "not paused), or raise --timeout-exec if it is slow")
             raise _infra(what, error)
         try:
             try:
@@ -127,11 +279,17 @@ class KubernetesSandbox:
             api.api_client.close()
 
     def logs(self, pod: str, container: str, tail: int = 20) -> str:
+        """The container's last lines; '' only when it has not started. Any other failure is the
+        cluster's (InfraError): an empty log would fail a check that reads the logs for evidence."""
         try:
             return self.api.read_namespaced_pod_log(pod, self.namespace, container=container, tail_lines=tail,
                                                     _request_timeout=REQUEST_TIMEOUT) or ""
-        except (ApiException, *NETWORK_ERRORS):
-            return ""  # no logs yet (container not started): nothing to show
+        except ApiException as error:
+            if error.status == 400 and "waiting to start" in _api_message(error):
+                return ""  # no logs yet (container not started): nothing to show
+            raise _infra(f"read the logs of container {container} of Pod {pod}", error)
+        except NETWORK_ERRORS as error:
+            raise _infra(f"read the logs of container {container} of Pod {pod}", error)
 
     def events(self, pod: str) -> list[str]:
         try:
@@ -157,13 +315,24 @@ class KubernetesSandbox:
         return True
 
     def leftovers(self) -> list[str]:
-        found = _request(f"list the Pods of {self.namespace}", self.api.list_namespaced_pod, self.namespace,
-                         missing_ok=True)
-        return [f"pod {p.metadata.name}" for p in found.items] if found else []
+        return [f"pod {name}" for name in self._pod_names()]
+
+    def _pod_names(self) -> list[str]:
+        """Names only, read as raw JSON: the client's models could refuse a Pod the server accepted."""
+        found = _request(f"list the Pods of {self.namespace}", _get, self.api.api_client,
+                         f"/api/v1/namespaces/{self.namespace}/pods", missing_ok=True)
+        return [item["metadata"]["name"] for item in (found or {}).get("items") or []]
 
     def close(self) -> None:
-        """Delete the namespace; its Pods go with it (not waited for: the namespace is the run's)."""
+        """Delete the run's Pods at once (grace 0), then the namespace, without waiting for either.
+
+        A namespace deletion alone gives each Pod its own grace period (30 s for a sidecar whose PID 1
+        ignores SIGTERM) and keeps the namespace Terminating meanwhile, which counts against quotas.
+        """
         try:
+            for pod in self._pod_names():
+                _request(f"delete Pod {pod}", self.api.delete_namespaced_pod, pod, self.namespace,
+                         grace_period_seconds=0, missing_ok=True, _preload_content=False)  # no model: as above
             _request(f"delete the namespace {self.namespace}", self.api.delete_namespace, self.namespace,
                      grace_period_seconds=0, missing_ok=True)
         finally:
@@ -180,6 +349,29 @@ def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool
         raise _infra(what, error)
     except NETWORK_ERRORS as error:
         raise _infra(what, error)
+
+
+def _post(api: client.ApiClient, path: str, body: dict[str, Any], _request_timeout: float = REQUEST_TIMEOUT) -> Any:
+    """POST an object as raw JSON (the generated methods validate bodies with pydantic models, which
+    refuse numeric quantities such as `cpu: 1` that kubectl and the API server accept)."""
+    return _raw(api, "POST", path, body, _request_timeout)
+
+
+def _get(api: client.ApiClient, path: str, _request_timeout: float = REQUEST_TIMEOUT) -> Any:
+    return _raw(api, "GET", path, None, _request_timeout)
+
+
+def _raw(api: client.ApiClient, method: str, path: str, body: dict[str, Any] | None, timeout: float) -> Any:
+    """One API call with JSON in and out, no models: ApiException for an error status."""
+    headers = {"Accept": "application/json", **({"Content-Type": "application/json"} if body is not None else {})}
+    request = api.param_serialize(method=method, resource_path=path, body=body, auth_settings=["BearerToken"],
+                                  header_params=headers)
+    response = api.call_api(*request, _request_timeout=timeout)
+    response.read()
+    text = response.data.decode("utf-8", "replace") if isinstance(response.data, bytes) else response.data
+    if not 200 <= response.status <= 299:
+        raise ApiException(status=response.status, reason=response.reason, body=text)
+    return json.loads(text or "null")
 
 
 def pod_state(pod: client.V1Pod, api: client.ApiClient) -> PodState:
@@ -199,12 +391,31 @@ def _container_state(name: str, image: str, status: client.V1ContainerStatus | N
         return ContainerState(name, image, running=True, ready=bool(status.ready), **common)
     if status.state.waiting:
         waiting = status.state.waiting
-        return ContainerState(name, image, running=False, ready=False, reason=waiting.reason or "",
-                              message=waiting.message or "", **common)
+        reason, message = waiting.reason or "", waiting.message or ""
+        if reason in ("ErrImagePull", "ImagePullBackOff") and not pull_is_fatal(image, message):
+            reason = PULLING
+        return ContainerState(name, image, running=False, ready=False, reason=reason, message=message, **common)
     terminated = status.state.terminated
     return ContainerState(name, image, running=False, ready=False, reason=terminated.reason or "Terminated",
                           message=terminated.message or f"exited with code {terminated.exit_code}",
                           restarts=common["restarts"], exit_code=terminated.exit_code)
+
+
+def pull_is_fatal(image: str, message: str) -> bool:
+    """True when a failed pull is the student's: an image the lab does not name, or a registry that
+    says it does not exist. ImagePullBackOff's message ("Back-off pulling image ...") has no cause:
+    for a lab image it is waited on, as the kubelet retries it."""
+    if normalized_image(image) not in {normalized_image(lab) for lab in LAB_IMAGES}:
+        return True
+    return any(words in message.lower() for words in NO_SUCH_IMAGE)
+
+
+def normalized_image(image: str) -> str:
+    """nginx:1.25, docker.io/nginx:1.25 and docker.io/library/nginx:1.25 are the same image."""
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        if image.startswith(prefix):
+            image = image[len(prefix):]
+    return image[len("library/"):] if image.startswith("library/") else image
 
 
 def exec_status(error_channel: str) -> tuple[int, str]:
@@ -249,6 +460,28 @@ def check_reachable(api: client.ApiClient, where: str, tried: list[str], fix: st
         return client.VersionApi(api).get_code(_request_timeout=REQUEST_TIMEOUT).git_version
     except (ApiException, *NETWORK_ERRORS) as error:
         raise InfraError(f"the Kubernetes API of {where} does not answer: {error}", tried=tried, fix=fix)
+
+
+def cluster_problem(api: client.ApiClient) -> str | None:
+    """Why a cluster that answers cannot run Pods yet, or None when it can.
+
+    A kind cluster interrupted after kubeadm but before its network plugin answers API calls while
+    its node stays NotReady and CoreDNS stays Pending: the lab's Pods would never start.
+    """
+    nodes = _get(api, "/api/v1/nodes").get("items") or []
+    if not nodes:
+        return "no node has registered"
+    for node in nodes:
+        conditions = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
+        ready = conditions.get("Ready") or {}
+        if ready.get("status") != "True":
+            why = ready.get("message") or ready.get("reason") or "no Ready condition"
+            return f"node {node['metadata']['name']} is not Ready ({why})"
+    for pod in _get(api, "/api/v1/namespaces/kube-system/pods").get("items") or []:
+        phase = (pod.get("status") or {}).get("phase") or "Pending"
+        if phase == "Pending":  # not Failed: evicted Pods stay Failed while their replacements run
+            return f"kube-system Pod {pod['metadata']['name']} is {phase}"
+    return None
 
 
 def reap_stale_namespaces(api: client.ApiClient, older_than: float) -> list[str]:
