@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-COPIED = ["labs", "graders", "conftest.py", "pytest.ini", "kind-config.yaml", "requirements.txt", ".gitignore",
+COPIED = ["labs", "graders", "conftest.py", "pytest.ini", "pyproject.toml", "kind-config.yaml", "requirements.txt", ".gitignore",
           ".github/workflows/classroom.yml"]
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 STUDENTS_START, STUDENTS_END = "<!-- students:start -->", "<!-- students:end -->"
