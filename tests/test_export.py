@@ -51,7 +51,8 @@ def test_an_export_that_would_hold_a_solution_is_refused(tmp_path: Path) -> None
     for name in ("labs", "graders", "tests/submissions", ".github"):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["cp", "-r", str(REPO / name), str(repo / name)], check=True)
-    for name in ("conftest.py", "pytest.ini", "kind-config.yaml", "requirements.txt", ".gitignore", "README.md"):
+    for name in ("conftest.py", "pytest.ini", "pyproject.toml", "kind-config.yaml", "requirements.txt", ".gitignore",
+                 "README.md"):
         (repo / name).write_bytes((REPO / name).read_bytes())
     (repo / "labs/1.1/solution.yaml").write_bytes(
         (REPO / "tests/submissions/1.1/reference/app-with-sidecar.yaml").read_bytes())
