@@ -89,7 +89,8 @@ def copy_submission(repo: Path, lab: Lab, dest: Path) -> list[str] | None:
     return left_out
 
 
-def grade_once(submission: Path, lab: Lab, backend_args: list[str]) -> tuple[dict[str, Any] | None, str]:
+def grade_once(submission: Path, lab: Lab, backend_args: list[str],
+               env: dict[str, str] | None = None) -> tuple[dict[str, Any] | None, str]:
     """(report, problem): grade a folder with the instructor's lab in a subprocess."""
     report = submission.parent / "report.json"
     report.unlink(missing_ok=True)
@@ -99,7 +100,7 @@ def grade_once(submission: Path, lab: Lab, backend_args: list[str]) -> tuple[dic
     try:
         # cwd: the instructor's repository, where kind keeps its state (.pytest-kind) and graders imports from
         result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, env=env)
     except subprocess.TimeoutExpired:
         return None, f"the grading run took more than {RUN_TIMEOUT} s"
     if not report.exists():
@@ -112,7 +113,8 @@ def grade_once(submission: Path, lab: Lab, backend_args: list[str]) -> tuple[dic
     return grade, ""
 
 
-def grade_student(repo: Path, lab: Lab, backend_args: list[str], reference: dict[str, str]) -> Row:
+def grade_student(repo: Path, lab: Lab, backend_args: list[str], reference: dict[str, str],
+                  env: dict[str, str] | None = None) -> Row:
     start = time.monotonic()
     row = Row(student=repo.name, commit=head_commit(repo), flags=tripwire(repo, reference))
     work = Path(tempfile.mkdtemp(prefix="k8s101-regrade-"))
@@ -125,7 +127,7 @@ def grade_student(repo: Path, lab: Lab, backend_args: list[str], reference: dict
             return row
         row.flags += left_out
         for row.attempts in (1, 2):  # an infrastructure problem gets one more try
-            row.report, row.problem = grade_once(submission, lab, backend_args)
+            row.report, row.problem = grade_once(submission, lab, backend_args, env)
             if not row.problem:
                 row.status = "graded"
                 break
@@ -247,31 +249,32 @@ def find_lab(lab_id: str) -> Lab:
     return labs[lab_id]
 
 
-def backend_args(args: argparse.Namespace) -> list[str]:
+def backend_args(args: argparse.Namespace) -> tuple[list[str], dict[str, str] | None]:
+    """The runs' backend options and environment. kind is created (or reused) once here; the runs then
+    reach it as a context through its kubeconfig: parallel `kind export kubeconfig` calls would race
+    for kind's lock on that file."""
+    if args.backend == "kind":
+        name = args.kind_cluster or "k8s-101"
+        print(f"regrade: creating or reusing the kind cluster {name} ...", flush=True)
+        result = subprocess.run([sys.executable, "-m", "graders.backends.kind", name], cwd=REPO, text=True,
+                                capture_output=True, stdin=subprocess.DEVNULL)
+        print(f"regrade: {(result.stdout or result.stderr).strip()}", flush=True)
+        kubeconfig = REPO / ".pytest-kind" / name / "kubeconfig"  # where graders.backends.kind exports it
+        return ["--backend", "context", "--context", f"kind-{name}"], {**os.environ, "KUBECONFIG": str(kubeconfig)}
     extra = ["--backend", args.backend]
     if args.context:
         extra += ["--context", args.context]
-    if args.kind_cluster:
-        extra += ["--kind-cluster", args.kind_cluster]
-    return extra
+    return extra, None
 
 
-def prepare_kind(args: argparse.Namespace) -> None:
-    """Create or reuse the kind cluster once, so that parallel runs do not race to create it."""
-    name = args.kind_cluster or "k8s-101"
-    print(f"regrade: creating or reusing the kind cluster {name} ...", flush=True)
-    result = subprocess.run([sys.executable, "-m", "graders.backends.kind", name], cwd=REPO, text=True,
-                            capture_output=True, stdin=subprocess.DEVNULL)
-    print(f"regrade: {(result.stdout or result.stderr).strip()}", flush=True)
-
-
-def regrade(root: Path, lab: Lab, extra: list[str], jobs: int, out: Path) -> list[Row]:
+def regrade(root: Path, lab: Lab, extra: list[str], jobs: int, out: Path,
+            env: dict[str, str] | None = None) -> list[Row]:
     students = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     reference = reference_files()
     rows, lock, start = [], threading.Lock(), time.monotonic()
     print(f"regrade: lab {lab.id} for {len(students)} students, {jobs} at a time", flush=True)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(grade_student, repo, lab, extra, reference) for repo in students]
+        futures = [pool.submit(grade_student, repo, lab, extra, reference, env) for repo in students]
         for future in as_completed(futures):
             row = future.result()
             with lock:
@@ -307,9 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.backend == "context" and not args.context:
         parser.error("--backend context needs --context NAME")
     lab = find_lab(args.lab)
-    if args.backend == "kind":
-        prepare_kind(args)
-    rows = regrade(args.root.resolve(), lab, backend_args(args), args.jobs, args.out.resolve())
+    extra, env = backend_args(args)
+    rows = regrade(args.root.resolve(), lab, extra, args.jobs, args.out.resolve(), env)
     return 1 if any(row.status == "error" for row in rows) else 0
 
 

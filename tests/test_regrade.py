@@ -155,3 +155,16 @@ def test_an_infrastructure_error_is_retried_then_error_never_zero(tmp_path: Path
     [student] = json.loads((tmp_path / "out" / "grades.json").read_text())["students"]
     assert student["attempts"] == 2 and "podman is not installed" in student["problem"]
     assert "will be graded again" in (tmp_path / "out" / "feedback" / "correct.md").read_text()
+
+
+def test_on_kind_the_cluster_is_made_once_and_runs_reach_it_by_its_kubeconfig(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parallel runs must not each call `kind export kubeconfig`: kind locks the file and fails the loser."""
+    from graders import regrade as module
+    calls = []
+    monkeypatch.setattr(module.subprocess, "run", lambda command, **kw: calls.append(command) or
+                        subprocess.CompletedProcess(command, 0, "kind cluster k8s-101 is up", ""))
+    args = module.argparse.Namespace(backend="kind", kind_cluster=None, context=None)
+    extra, env = module.backend_args(args)
+    assert calls == [[sys.executable, "-m", "graders.backends.kind", "k8s-101"]]
+    assert extra == ["--backend", "context", "--context", "kind-k8s-101"]
+    assert env is not None and env["KUBECONFIG"] == str(REPO / ".pytest-kind" / "k8s-101" / "kubeconfig")
