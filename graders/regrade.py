@@ -269,7 +269,8 @@ def backend_args(args: argparse.Namespace) -> tuple[list[str], dict[str, str] | 
 
 def regrade(root: Path, lab: Lab, extra: list[str], jobs: int, out: Path,
             env: dict[str, str] | None = None) -> list[Row]:
-    students = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    students = sorted(p for p in root.iterdir()
+                      if p.is_dir() and not p.name.startswith(".") and p.resolve() != out)  # OUT may sit in ROOT
     reference = reference_files()
     rows, lock, start = [], threading.Lock(), time.monotonic()
     print(f"regrade: lab {lab.id} for {len(students)} students, {jobs} at a time", flush=True)
