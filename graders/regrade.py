@@ -43,6 +43,7 @@ from graders.rubric import discover_labs
 REPO = Path(__file__).resolve().parents[1]
 MAX_COPY_BYTES = 1024 * 1024  # the grader refuses files over 256 KiB; a larger copy only costs time
 RUN_TIMEOUT = 900  # seconds for one grading run, far above a slow one (kind pulls, then ~1 min of checks)
+STOP_TIMEOUT = 120  # seconds for a run stopped at RUN_TIMEOUT to remove its Pods before it is killed
 # What a student has no reason to change: a difference is worth a look (the tripwire), never a grade.
 PROTECTED = (".github/*", "graders/*", "*.py", "pytest.ini", "requirements*.txt", "pyproject.toml")
 SKIPPED_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".pytest-kind", ".grades"}
@@ -97,15 +98,22 @@ def grade_once(submission: Path, lab: Lab, backend_args: list[str],
     command = [sys.executable, "-m", "pytest", str(REPO / "labs" / lab.id), "-c", str(REPO / "pytest.ini"),
                "--rootdir", str(REPO), "-q", "-p", "no:cacheprovider", *backend_args,
                "--submission", str(submission), "--grade-report", str(report)]
+    # cwd: the instructor's repository, where kind keeps its state (.pytest-kind) and graders imports from
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               stdin=subprocess.DEVNULL, env=env)
     try:
-        # cwd: the instructor's repository, where kind keeps its state (.pytest-kind) and graders imports from
-        result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT,
-                                stdin=subprocess.DEVNULL, env=env)
+        stdout, stderr = process.communicate(timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
+        process.terminate()  # SIGTERM: the graders unwind and remove the run's Pods, as on Ctrl-C
+        try:
+            process.communicate(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
         return None, f"the grading run took more than {RUN_TIMEOUT} s"
     if not report.exists():
-        output = (result.stderr.strip() or result.stdout.strip()).splitlines()
-        return None, f"pytest exited with status {result.returncode} without a report: {' | '.join(output[-3:])}"
+        output = (stderr.strip() or stdout.strip()).splitlines()
+        return None, f"pytest exited with status {process.returncode} without a report: {' | '.join(output[-3:])}"
     grade = json.loads(report.read_text())
     errors = [c for c in grade["checks"] if c["status"] == "error"]
     if errors:

@@ -168,3 +168,17 @@ def test_on_kind_the_cluster_is_made_once_and_runs_reach_it_by_its_kubeconfig(mo
     assert calls == [[sys.executable, "-m", "graders.backends.kind", "k8s-101"]]
     assert extra == ["--backend", "context", "--context", "kind-k8s-101"]
     assert env is not None and env["KUBECONFIG"] == str(REPO / ".pytest-kind" / "k8s-101" / "kubeconfig")
+
+
+def test_a_run_over_its_time_is_stopped_as_on_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM, not SIGKILL: the graders then unwind and remove the run's Pods (test_lab_1_1_podman's
+    SIGTERM test shows that they do)."""
+    from graders import regrade as module
+    monkeypatch.setattr(module, "RUN_TIMEOUT", 4)  # a reference run on podman takes longer than this
+    started, popen = [], subprocess.Popen
+    monkeypatch.setattr(module.subprocess, "Popen", lambda *a, **kw: started.append(popen(*a, **kw)) or started[-1])
+    submission = tmp_path / "submission"
+    shutil.copytree(REFERENCE, submission)
+    report, problem = module.grade_once(submission, module.find_lab("1.1"), ["--backend", "podman"])
+    assert (report, problem) == (None, "the grading run took more than 4 s")
+    assert started[0].returncode == pytest.ExitCode.INTERRUPTED  # unwound like Ctrl-C, not killed (-9)
