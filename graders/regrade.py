@@ -1,7 +1,7 @@
 """The instructor's re-grade of a class: each student's YAML, graded by the instructor's own graders.
 
     python -m graders.regrade ROOT --lab 1.1 [--backend kind|context|podman] [--context NAME]
-                              [--kind-cluster NAME] [--jobs N] --out OUT
+                              [--kind-cluster NAME] [--jobs N] [--template DIR] --out OUT
 
 ROOT holds one folder per student repository, as `gh classroom clone student-repos` lays them out.
 For each student, only `labs/<lab>/*.yaml` and `*.yml` (regular files inside the repository) are copied
@@ -164,8 +164,11 @@ def head_commit(repo: Path) -> str:
 
 
 # -- the tripwire -----------------------------------------------------------------------------------
-def reference_files() -> dict[str, str]:
-    """Digest of every protected file of the student copy that `python -m graders.export` makes today."""
+def reference_files(template: Path | None = None) -> dict[str, str]:
+    """Digest of every protected file of the template repository, or of the student copy that
+    `python -m graders.export` makes today."""
+    if template is not None:
+        return {rel: _digest(path) for rel, path in _protected(template)}
     with tempfile.TemporaryDirectory(prefix="k8s101-regrade-export-") as work:
         dest = Path(work) / "export"
         try:
@@ -276,10 +279,10 @@ def backend_args(args: argparse.Namespace) -> tuple[list[str], dict[str, str] | 
 
 
 def regrade(root: Path, lab: Lab, extra: list[str], jobs: int, out: Path,
-            env: dict[str, str] | None = None) -> list[Row]:
+            env: dict[str, str] | None = None, template: Path | None = None) -> list[Row]:
     students = sorted(p for p in root.iterdir()
                       if p.is_dir() and not p.name.startswith(".") and p.resolve() != out)  # OUT may sit in ROOT
-    reference = reference_files()
+    reference = reference_files(template)
     rows, lock, start = [], threading.Lock(), time.monotonic()
     print(f"regrade: lab {lab.id} for {len(students)} students, {jobs} at a time", flush=True)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -311,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind-cluster", help="kind cluster to create or reuse (default: k8s-101)")
     parser.add_argument("--jobs", type=int, default=1, help="students graded at once (default: 1)")
     parser.add_argument("--out", type=Path, required=True, help="folder for gradebook.csv, grades.json, feedback/")
+    parser.add_argument("--template", type=Path, help="a checkout of the assignment's template repository, for the "
+                        "flags (default: what `python -m graders.export` makes today)")
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"{args.root}: no such folder")
@@ -320,7 +325,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--backend context needs --context NAME")
     lab = find_lab(args.lab)
     extra, env = backend_args(args)
-    rows = regrade(args.root.resolve(), lab, extra, args.jobs, args.out.resolve(), env)
+    if args.template and not args.template.is_dir():
+        parser.error(f"--template {args.template}: no such folder")
+    rows = regrade(args.root.resolve(), lab, extra, args.jobs, args.out.resolve(), env,
+                   args.template.resolve() if args.template else None)
     return 1 if any(row.status == "error" for row in rows) else 0
 
 

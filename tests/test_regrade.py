@@ -182,3 +182,17 @@ def test_a_run_over_its_time_is_stopped_as_on_ctrl_c(tmp_path: Path, monkeypatch
     report, problem = module.grade_once(submission, module.find_lab("1.1"), ["--backend", "podman"])
     assert (report, problem) == (None, "the grading run took more than 4 s")
     assert started[0].returncode == pytest.ExitCode.INTERRUPTED  # unwound like Ctrl-C, not killed (-9)
+
+
+def test_flags_compare_with_the_template_when_given(tmp_path: Path) -> None:
+    """A template exported before the instructor changed a grader: its students are not flagged for it."""
+    from graders.regrade import reference_files, tripwire
+    template = tmp_path / "template"
+    export(template)
+    (template / "graders" / "lab.py").write_text("# the graders as they were when the template was made\n")
+    student = tmp_path / "student"
+    shutil.copytree(template, student)
+    assert tripwire(student, reference_files(template)) == []
+    assert tripwire(student, reference_files()) == ["changed graders/lab.py"]
+    (student / "labs" / "1.1" / "conftest.py").write_text("")
+    assert tripwire(student, reference_files(template)) == ["added labs/1.1/conftest.py"]
