@@ -15,9 +15,14 @@ import shutil
 import sys
 from pathlib import Path
 
+from graders.classroom import EXPORTED_WORKFLOW, WORKFLOW
+
 REPO = Path(__file__).resolve().parents[1]
-COPIED = ["labs", "graders", "conftest.py", "pytest.ini", "kind-config.yaml", "requirements.txt", ".gitignore",
-          ".github/workflows/classroom.yml"]
+COPIED = ["labs", "graders", "conftest.py", "pytest.ini", "pyproject.toml", "kind-config.yaml", "requirements.txt",
+          ".gitignore"]
+# The Classroom workflow is kept where GitHub never runs it (this repository must not grade its own
+# starter files on every push); only the student copy has it in .github/workflows/.
+MOVED = {WORKFLOW: EXPORTED_WORKFLOW}
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 STUDENTS_START, STUDENTS_END = "<!-- students:start -->", "<!-- students:end -->"
 SOLUTIONS = "tests/submissions"
@@ -31,9 +36,9 @@ def export(dest: Path, repo: Path = REPO) -> list[Path]:
     """Write the student copy into dest (which must not exist yet); return the files written."""
     if dest.exists():
         raise ExportError(f"{dest} already exists: choose a new folder")
-    for name in COPIED:
+    for name, target_name in [(name, name) for name in COPIED] + list(MOVED.items()):
         source = repo / name
-        target = dest / name
+        target = dest / target_name
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
             shutil.copytree(source, target, ignore=IGNORED)

@@ -26,7 +26,10 @@ def test_the_export_holds_no_solution_and_no_project_tests(exported: Path) -> No
     assert not [n for n in names if n.startswith(("tests/", "scripts/", ".ci/"))]
     assert ".github/workflows/classroom.yml" in names and ".github/workflows/ci.yml" not in names
     assert {"labs/1.1/README.md", "labs/1.1/my-first-pod.yaml", "labs/1.1/app-with-sidecar.yaml",
-            "labs/1.1/test_lab_1_1.py", "conftest.py", "pytest.ini", "requirements.txt", "kind-config.yaml"} <= names
+            "labs/1.1/test_lab_1_1.py", "conftest.py", "pytest.ini", "pyproject.toml", "requirements.txt",
+            "kind-config.yaml"} <= names
+    assert "-e ." in (exported / "requirements.txt").read_text().splitlines()  # the graders as a pytest plugin
+    assert ".grades/" in (exported / ".gitignore").read_text().splitlines()
     solutions = {hashlib.sha256(p.read_bytes()).hexdigest()
                  for p in (REPO / "tests" / "submissions").rglob("*") if p.is_file()}
     assert not [p for p in exported.rglob("*") if p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() in solutions]
@@ -51,7 +54,8 @@ def test_an_export_that_would_hold_a_solution_is_refused(tmp_path: Path) -> None
     for name in ("labs", "graders", "tests/submissions", ".github"):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["cp", "-r", str(REPO / name), str(repo / name)], check=True)
-    for name in ("conftest.py", "pytest.ini", "kind-config.yaml", "requirements.txt", ".gitignore", "README.md"):
+    for name in ("conftest.py", "pytest.ini", "pyproject.toml", "kind-config.yaml", "requirements.txt", ".gitignore",
+                 "README.md"):
         (repo / name).write_bytes((REPO / name).read_bytes())
     (repo / "labs/1.1/solution.yaml").write_bytes(
         (REPO / "tests/submissions/1.1/reference/app-with-sidecar.yaml").read_bytes())
