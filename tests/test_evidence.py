@@ -368,3 +368,32 @@ def test_a_pod_pulled_but_not_starting_at_the_deadline_is_the_students():
                    events=['Normal Pulling: Pulling image "nginx:1.25"', "Normal Pulled: Successfully pulled"])
     with pytest.raises(CheckFailed, match="Running with all containers Ready within 0.5 s"):
         _wait_running(run, "web")
+
+
+def test_kube_state_counts_native_sidecars_as_containers(kube_api, kube_sandbox):
+    kube_api.mock.objects["v1/pods", NS, "web"] = {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": NS},
+        "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}],
+                 "initContainers": [{"name": "setup", "image": "busybox:1.36"},
+                                    {"name": "log-shipper", "image": "busybox:1.36", "restartPolicy": "Always"}]},
+        "status": {"phase": "Running", "containerStatuses": [
+            {"name": "app", "image": "nginx:1.25", "imageID": "", "ready": True, "restartCount": 0,
+             "state": {"running": {}}}], "initContainerStatuses": [
+            {"name": "setup", "image": "busybox:1.36", "imageID": "", "ready": False, "restartCount": 0,
+             "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+            {"name": "log-shipper", "image": "busybox:1.36", "imageID": "", "ready": True, "restartCount": 0,
+             "state": {"running": {}}}]}}
+    state = kube_sandbox.state("web")
+    assert [(c.name, c.running, c.ready) for c in state.containers] == [
+        ("app", True, True), ("log-shipper", True, True)]  # the finished init container is no container
+
+
+def test_native_sidecars_count_for_the_rubric_and_the_shared_volume():
+    from graders.checks.pods import _spec_problems
+    from graders.checks.volumes import shared_mounts
+    pod = {"metadata": {"name": "app-with-sidecar"}, "spec": {
+        "containers": [{"name": "app", "image": "nginx:1.25", "volumeMounts": [{"name": "logs", "mountPath": "/var/log/nginx"}]}],
+        "initContainers": [{"name": "log-shipper", "image": "busybox:1.36", "restartPolicy": "Always",
+                            "volumeMounts": [{"name": "logs", "mountPath": "/logs"}]}]}}
+    assert _spec_problems(pod, ["app", "log-shipper"], None, None, None) == []
+    assert shared_mounts(pod["spec"], "app", "log-shipper") == {"logs": ("/var/log/nginx", "/logs")}

@@ -256,6 +256,11 @@ def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool
 def pod_state(pod: client.V1Pod, api: client.ApiClient) -> PodState:
     statuses = {s.name: s for s in (pod.status.container_statuses or [])} if pod.status else {}
     containers = tuple(_container_state(c.name, c.image, statuses.get(c.name)) for c in pod.spec.containers)
+    # native sidecars (initContainers with restartPolicy: Always) are containers of the Pod for every check
+    sidecars = [c for c in pod.spec.init_containers or [] if getattr(c, "restart_policy", None) == "Always"]
+    if sidecars and pod.status:
+        statuses.update({s.name: s for s in pod.status.init_container_statuses or []})
+        containers += tuple(_container_state(c.name, c.image, statuses.get(c.name)) for c in sidecars)
     # what really runs: the runtime's image ID (repo@sha256:...), whatever the image string said
     containers = tuple(replace(c, image_id=getattr(statuses.get(c.name), "image_id", "") or "") for c in containers)
     return PodState(name=pod.metadata.name, phase=(pod.status.phase if pod.status else None) or "Pending",
