@@ -397,3 +397,25 @@ def test_native_sidecars_count_for_the_rubric_and_the_shared_volume():
                             "volumeMounts": [{"name": "logs", "mountPath": "/logs"}]}]}}
     assert _spec_problems(pod, ["app", "log-shipper"], None, None, None) == []
     assert shared_mounts(pod["spec"], "app", "log-shipper") == {"logs": ("/var/log/nginx", "/logs")}
+
+
+def test_a_bare_image_id_from_a_cluster_is_no_evidence_against_the_student():
+    from graders.checks.pods import _qualified, runs_lab_image
+    runs_lab_image(stub_run(pod_state(image_id="sha256:" + "ab" * 32)), "web", "app", "nginx:1.25", "nginx")
+    assert _qualified("nginx:1.25") == "docker.io/library/nginx:1.25"
+    assert _qualified("bitnami/nginx:1.25") == "docker.io/bitnami/nginx:1.25"
+    assert _qualified("ghcr.io/org/nginx:1.25") == "ghcr.io/org/nginx:1.25"
+
+
+@pytest.mark.parametrize("command, args, verdict", [
+    (None, None, ""), (["nginx", "-g", "daemon off;"], None, ""), (["/usr/sbin/nginx"], None, ""),
+    (None, ["nginx", "-g", "daemon off;"], ""), (["sleep", "infinity"], None, "runs `sleep infinity` instead of nginx"),
+    (None, ["sleep", "1d"], "its args field replaces"), (["sh", "-c", "nginx -g 'daemon off;'"], None, "runs `sh -c"),
+])
+def test_the_server_must_run_the_images_own_command_or_the_named_program(command, args, verdict):
+    from graders.checks.pods import _identity_problem
+    run = stub_run(pod_state())
+    container = run.memo[("running", "web")].spec["containers"][0]
+    container.update({k: v for k, v in (("command", command), ("args", args)) if v is not None})
+    problem = _identity_problem(run, "web", "app", "nginx:1.25", "nginx")
+    assert (verdict in problem and bool(problem) == bool(verdict)), problem

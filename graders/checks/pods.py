@@ -109,8 +109,11 @@ def _readiness(run: LabRun, pod: str, state: PodState) -> dict[str, str]:
             continue
         name = container.get("name", "")
         if "exec" in probe:
-            result = run.sandbox.exec(pod, name, list((probe["exec"] or {}).get("command") or []), timeout=timeout)
-            if result.exit_code != 0:
+            command = [str(arg) for arg in (probe["exec"] or {}).get("command") or []]
+            result = run.sandbox.exec(pod, name, command, timeout=timeout) if command else None
+            if result is None:
+                failing[name] = "exec has no command"
+            elif result.exit_code != 0:
                 failing[name] = f"exec exited with code {result.exit_code}"
         elif "httpGet" in probe:
             get = probe["httpGet"] or {}
@@ -300,7 +303,9 @@ def _identity_problem(run: LabRun, pod: str, container: str, image: str, program
         if running is not None and running.image_id and _bare(running.image_id) not in known:
             return (f"container {container} runs the image {_bare(running.image_id)[:12]}, which is not "
                     f"{image} ({', '.join(sorted(d[:12] for d in known)) or 'not on this machine'})")
-    elif running is not None and running.image_id:  # a cluster: imageID is repository@sha256:digest
+    elif running is not None and "@" in running.image_id:  # a cluster: imageID is repository@sha256:digest
+        # (a bare sha256:... ID, as for an image loaded into kind without a registry digest, names no
+        # repository: nothing to compare)
         repository = normalize_image(running.image_id.split("@", 1)[0]).split(":", 1)[0]
         if repository != normalize_image(image).split(":", 1)[0]:
             return f"container {container} runs an image of the repository {repository}, not {image}"
@@ -321,6 +326,9 @@ def _bare(digest: str) -> str:
 def _qualified(image: str) -> str:
     """nginx:1.25 -> docker.io/library/nginx:1.25, as the images are named on a machine."""
     name = normalize_image(image)
+    first = name.split("/", 1)[0]
+    if "/" in name and ("." in first or ":" in first or first == "localhost"):
+        return name  # already names its registry (ghcr.io/..., localhost:5000/...)
     return f"docker.io/library/{name}" if "/" not in name else f"docker.io/{name}"
 
 
