@@ -419,3 +419,28 @@ def test_the_server_must_run_the_images_own_command_or_the_named_program(command
     container.update({k: v for k, v in (("command", command), ("args", args)) if v is not None})
     problem = _identity_problem(run, "web", "app", "nginx:1.25", "nginx")
     assert (verdict in problem and bool(problem) == bool(verdict)), problem
+
+
+def test_crash_loop_back_off_is_a_verdict_only_after_3_restarts_or_60_s(monkeypatch):
+    from graders.backends.base import ContainerState, PodState
+    from graders.checks import pods
+    from graders.errors import CheckFailed
+
+    def state(restarts: int) -> PodState:
+        return PodState(name="web", phase="Running", labels={}, spec={"containers": [{"name": "app"}]},
+                        containers=(ContainerState("app", "busybox:1.36", running=False, ready=False,
+                                                   restarts=restarts, reason="CrashLoopBackOff",
+                                                   message="back-off 10s restarting failed container",
+                                                   exit_code=1),))
+
+    run = stub_run(state(1))
+    seen: dict[str, float] = {}
+    pods._fail_on_fatal(run, "web", state(1), seen)  # exited once: it may settle
+    with pytest.raises(CheckFailed, match=r"CrashLoopBackOff: back-off 10s .* \(exit code 1\)"):
+        pods._fail_on_fatal(run, "web", state(3), seen)
+    clock = iter([1000.0, 1000.0 + pods.CRASH_WINDOW])
+    monkeypatch.setattr(pods.time, "monotonic", lambda: next(clock))
+    seen.clear()
+    pods._fail_on_fatal(run, "web", state(1), seen)
+    with pytest.raises(CheckFailed, match="CrashLoopBackOff"):
+        pods._fail_on_fatal(run, "web", state(1), seen)  # still crash-looping a minute later
