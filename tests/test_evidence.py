@@ -438,9 +438,10 @@ def test_crash_loop_back_off_is_a_verdict_only_after_3_restarts_or_60_s(monkeypa
     pods._fail_on_fatal(run, "web", state(1), seen)  # exited once: it may settle
     with pytest.raises(CheckFailed, match=r"CrashLoopBackOff: back-off 10s .* \(exit code 1\)"):
         pods._fail_on_fatal(run, "web", state(3), seen)
-    clock = iter([1000.0, 1000.0 + pods.CRASH_WINDOW])
-    monkeypatch.setattr(pods.time, "monotonic", lambda: next(clock))
+    now = [1000.0]
+    monkeypatch.setattr(pods.time, "monotonic", lambda: now[0])
     seen.clear()
     pods._fail_on_fatal(run, "web", state(1), seen)
+    now[0] += pods.CRASH_WINDOW
     with pytest.raises(CheckFailed, match="CrashLoopBackOff"):
         pods._fail_on_fatal(run, "web", state(1), seen)  # still crash-looping a minute later
