@@ -180,9 +180,10 @@ def test_state_maps_the_pod_status(kube_api, sandbox):
         "pull", "pull:1", running=False, ready=False, reason="ErrImagePull",
         message='failed to pull image "pull:1": not found')
     assert state.container("app") == ContainerState("app", "app:1", running=True, ready=True, restarts=2,
-                                                     exit_code=137)
+                                                     exit_code=137, image_id="sha256:1")  # what really runs
     assert state.container("job") == ContainerState("job", "job:1", running=False, ready=False, restarts=1,
-                                                     reason="Error", message="exited with code 3", exit_code=3)
+                                                     reason="Error", message="exited with code 3", exit_code=3,
+                                                     image_id="sha256:2")
     assert state.container("new") == ContainerState("new", "new:1", running=False, ready=False,
                                                     reason="ContainerCreating")
     assert state.container("nope") is None

@@ -13,9 +13,10 @@ from pathlib import Path
 
 CHECKS = ["manifests", "first-pod-ready", "first-pod-serves", "sidecar-ready", "sidecar-localhost",
           "sidecar-shared-volume", "cleanup"]
-NOT_GRADED_FIRST = {"first-pod-ready": "not graded", "first-pod-serves": "not graded"}
+# A Pod that was never created fails each of its checks, cleanup included ("not graded: ...").
+NOT_GRADED_FIRST = {"first-pod-ready": "not graded", "first-pod-serves": "not graded", "cleanup": "not graded"}
 NOT_GRADED_SIDECAR = {"sidecar-ready": "not graded", "sidecar-localhost": "not graded",
-                      "sidecar-shared-volume": "not graded"}
+                      "sidecar-shared-volume": "not graded", "cleanup": "not graded"}
 
 # submission folder -> {failed check id: text its message must contain}
 VERDICTS: dict[str, dict[str, str]] = {
@@ -29,7 +30,7 @@ VERDICTS: dict[str, dict[str, str]] = {
     "extra-service": {"manifests": "this lab asks only for Pods", **NOT_GRADED_FIRST},
     "field-typo": {"manifests": "spec.containers[0].ports[0]: unknown field", **NOT_GRADED_FIRST},
     "wrong-pod-name": {"manifests": "found 'my-pod'", "first-pod-ready": "no Pod named my-first-pod",
-                       "first-pod-serves": "no Pod named my-first-pod"},
+                       "first-pod-serves": "no Pod named my-first-pod", "cleanup": "no Pod named my-first-pod"},
     "sidecar-exits": {"sidecar-ready": "container log-shipper: CrashLoopBackOff",
                       "sidecar-localhost": "CrashLoopBackOff", "sidecar-shared-volume": "CrashLoopBackOff"},
     "sidecar-image-typo": {"sidecar-ready": "container log-shipper: ErrImagePull",
@@ -56,6 +57,16 @@ INVALID: dict[str, dict[str, str]] = {
 
 # Evidence the student cannot script: grader-side probes, image identity, lifecycle as a cluster judges it.
 EVIDENCE: dict[str, dict[str, str]] = {
+    # fake curl/wget/grep in the student's images answered the old in-container probes: no nginx runs
+    "evidence-fake-curl": {"first-pod-ready": "instead of nginx", "first-pod-serves": "Connection refused",
+                           "sidecar-ready": "container app runs `sh -c mkdir", "sidecar-localhost": "Connection refused",
+                           "sidecar-shared-volume": "Connection refused"},
+    # the sidecar serves a "Welcome to nginx!" page on port 80 while app sleeps
+    "evidence-imposter-sidecar": {"sidecar-ready": "container app runs `sleep infinity` instead of nginx",
+                                  "sidecar-localhost": "container app runs `sleep infinity` instead of nginx",
+                                  "sidecar-shared-volume": "container app runs `sleep infinity` instead of nginx"},
+    # nginx:1.25@sha256:<another image's digest>: the digest decides what runs
+    "evidence-foreign-digest": {"first-pod-ready": "which is not nginx:1.25's", "first-pod-serves": "ErrImagePull"},
 }
 
 VERDICTS.update({**HOSTILE, **INVALID, **EVIDENCE})

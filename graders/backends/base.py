@@ -45,6 +45,7 @@ class ContainerState:
     reason: str = ""  # waiting or terminated reason: ErrImagePull, CrashLoopBackOff, Completed, ...
     message: str = ""
     exit_code: int | None = None  # of the last termination, when there was one
+    image_id: str = ""  # what really runs, as the runtime names it (podman: image ID; kube: imageID); '' unknown
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,15 @@ class ExecResult:
     exit_code: int
     stdout: str
     stderr: str
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A request made from the grader's side into a Pod's network (never with the student's programs)."""
+
+    status: int | None  # HTTP status; None when no HTTP answer came at all
+    body: str = ""
+    error: str = ""  # why there was no answer (connection refused, timed out), in the client's words
 
 
 class ApplyRejected(GraderError):
@@ -102,6 +112,26 @@ class Sandbox(Protocol):
 
     def close(self) -> None:
         """Remove everything this sandbox created. Safe to call twice."""
+
+    # -- evidence from the grader's side: nothing here runs a program of the student's image --------
+    probes_readiness: bool  # True when the backend itself runs readinessProbes (a kubelet does)
+
+    def http_get(self, pod: str, port: int, path: str, timeout: float) -> HttpResponse:
+        """GET http://<the Pod>:port/path from outside the Pod's containers, inside its network."""
+
+    def tcp_open(self, pod: str, port: int, timeout: float) -> bool:
+        """True when something in the Pod's network accepts a TCP connection on port."""
+
+    def volume_files(self, pod: str, volume: str, timeout: float) -> dict[str, str]:
+        """The files of one of the Pod's volumes as the grader sees them: relative path -> text (the
+        last MAX_VOLUME_BYTES of each file at most); InfraError when they cannot be read."""
+
+    def image_digests(self, image: str) -> set[str] | None:
+        """The identities (image IDs, sha256 digests) of a lab image reference as the backend knows it
+        before anything runs; None when it cannot know (a cluster resolves tags when it pulls)."""
+
+
+MAX_VOLUME_BYTES = 64 * 1024  # read at most this much of each file of a volume (its end: logs grow)
 
 
 class Backend(Protocol):

@@ -10,6 +10,9 @@ import json
 import re
 import threading
 import time
+import uuid
+from urllib.parse import quote
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlparse
@@ -25,6 +28,7 @@ from kubernetes.stream.ws_client import ERROR_CHANNEL
 from graders.backends.base import (
     MANAGED_BY, MANAGED_BY_LABEL, NOT_FOUND, ApplyRejected, ContainerState, ExecResult, PodState, is_stale,
     run_labels)
+from graders.backends.base import MAX_VOLUME_BYTES, HttpResponse  # grader-side evidence
 from graders.errors import InfraError, interrupted
 from graders.versions import LAB_IMAGES
 from graders.waiting import NotYet, until
@@ -338,6 +342,73 @@ class KubernetesSandbox:
         finally:
             self.api.api_client.close()
 
+    # -- evidence from the grader's side --------------------------------------------------------------
+    probes_readiness = True  # the kubelet runs readinessProbes: a container's ready flag already says it
+    PROBE_IMAGE = "busybox:1.36"  # the lab's own image, for the ephemeral container that reads a volume
+
+    def http_get(self, pod: str, port: int, path: str, timeout: float) -> HttpResponse:
+        """GET through the API server's pod proxy: /api/v1/namespaces/NS/pods/POD:PORT/proxy/PATH?QUERY."""
+        path, _, query = path.lstrip("/").partition("?")
+        method, url, headers, body, post = self.api._connect_get_namespaced_pod_proxy_with_path_serialize(
+            name=f"{pod}:{int(port)}", namespace=self.namespace, path=path, path2=None, _request_auth=None,
+            _content_type=None, _headers=None, _host_index=0)
+        if query:
+            url += "?" + quote(query, safe="=&")
+        try:
+            response = self.api.api_client.call_api(method, url, headers, body, post,
+                                                     _request_timeout=max(1.0, timeout))
+            response.read()
+        except NETWORK_ERRORS as error:
+            return HttpResponse(status=None, error=f"no answer: {error}")
+        text = (response.data or b"").decode("utf-8", "replace")
+        if response.status in (502, 503) and '"kind":"Status"' in text.replace(" ", ""):
+            try:  # the API server could not reach the Pod: no HTTP answer from the Pod itself
+                return HttpResponse(status=None, error=json.loads(text).get("message", text))
+            except ValueError:
+                return HttpResponse(status=None, error=text[:200])
+        return HttpResponse(status=response.status, body=text)
+
+    def tcp_open(self, pod: str, port: int, timeout: float) -> bool:
+        """Only approximated through the pod proxy (any HTTP answer); the kubelet runs tcpSocket probes."""
+        return self.http_get(pod, port, "/", timeout).status is not None
+
+    def volume_files(self, pod: str, volume: str, timeout: float) -> dict[str, str]:
+        """An ephemeral container of the lab's busybox image mounts the volume read-only and prints its
+        regular files (never following symlinks nor opening FIFOs); its logs are read through the API.
+        Each file is introduced by a random separator the Pod's own programs cannot know."""
+        name, separator = f"grader-{uuid.uuid4().hex[:8]}", f"=={uuid.uuid4().hex}=="
+        script = (f'cd /grader-volume && find . -type f | head -100 | while read -r f; do '
+                  f'echo "{separator} $f"; tail -c {MAX_VOLUME_BYTES} "$f"; echo; done')
+        body = {"spec": {"ephemeralContainers": [{
+            "name": name, "image": self.PROBE_IMAGE, "command": ["sh", "-c", script],
+            "volumeMounts": [{"name": volume, "mountPath": "/grader-volume", "readOnly": True}],
+            "securityContext": {"allowPrivilegeEscalation": False}}]}}
+        what = f"read volume {volume} of Pod {pod}"
+        _request(what, self.api.patch_namespaced_pod_ephemeralcontainers, pod, self.namespace, body,
+                 _content_type="application/strategic-merge-patch+json")
+
+        def finished() -> None:
+            found = _request(what, self.api.read_namespaced_pod, pod, self.namespace)
+            statuses = {s.name: s for s in (found.status.ephemeral_container_statuses or [])} if found.status else {}
+            status = statuses.get(name)
+            if not (status and status.state and status.state.terminated):
+                raise NotYet("the grader's reader container has not finished")
+
+        try:
+            until(finished, timeout=timeout)
+        except NotYet as last:
+            raise InfraError(f"could not {what} within {timeout:g} s: {last.observed}",
+                             fix="raise --timeout-exec if the cluster is slow (it may still pull busybox:1.36)")
+        output = _request(what, self.api.read_namespaced_pod_log, pod, self.namespace, container=name) or ""
+        files: dict[str, str] = {}
+        for chunk in output.split(separator + " ./")[1:]:
+            path, _, text = chunk.partition("\n")
+            files[path] = text[:-1] if text.endswith("\n") else text
+        return files
+
+    def image_digests(self, image: str) -> set[str] | None:
+        return None  # a cluster resolves a tag when it pulls: compare what runs (imageID) instead
+
 
 def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
     """One API call with a deadline; InfraError when it fails (None for a 404 when missing_ok)."""
@@ -377,6 +448,13 @@ def _raw(api: client.ApiClient, method: str, path: str, body: dict[str, Any] | N
 def pod_state(pod: client.V1Pod, api: client.ApiClient) -> PodState:
     statuses = {s.name: s for s in (pod.status.container_statuses or [])} if pod.status else {}
     containers = tuple(_container_state(c.name, c.image, statuses.get(c.name)) for c in pod.spec.containers)
+    # native sidecars (initContainers with restartPolicy: Always) are containers of the Pod for every check
+    sidecars = [c for c in pod.spec.init_containers or [] if getattr(c, "restart_policy", None) == "Always"]
+    if sidecars and pod.status:
+        statuses.update({s.name: s for s in pod.status.init_container_statuses or []})
+        containers += tuple(_container_state(c.name, c.image, statuses.get(c.name)) for c in sidecars)
+    # what really runs: the runtime's image ID (repo@sha256:...), whatever the image string said
+    containers = tuple(replace(c, image_id=getattr(statuses.get(c.name), "image_id", "") or "") for c in containers)
     return PodState(name=pod.metadata.name, phase=(pod.status.phase if pod.status else None) or "Pending",
                     labels=dict(pod.metadata.labels or {}), spec=api.sanitize_for_serialization(pod.spec),
                     containers=containers, terminating=pod.metadata.deletion_timestamp is not None)

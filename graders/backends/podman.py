@@ -15,12 +15,15 @@ here, so that a correct solution passes and a wrong one fails as it would on a c
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ import yaml
 
 from graders.backends.base import (
     MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, ContainerState, ExecResult, PodState, is_stale, run_labels)
+from graders.backends.base import MAX_VOLUME_BYTES, HttpResponse  # grader-side evidence
 from graders.errors import InfraError
 
 INSTALL_HINT = ("install podman 4.x (Debian/Ubuntu: apt-get install podman); on the project's build "
@@ -96,6 +100,7 @@ class PodmanSandbox:
     # -- Sandbox ----------------------------------------------------------------------------------
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
         name = pod["metadata"]["name"]
+        self._refuse_native_sidecars(pod)
         self.submitted[name] = copy.deepcopy(pod)
         played = self.workdir / f"{name}.yaml"
         played.write_text(yaml.safe_dump(self._playable(pod)))
@@ -125,8 +130,9 @@ class PodmanSandbox:
         inspected = {c["Name"]: c for c in _json(result.stdout)}
         policy = submitted["spec"].get("restartPolicy", "Always")
         containers = tuple(
-            _container_state(c, inspected.get(self._container(pod, c["name"])), policy)
-            for c in submitted["spec"].get("containers", []))
+            dataclasses.replace(_container_state(c, found, policy), image_id=(found or {}).get("Image", ""))
+            for c in submitted["spec"].get("containers", [])
+            for found in [inspected.get(self._container(pod, c["name"]))])
         return PodState(name=pod, phase=_phase(containers, policy),
                         labels=dict(submitted["metadata"].get("labels") or {}),
                         spec=submitted["spec"], containers=containers)
@@ -163,9 +169,12 @@ class PodmanSandbox:
                 "terminationGracePeriodSeconds", KUBERNETES_DEFAULT_GRACE)
         name = self._pod(pod)
         grace = max(0, min(int(grace_seconds), int(timeout) - 1))  # a grace beyond the timeout fails like kind
+        began = time.monotonic()
         self._podman("pod", "stop", "--ignore", "-t", str(grace), name, timeout=timeout, what=f"stop Pod {pod}")
+        # A cluster keeps a Pod that outlives SIGTERM until its grace ends: past the timeout, it is still there.
+        outlived = grace < int(grace_seconds) and time.monotonic() - began >= grace - 0.5
         try:
-            return not _remove_pods(self.podman, [name], timeout=timeout)
+            return not _remove_pods(self.podman, [name], timeout=timeout) and not outlived
         finally:
             self._remove_volumes(pod)
 
@@ -217,6 +226,102 @@ class PodmanSandbox:
 
     def _podman(self, *args: str, timeout: float, what: str) -> subprocess.CompletedProcess[str]:
         return _call(self.podman, *args, timeout=timeout, what=what)
+
+    # -- evidence from the grader's side --------------------------------------------------------------
+    # kube play ignores readinessProbe: the checks run the probes themselves, as a kubelet would.
+    probes_readiness = False
+    PROBE_IMAGE = "docker.io/library/busybox:1.36"  # the lab's own image: present wherever the lab runs
+    MAX_VOLUME_FILES = 100
+
+    def _probe(self, pod: str, script: str, timeout: float, what: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run a shell script in a grader-owned, short-lived busybox container that joins the Pod (and so
+        its network namespace): the student's programs are not involved. About 0.15 s; bounded in time,
+        processes and memory; labelled with the run, so leftovers() sees it should --rm ever fail."""
+        if pod in self.failed or pod not in self.submitted:
+            raise InfraError(f"Pod {pod} is not running, so the grader cannot reach into it",
+                             fix="this is a grader bug: checks wait for the Pod first")
+        seconds = max(1, int(timeout))
+        labels = [arg for key, value in run_labels(self.run_id, self.started_at).items()
+                  for arg in ("--label", f"{key}={value}")]
+        result = self._podman(
+            "run", "--rm", "--pod", self._pod(pod), "--name", f"{self._pod(pod)}-grader-{uuid.uuid4().hex[:8]}",
+            *labels, "--pids-limit", "32", "--memory", "64m", "--pull", "never", self.PROBE_IMAGE,
+            "timeout", str(seconds), "sh", "-c", script, "probe", *args, timeout=seconds + 30, what=what)
+        if result.returncode in (125, 126, 127):  # podman's own failure, not the probe's
+            raise InfraError(f"podman could not start the grader's probe container to {what}: "
+                             f"{_error_text(result.stderr)}",
+                             tried=[f"podman run --rm --pod {self._pod(pod)} {self.PROBE_IMAGE}"],
+                             fix=f"check that `podman image exists {self.PROBE_IMAGE}` and `podman pod ps` work")
+        return result
+
+    def http_get(self, pod: str, port: int, path: str, timeout: float) -> HttpResponse:
+        url = f"http://127.0.0.1:{int(port)}/{path.lstrip('/')}"
+        result = self._probe(pod, 'wget -S -O - "$1"', timeout, f"request {url} in Pod {pod}", url)
+        return _http_response(result)
+
+    def tcp_open(self, pod: str, port: int, timeout: float) -> bool:
+        seconds = max(1, int(timeout))
+        result = self._probe(pod, f"nc -w {seconds} 127.0.0.1 {int(port)} </dev/null", timeout,
+                             f"connect to port {port} in Pod {pod}")
+        return not re.search(r"refused|timed out|can't connect", result.stderr, re.I) and result.returncode in (0, 1, 124, 143)
+
+    def volume_files(self, pod: str, volume: str, timeout: float) -> dict[str, str]:
+        root = self._volume_dir(pod, volume)
+        files: dict[str, str] = {}
+        for folder, dirs, names in os.walk(root):  # os.walk follows no symlinked folders
+            for name in sorted(names):
+                if len(files) >= self.MAX_VOLUME_FILES:
+                    return files
+                path = Path(folder) / name
+                text = _read_tail(path)
+                if text is not None:
+                    files[str(path.relative_to(root))] = text
+        return files
+
+    def _volume_dir(self, pod: str, volume: str) -> Path:
+        """The host folder podman bind-mounts for one of the Pod's emptyDir volumes, as podman reports it
+        (not rebuilt from the naming in _playable); it must lie inside this run's work directory."""
+        spec = self.submitted.get(pod, {}).get("spec", {})
+        for container in spec.get("containers", []) + spec.get("initContainers", []):
+            for mount in container.get("volumeMounts") or []:
+                if mount.get("name") != volume:
+                    continue
+                result = self._podman("container", "inspect", self._container(pod, container["name"]),
+                                      timeout=30, what=f"find volume {volume} of Pod {pod}")
+                for inspected in _json(result.stdout) if result.returncode == 0 else []:
+                    for found in inspected.get("Mounts") or []:
+                        if found.get("Destination", "").rstrip("/") == mount["mountPath"].rstrip("/"):
+                            source = Path(found.get("Source", "")).resolve()
+                            if source.is_dir() and source.is_relative_to(self.workdir.resolve()):
+                                return source
+        raise InfraError(f"the grader cannot find the folder of volume {volume} of Pod {pod}",
+                         tried=[f"podman container inspect (Mounts) of the containers of {pod}"],
+                         fix="only emptyDir volumes played by this grader can be read from the grader's side")
+
+    def _refuse_native_sidecars(self, pod: dict[str, Any]) -> None:
+        """podman 4.3 runs initContainers to completion before the containers: a native sidecar
+        (restartPolicy: Always) never completes, so play would hang. Say so at once."""
+        sidecars = [c.get("name") for c in pod["spec"].get("initContainers") or []
+                    if c.get("restartPolicy") == "Always"]
+        if sidecars:
+            raise InfraError(
+                f"Pod {pod['metadata']['name']} has native sidecar containers ({', '.join(map(str, sidecars))}: "
+                f"initContainers with restartPolicy: Always), which podman cannot run: grading it needs "
+                f"--backend kind",
+                tried=["podman kube play runs initContainers to completion first; a native sidecar never completes"],
+                fix="run `pytest labs/1.1 --backend kind` (or --backend context), or make the sidecar an "
+                    "ordinary entry of spec.containers")
+
+    def image_digests(self, image: str) -> set[str] | None:
+        result = self._podman("image", "inspect", image, timeout=30, what=f"look up image {image}")
+        if result.returncode != 0:
+            return set()  # not on this machine: nothing can run as it
+        found: set[str] = set()
+        for inspected in _json(result.stdout):
+            found.add(_bare_digest(inspected.get("Id", "")))
+            found.add(_bare_digest(inspected.get("Digest", "")))
+            found |= {_bare_digest(ref.rsplit("@", 1)[-1]) for ref in inspected.get("RepoDigests") or []}
+        return found - {""}
 
 
 def _call(podman: str, *args: str, timeout: float, what: str) -> subprocess.CompletedProcess[str]:
@@ -326,3 +431,35 @@ def _phase(containers: tuple[ContainerState, ...], policy: str) -> str:
     if any(c.running or c.restarts for c in containers):
         return "Running"
     return "Pending"
+
+
+def _bare_digest(ref: str) -> str:
+    return ref.rsplit("@", 1)[-1].removeprefix("sha256:")
+
+
+def _http_response(result: subprocess.CompletedProcess[str]) -> HttpResponse:
+    """busybox wget -S: the status line among the headers on stderr, the body on stdout."""
+    statuses = re.findall(r"^\s*HTTP/[\d.]+ (\d{3})", result.stderr, re.M)
+    if statuses:
+        return HttpResponse(status=int(statuses[-1]), body=result.stdout)
+    if result.returncode in (124, 143):
+        return HttpResponse(status=None, error="no answer: the request timed out")
+    errors = [line.removeprefix("wget: ") for line in _strip_noise(result.stderr).splitlines()
+              if line.startswith("wget:")]
+    return HttpResponse(status=None, error=errors[-1] if errors else f"no answer (exit status {result.returncode})")
+
+
+def _read_tail(path: Path) -> str | None:
+    """The end of a regular file, never following a symlink nor blocking on a FIFO; None otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not (info.st_mode & 0o170000) == 0o100000:  # S_ISREG
+            return None
+        os.lseek(fd, max(0, info.st_size - MAX_VOLUME_BYTES), os.SEEK_SET)
+        return os.read(fd, MAX_VOLUME_BYTES).decode("utf-8", "replace")
+    finally:
+        os.close(fd)

@@ -10,6 +10,8 @@ from graders.run import LabRun
 
 SIGTERM_BIT = 1 << (15 - 1)  # bit of SIGTERM in /proc/PID/status signal masks
 SHORT_GRACE = 1  # seconds granted to a Pod that will not stop on SIGTERM anyway
+SHORT_ENOUGH = 2  # a Pod's own grace period this short needs no shortening, and no note about SIGTERM
+DEFAULT_GRACE = 30  # Kubernetes' terminationGracePeriodSeconds when a Pod sets none
 
 
 def ignores_sigterm(run: LabRun, pod: str, container: str) -> bool:
@@ -25,11 +27,13 @@ def ignores_sigterm(run: LabRun, pod: str, container: str) -> bool:
 
 def deleted_cleanly(run: LabRun, pods: Sequence[str]) -> None:
     """Each Pod that was created is deleted and gone within the delete timeout; nothing is left."""
+    for pod in pods:  # a Pod that was never created cannot be deleted cleanly: not graded, as its checks
+        run.require(pod)
     present = [pod for pod in pods if run.sandbox.state(pod) is not None]
     if not present:
         raise CheckFailed(
             expected=f"the Pods {', '.join(pods)} to exist, so that deleting them can be checked",
-            observed="none of them was created",
+            observed="none of them exists any more",
             hint="fix the checks above first")
     with ThreadPoolExecutor(max_workers=len(present)) as pool:
         failures = [f for f in pool.map(lambda pod: _delete(run, pod), present) if f]
@@ -37,7 +41,8 @@ def deleted_cleanly(run: LabRun, pods: Sequence[str]) -> None:
         raise CheckFailed(
             expected=f"each Pod gone within {run.timeouts.delete:g} s of `kubectl delete pod`",
             observed="; ".join(failures),
-            hint="a Pod whose containers ignore SIGTERM is killed only when its grace period ends")
+            hint="a Pod is killed only when its grace period (terminationGracePeriodSeconds) ends: a container "
+                 "must exit on SIGTERM, and the grace period should stay short (the default is 30 s)")
     left = [item for item in run.sandbox.leftovers() if any(pod in item for pod in pods)]
     if left:
         raise CheckFailed(expected="nothing of the deleted Pods left behind",
@@ -46,14 +51,18 @@ def deleted_cleanly(run: LabRun, pods: Sequence[str]) -> None:
 
 def _delete(run: LabRun, pod: str) -> str | None:
     state = run.sandbox.state(pod)
-    running = [c.name for c in state.containers if c.running] if state else []
+    own_grace = int(state.spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE)) if state else DEFAULT_GRACE
+    running = [c.name for c in state.containers if c.running] if state and own_grace > SHORT_ENOUGH else []
     stubborn = [name for name in running if ignores_sigterm(run, pod, name)]
     for name in stubborn:
         run.note(f"container {name} of Pod {pod} ignores SIGTERM (its first process, such as `tail`, has no "
-                 f"handler for it), so `kubectl delete pod` waits out the grace period (30 s by default) "
+                 f"handler for it), so `kubectl delete pod` waits out the grace period ({own_grace} s) "
                  f"before killing it. Harmless; to stop faster set terminationGracePeriodSeconds: 2, or run "
                  f"`trap 'exit 0' TERM; tail -F FILE & wait`")
     grace = SHORT_GRACE if stubborn else None
     if run.sandbox.delete(pod, grace_seconds=grace, timeout=run.timeouts.delete):
         return None
+    if own_grace > run.timeouts.delete and not stubborn:
+        return (f"Pod {pod} still exists after {run.timeouts.delete:g} s: its containers handle SIGTERM without "
+                f"exiting, and terminationGracePeriodSeconds: {own_grace} lets them run that long")
     return f"Pod {pod} still exists after {run.timeouts.delete:g} s"

@@ -1,48 +1,70 @@
-"""Containers of a Pod share one network namespace: localhost reaches every container of the Pod."""
+"""Containers of a Pod share one network namespace: localhost reaches every container of the Pod.
+
+The verdict comes from a request the grader makes into the Pod's network from its own side (podman:
+a grader-owned busybox container joined to the Pod; a cluster: the API server's pod proxy), and from
+the identity of the container that should serve: never from programs inside the student's images,
+which a submission can replace (a fake curl, another server on the port).
+"""
 
 from __future__ import annotations
 
 from graders.backends.base import NOT_FOUND, ExecResult
-from graders.checks.pods import running_container, wait_running
-from graders.errors import CheckFailed
+from graders.checks.pods import running_container, runs_lab_image, wait_running
+from graders.errors import CheckFailed, GraderError
 from graders.run import LabRun
 from graders.waiting import NotYet, until
 
 
-
-def http_get(run: LabRun, pod: str, container: str, url: str) -> ExecResult:
-    """GET url from inside a container with whichever client its image has (curl, or busybox wget)."""
-    seconds = str(max(1, int(run.timeouts.exec) - 1))
-    result = run.sandbox.exec(pod, container, ["curl", "-sS", "-m", seconds, url], timeout=run.timeouts.exec)
-    if result.exit_code == NOT_FOUND:  # busybox: its wget, bounded by its timeout applet
-        result = run.sandbox.exec(pod, container, ["timeout", seconds, "wget", "-q", "-O", "-", url],
-                                  timeout=run.timeouts.exec)
-    if result.exit_code == NOT_FOUND:
-        raise CheckFailed(
-            expected=f"curl or wget in container {container} of Pod {pod}, to make a request from it",
-            observed="neither program is in the container's image",
-            hint="use the images the README names: they have curl or wget")
-    return result
-
-
-def serves_page(run: LabRun, pod: str, container: str | None, *, port: int, page_text: str, what: str,
-                hint: str) -> None:
-    """From `container` (None: the Pod's first), http://localhost:port/ answers with `page_text` in the page."""
-    container = container or wait_running(run, pod).containers[0].name
-    running_container(run, pod, container)
-    url = f"http://localhost:{port}/"
+def serves_page(run: LabRun, pod: str, server: str | None, *, port: int, page_text: str, what: str, hint: str,
+                image: str | None = None, program: str | None = None, demo_from: str | None = None) -> None:
+    """Container `server` (None: the Pod's first) runs `image` with `program`, and a request to port
+    `port` in the Pod's network answers 200 with `page_text` in the page. `demo_from` names the container
+    the lesson makes the request from (`kubectl exec ... wget localhost`): it must exist, and its
+    result is shown as a note, never decisive."""
+    server = server or wait_running(run, pod).containers[0].name
+    running_container(run, pod, server)
+    if demo_from:
+        running_container(run, pod, demo_from)
 
     def probe() -> None:
-        result = http_get(run, pod, container, url)
-        if result.exit_code == 0 and page_text in result.stdout:
+        response = run.sandbox.http_get(pod, port, "/", timeout=run.timeouts.exec)
+        if response.status == 200 and page_text in response.body:
             return
-        answer = (result.stderr or result.stdout).strip().splitlines()
-        raise NotYet(f"exit status {result.exit_code}: {answer[-1] if answer else 'no output'}"
-                     if result.exit_code else f"an answer without {page_text!r}: {result.stdout[:200]!r}")
+        if response.status is None:
+            raise NotYet(f"no answer on port {port}: {response.error}")
+        raise NotYet(f"HTTP {response.status}" + ("" if page_text in response.body else
+                                                   f", a page without {page_text!r}: {response.body[:200]!r}"))
 
     try:
         until(probe, timeout=run.timeouts.exec)
     except NotYet as last:
         raise CheckFailed(
-            expected=f"{url} requested from container {container} of Pod {pod} to answer with {what}",
-            observed=last.observed, hint=hint)
+            expected=f"port {port} of Pod {pod} (where container {server} serves) to answer with {what}",
+            observed=f"the grader's request to localhost:{port} inside the Pod got {last.observed}", hint=hint)
+    if image:  # something answered: it must be the lab's server, not another container or program
+        runs_lab_image(run, pod, server, image, program)
+    if demo_from:
+        _demonstrate(run, pod, demo_from, port, page_text)
+
+
+def _demonstrate(run: LabRun, pod: str, container: str, port: int, page_text: str) -> None:
+    """The lesson's own step, for the student to see; a failure here only adds a note."""
+    try:
+        result = exec_get(run, pod, container, f"http://localhost:{port}/")
+    except GraderError:
+        result = ExecResult(NOT_FOUND, "", "no client")
+    if result.exit_code != 0 or page_text not in result.stdout:
+        run.note(f"`kubectl exec {pod} -c {container} -- wget -qO- localhost:{port}` (the lesson's demonstration) "
+                 f"did not show the page from inside {container} (exit status {result.exit_code}); the grade "
+                 f"comes from the grader's own request")
+
+
+def exec_get(run: LabRun, pod: str, container: str, url: str) -> ExecResult:
+    """GET url from inside a container with whichever client its image has (curl, or busybox wget).
+    Only for demonstrations: the student's image decides what these programs do."""
+    seconds = str(max(1, int(run.timeouts.exec) - 1))
+    result = run.sandbox.exec(pod, container, ["curl", "-sS", "-m", seconds, url], timeout=run.timeouts.exec)
+    if result.exit_code == NOT_FOUND:  # busybox: its wget, bounded by its timeout applet
+        result = run.sandbox.exec(pod, container, ["timeout", seconds, "wget", "-q", "-O", "-", url],
+                                  timeout=run.timeouts.exec)
+    return result

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import posixpath
 import time
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-from graders.backends.base import PodState
+from graders.backends.base import ContainerState, PodState
 from graders.checks.diagnostics import FATAL_REASONS, describe, details
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
 from graders.waiting import NotYet, until
 
 STABLE_AFTER_RESTART = 1.5  # seconds a restarted container must stay up to count as running
+# A container in CrashLoopBackOff may settle (a sidecar's `tail -f` before nginx created the file exits
+# once, backs off ~10 s, then runs): it is a verdict only once it restarted this often, or crash-looped
+# this long. The kubelet's back-off (10 s, 20 s, 40 s) gives a real crash loop 3 restarts within ~60 s.
+CRASH_RESTARTS = 3
+CRASH_WINDOW = 60.0
+PULLING = "PullingImage"  # the kube backend's waiting reason for a pull that failed transiently (429, timeout)
+
+
+def pod_containers(spec: Mapping[str, Any]) -> list[dict]:
+    """The containers of a Pod for every check: its containers and its native sidecars (initContainers
+    with restartPolicy: Always, Kubernetes 1.29+), which run alongside them for the Pod's whole life."""
+    sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+    return list(spec.get("containers") or []) + sidecars
+
+
+def deadline(run: LabRun, pod: str) -> float:
+    """One readiness deadline per Pod (time.monotonic()), shared by every check that waits for it."""
+    return run.memo.setdefault(("deadline", pod), time.monotonic() + run.timeouts.ready)
 
 
 def wait_running(run: LabRun, pod: str) -> PodState:
@@ -44,27 +63,98 @@ def running_container(run: LabRun, pod: str, container: str) -> PodState:
 
 def _wait_running(run: LabRun, pod: str) -> PodState:
     run.require(pod)
+    crashing_since: dict[str, float] = {}
+    unready: dict[str, str] = {}  # container -> why its readinessProbe (run by the grader) fails
 
     def probe() -> PodState:
         state = run.sandbox.state(pod)
         if state is None:  # it was created: only something outside the grader removes it
             raise _disappeared(run, pod)
-        _fail_on_fatal(run, pod, state)
+        _fail_on_fatal(run, pod, state, crashing_since)
         if state.phase == "Running" and all(c.running and c.ready for c in state.containers):
-            return state
+            unready.clear()
+            unready.update(_readiness(run, pod, state))
+            if not unready:
+                return state
+            raise NotYet(describe(state) + "; " + "; ".join(
+                f"container {name}: running, not Ready (readinessProbe: {why})" for name, why in unready.items()))
         raise NotYet(describe(state))
 
     try:
-        state = until(probe, timeout=run.timeouts.ready)
+        state = until(probe, timeout=max(0.0, deadline(run, pod) - time.monotonic()))
     except NotYet as last:
+        _still_pulling(run, pod)
         raise CheckFailed(
             expected=f"Pod {pod} Running with all containers Ready within {run.timeouts.ready:g} s",
             observed=last.observed,
-            hint=f"`kubectl describe pod {pod}` shows why it is stuck; slow machine? raise --timeout-ready",
+            hint=("a readinessProbe that never succeeds keeps the container out of Ready: check its port, "
+                  "path and command" if unready else
+                  f"`kubectl describe pod {pod}` shows why it is stuck; slow machine? raise --timeout-ready"),
             details=details(run, pod))
     if any(c.restarts for c in state.containers):
         state = _stable(run, pod, state)
     return state
+
+
+def _readiness(run: LabRun, pod: str, state: PodState) -> dict[str, str]:
+    """Where the backend ignores readinessProbe (podman), run each probe once as a kubelet would:
+    exec in the container, httpGet and tcpSocket from the grader's side. Container -> why it failed."""
+    if getattr(run.sandbox, "probes_readiness", True):
+        return {}
+    failing: dict[str, str] = {}
+    timeout = run.timeouts.exec
+    for container in pod_containers(state.spec):
+        probe = container.get("readinessProbe")
+        if not probe:
+            continue
+        name = container.get("name", "")
+        if "exec" in probe:
+            command = [str(arg) for arg in (probe["exec"] or {}).get("command") or []]
+            result = run.sandbox.exec(pod, name, command, timeout=timeout) if command else None
+            if result is None:
+                failing[name] = "exec has no command"
+            elif result.exit_code != 0:
+                failing[name] = f"exec exited with code {result.exit_code}"
+        elif "httpGet" in probe:
+            get = probe["httpGet"] or {}
+            port = _port(container, get.get("port"))
+            response = run.sandbox.http_get(pod, port, str(get.get("path") or "/"), timeout=timeout)
+            if response.status is None or not 200 <= response.status < 400:
+                failing[name] = (f"httpGet :{port}{get.get('path') or '/'}: "
+                                 f"{response.error or f'HTTP {response.status}'}")
+        elif "tcpSocket" in probe:
+            port = _port(container, (probe["tcpSocket"] or {}).get("port"))
+            if not run.sandbox.tcp_open(pod, port, timeout=timeout):
+                failing[name] = f"tcpSocket :{port}: nothing accepts connections"
+    return failing
+
+
+def _port(container: Mapping[str, Any], port: Any) -> int:
+    """A probe's port: a number, or the name of one of the container's ports."""
+    named = {p.get("name"): p.get("containerPort") for p in container.get("ports") or []}
+    try:
+        return int(named.get(port, port))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _still_pulling(run: LabRun, pod: str) -> None:
+    """At the deadline, a Pod whose images are still being pulled is the cluster's slowness (or a
+    registry's rate limit), not the student's fault."""
+    state = run.sandbox.state(pod)
+    if state is None:
+        return
+    events = run.sandbox.events(pod)
+    pulling_event = any("Pulling" in e for e in events) and not any("Pulled" in e for e in events)
+    waiting = [c for c in state.containers
+               if c.reason == PULLING or (c.reason == "ContainerCreating" and pulling_event)]
+    if waiting:
+        images = ", ".join(sorted({c.image for c in waiting}))
+        raise InfraError(
+            f"the cluster is still pulling {images} after {run.timeouts.ready:g} s (Pod {pod})",
+            tried=[f"{c.name}: {c.reason} {c.message}".strip() for c in waiting] + events[-3:],
+            fix="run again (the image is cached once pulled); on a slow or rate-limited network raise "
+                "--timeout-ready")
 
 
 def _stable(run: LabRun, pod: str, state: PodState) -> PodState:
@@ -91,13 +181,26 @@ def _disappeared(run: LabRun, pod: str) -> InfraError:
                       fix="do not delete the grader's Pods while it runs; run it again")
 
 
-def _fail_on_fatal(run: LabRun, pod: str, state: PodState) -> None:
+def _fail_on_fatal(run: LabRun, pod: str, state: PodState, crashing_since: dict[str, float]) -> None:
+    policy = state.spec.get("restartPolicy", "Always")
     for container in state.containers:
+        if container.reason == "CrashLoopBackOff" and not _crash_loop_settled(container, crashing_since):
+            continue  # it may still settle: give it the time a kubelet's back-off takes
         if container.reason in FATAL_REASONS:
+            exited = f" (exit code {container.exit_code})" if container.exit_code is not None else ""
             raise CheckFailed(
                 expected=f"container {container.name} of Pod {pod} (image {container.image}) to start",
-                observed=f"container {container.name}: {container.reason}: {container.message}".rstrip(": "),
+                observed=f"container {container.name}: {container.reason}: {container.message}".rstrip(": ")
+                         + exited,
                 hint=FATAL_REASONS[container.reason],
+                details=details(run, pod, [container.name]))
+        if _finished_for_good(container, policy):
+            raise CheckFailed(
+                expected=f"container {container.name} of Pod {pod} to keep running",
+                observed=f"container {container.name} has finished ({container.reason}, exit code "
+                         f"{container.exit_code}) and restartPolicy: {policy} will not restart it",
+                hint="a server or a sidecar must run a long-lived command; restartPolicy Never or OnFailure "
+                     "leaves a finished container finished",
                 details=details(run, pod, [container.name]))
     if state.phase in ("Succeeded", "Failed"):
         raise CheckFailed(
@@ -108,13 +211,28 @@ def _fail_on_fatal(run: LabRun, pod: str, state: PodState) -> None:
             details=details(run, pod))
 
 
+def _crash_loop_settled(container: ContainerState, crashing_since: dict[str, float]) -> bool:
+    """True once a CrashLoopBackOff is a verdict: enough restarts, or crash-looping for long enough."""
+    first = crashing_since.setdefault(container.name, time.monotonic())
+    return container.restarts >= CRASH_RESTARTS or time.monotonic() - first >= CRASH_WINDOW
+
+
+def _finished_for_good(container: ContainerState, policy: str) -> bool:
+    """A terminated container that its Pod's restartPolicy will not restart: nothing can change."""
+    if container.running or container.exit_code is None or container.reason not in (
+            "Completed", "Error", "Terminated", "OOMKilled", "ContainerCannotRun"):
+        return False
+    return policy == "Never" or (policy == "OnFailure" and container.exit_code == 0)
+
+
 def pod_ready(run: LabRun, pod: str, *, containers: Sequence[str] | None = None,
               labels: Mapping[str, str] | None = None, images: Mapping[str, str] | None = None,
-              ports: Mapping[str, int] | None = None) -> PodState:
+              ports: Mapping[str, int] | None = None, programs: Mapping[str, str] | None = None) -> PodState:
     """The Pod runs and is Ready, with the containers, labels, images and ports the lesson asks for.
 
-    `images` and `ports` map a container name to its expected value; the name "*" means the Pod's
-    only container, whatever its name.
+    `images`, `ports` and `programs` map a container name to its expected value; the name "*" means
+    the Pod's only container, whatever its name. An expected image is checked by what really runs
+    (its identity), and `programs` names the program the container must run (see runs_lab_image).
     """
     run.require(pod)
     spec_problems = _spec_problems(run.submission.pods[pod], containers, labels, images, ports)
@@ -124,13 +242,100 @@ def pod_ready(run: LabRun, pod: str, *, containers: Sequence[str] | None = None,
             observed="; ".join(spec_problems),
             hint="compare your YAML with the task in the README; field names are case-sensitive",
             details=[("What the cluster shows", describe(run.sandbox.state(pod)))])
-    return wait_running(run, pod)
+    spec = run.submission.pods[pod]["spec"]
+    listed = pod_containers(spec)
+    targets = {name: listed[0] if name == "*" else next(c for c in listed if c.get("name") == name)
+               for name in images or {}}  # _spec_problems made sure they are there
+    for name, image in (images or {}).items():  # before waiting: such a Pod may never start
+        pinned = _foreign_digest(run, targets[name], image)
+        if pinned:
+            raise CheckFailed(expected=f"container {targets[name].get('name')} of Pod {pod} to run the image {image}",
+                              observed=pinned, hint=IDENTITY_HINT.format(image=image))
+    state = wait_running(run, pod)
+    for name, image in (images or {}).items():
+        runs_lab_image(run, pod, targets[name]["name"], image, (programs or {}).get(name))
+    return state
+
+
+IDENTITY_HINT = "write the image as the README does ({image}), with no @sha256 digest of another image"
+
+
+def _foreign_digest(run: LabRun, container: Mapping[str, Any], image: str) -> str:
+    """What is wrong with a digest pinned on the lab's image ('' when nothing): where the backend knows
+    the lab image's identity, a digest that is not its own names another image."""
+    written = str(container.get("image", ""))
+    if "@" not in written:
+        return ""
+    known = run.sandbox.image_digests(_qualified(image))
+    pinned = _bare(written.split("@", 1)[1])
+    if known is None or pinned in known:
+        return ""
+    return (f"the image {written!r} pins the digest {pinned[:12]}…, which is not {image}'s: the digest, not "
+            f"the tag, decides what runs")
+
+
+def runs_lab_image(run: LabRun, pod: str, container: str, image: str, program: str | None) -> None:
+    """The container really runs the lab's image (by identity, not by its name: a tag pinned with another
+    image's digest runs that other image) and, when `program` is given, runs that program: the image's
+    own command, or an explicit command or args starting with it. Remembered per container."""
+    key = ("identity", pod, container, image, program)
+    if key not in run.memo:
+        run.memo[key] = _identity_problem(run, pod, container, image, program)
+    problem = run.memo[key]
+    if problem:
+        raise CheckFailed(
+            expected=f"container {container} of Pod {pod} to run the image {image}"
+                     + (f" and its program {program}" if program else ""),
+            observed=problem,
+            hint=IDENTITY_HINT.format(image=image)
+                 + (f"; leave out command and args, or start them with {program}" if program else ""))
+
+
+def _identity_problem(run: LabRun, pod: str, container: str, image: str, program: str | None) -> str:
+    state = wait_running(run, pod)
+    spec = next((c for c in pod_containers(state.spec) if c.get("name") == container), {})
+    running = state.container(container)
+    known = run.sandbox.image_digests(_qualified(image))
+    if known is not None:  # the backend knows the lab image's identity before anything runs
+        pinned = _foreign_digest(run, spec, image)
+        if pinned:
+            return pinned
+        if running is not None and running.image_id and _bare(running.image_id) not in known:
+            return (f"container {container} runs the image {_bare(running.image_id)[:12]}, which is not "
+                    f"{image} ({', '.join(sorted(d[:12] for d in known)) or 'not on this machine'})")
+    elif running is not None and "@" in running.image_id:  # a cluster: imageID is repository@sha256:digest
+        # (a bare sha256:... ID, as for an image loaded into kind without a registry digest, names no
+        # repository: nothing to compare)
+        repository = normalize_image(running.image_id.split("@", 1)[0]).split(":", 1)[0]
+        if repository != normalize_image(image).split(":", 1)[0]:
+            return f"container {container} runs an image of the repository {repository}, not {image}"
+    if program:
+        argv = list(spec.get("command") or spec.get("args") or [])
+        if argv and posixpath.basename(str(argv[0])) != program:
+            shown = (" ".join(map(str, argv)).strip().splitlines() or [""])[0][:80]
+            return (f"container {container} runs `{shown}` instead of {program} (its "
+                    f"{'command' if spec.get('command') else 'args'} field replaces the image's own command)")
+    return ""
+
+
+def _bare(digest: str) -> str:
+    """sha256:abc…, repo@sha256:abc… and abc… name the same image."""
+    return digest.rsplit("@", 1)[-1].removeprefix("sha256:")
+
+
+def _qualified(image: str) -> str:
+    """nginx:1.25 -> docker.io/library/nginx:1.25, as the images are named on a machine."""
+    name = normalize_image(image)
+    first = name.split("/", 1)[0]
+    if "/" in name and ("." in first or ":" in first or first == "localhost"):
+        return name  # already names its registry (ghcr.io/..., localhost:5000/...)
+    return f"docker.io/library/{name}" if "/" not in name else f"docker.io/{name}"
 
 
 def _spec_problems(pod: dict, containers: Sequence[str] | None, labels: Mapping[str, str] | None,
                    images: Mapping[str, str] | None, ports: Mapping[str, int] | None) -> list[str]:
     problems: list[str] = []
-    spec_containers = pod["spec"].get("containers") or []
+    spec_containers = pod_containers(pod["spec"])
     by_name = {c.get("name"): c for c in spec_containers}
     if containers is not None and sorted(by_name) != sorted(containers):
         problems.append(f"expected containers named {', '.join(containers)}; found "
@@ -152,6 +357,8 @@ def _spec_problems(pod: dict, containers: Sequence[str] | None, labels: Mapping[
 
     for name, image in (images or {}).items():
         found = container(name)
+        if found is None and name != "*":
+            problems.append(f"expected a container named {name}")
         if found is not None and normalize_image(found.get("image", "")) != normalize_image(image):
             problems.append(f"expected container {found.get('name')} to run image {image}; found "
                             f"{found.get('image')!r}")

@@ -1,12 +1,15 @@
-"""Containers of a Pod share volumes: what one container writes, another reads."""
+"""Containers of a Pod share volumes: what one container writes, another reads.
+
+The shared volume is read from the grader's side (podman: the host folder the grader bind-mounts;
+a cluster: an ephemeral busybox container mounting it read-only), and the request is made from the
+grader's side too: programs in the student's images (grep, cat, curl) decide nothing.
+"""
 
 from __future__ import annotations
 
 import uuid
 
-from graders.backends.base import NOT_FOUND
-from graders.checks.network import http_get
-from graders.checks.pods import running_container
+from graders.checks.pods import pod_containers, running_container, runs_lab_image
 from graders.errors import CheckFailed
 from graders.run import LabRun
 from graders.waiting import NotYet, until
@@ -17,7 +20,7 @@ SHOW_UP = 5.0
 
 def shared_mounts(pod_spec: dict, writer: str, reader: str) -> dict[str, tuple[str, str]]:
     """Volumes both containers mount: volume name -> (writer's mount path, reader's mount path)."""
-    containers = {c.get("name"): c for c in pod_spec.get("containers") or []}
+    containers = {c.get("name"): c for c in pod_containers(pod_spec)}
 
     def mounts(name: str) -> dict[str, str]:
         return {m["name"]: m["mountPath"] for m in containers.get(name, {}).get("volumeMounts") or []}
@@ -26,9 +29,12 @@ def shared_mounts(pod_spec: dict, writer: str, reader: str) -> dict[str, tuple[s
     return {name: (writer_mounts[name], reader_mounts[name]) for name in writer_mounts if name in reader_mounts}
 
 
-def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer_log_dir: str, port: int) -> None:
-    """A request marked with a unique path, made to `writer`'s web server, shows up in `reader`'s own
-    mount of a volume shared with `writer`, and in `reader`'s output (the log-shipping sidecar)."""
+def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer_log_dir: str, port: int,
+                      image: str | None = None, program: str | None = None) -> None:
+    """A request marked with a unique query string, made to `writer`'s web server (which runs `image`
+    with `program`), shows up in a volume shared with `reader` and in `reader`'s output (the
+    log-shipping sidecar). The marker is a query on the index page: only the access log records it
+    (a 404 path would land in nginx's error log too)."""
     running_container(run, pod, writer)
     running_container(run, pod, reader)
     spec = run.submission.pods[pod]["spec"]
@@ -41,31 +47,31 @@ def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer
             hint="declare one emptyDir volume under spec.volumes and mount it in both containers")
 
     marker = f"k8s101-marker-{uuid.uuid4().hex[:12]}"
-    request = http_get(run, pod, writer, f"http://localhost:{port}/{marker}")
-    if request.exit_code != 0 and "404" not in request.stderr:  # the marked path is a 404, which is fine
+    response = run.sandbox.http_get(pod, port, f"/?{marker}", timeout=run.timeouts.exec)
+    if response.status != 200:
         raise CheckFailed(
-            expected=f"a request to {writer} on localhost:{port}",
-            observed=f"it failed: {(request.stderr or request.stdout).strip()[:200]}",
+            expected=f"a request to {writer} on localhost:{port} (the grader's, marked /?{marker})",
+            observed=f"it got {response.error or f'HTTP {response.status}'}",
             hint=f"{writer} must serve on port {port}")
-    reader_paths = [paths[1] for paths in shared.values()]
+    if image:  # something answered: it must be the lab's server writing the log, not an imposter
+        runs_lab_image(run, pod, writer, image, program)
+    reader_paths = {name: paths[1].rstrip("/") for name, paths in shared.items()}
 
     def probe() -> None:
-        found = run.sandbox.exec(pod, reader, ["grep", "-rl", marker, *reader_paths], timeout=run.timeouts.exec)
-        if found.exit_code == NOT_FOUND:
-            raise CheckFailed(expected=f"grep in container {reader}", observed="the image has no grep",
-                              hint="use the lab's image busybox:1.36 for the sidecar")
-        files = found.stdout.split()
+        files = [f"{reader_paths[name]}/{path}" for name in shared
+                 for path, text in run.sandbox.volume_files(pod, name, timeout=run.timeouts.exec).items()
+                 if marker in text]
         in_output = marker in run.sandbox.logs(pod, reader, tail=200)
         if files and in_output:
             return
-        raise NotYet(_observed(files, in_output, reader, reader_paths))
+        raise NotYet(_observed(files, in_output, reader, list(reader_paths.values())))
 
     try:
         until(probe, timeout=SHOW_UP)
     except NotYet as last:
         raise CheckFailed(
-            expected=f"a request logged by {writer} (path /{marker}) to appear in {reader}'s mount of the "
-                     f"shared volume ({', '.join(reader_paths)}) and in {reader}'s output",
+            expected=f"a request logged by {writer} (GET /?{marker}) to appear in the volume shared with "
+                     f"{reader} ({reader}'s mount: {', '.join(reader_paths.values())}) and in {reader}'s output",
             observed=last.observed,
             hint=_hint(shared, volume_kinds, writer, reader, writer_log_dir))
 

@@ -5,6 +5,9 @@ from graders.checks import lifecycle, manifests, network, pods, volumes
 
 FIRST, SIDECAR = "my-first-pod", "app-with-sidecar"
 WELCOME = "Welcome to nginx!"
+# The web server the lesson asks for, as a fact of this lab: the image (checked by what really runs)
+# and its program (the image's own command, or an explicit command or args starting with it).
+NGINX, NGINX_PROGRAM = "nginx:1.25", "nginx"
 lab = Lab("1.1", "What is a Pod?", pods=[FIRST, SIDECAR], readme="labs/1.1/README.md")
 
 
@@ -16,26 +19,30 @@ def test_manifests(submission):
 @lab.check("first-pod-ready", 15, "my-first-pod runs nginx:1.25 on port 80, label app=hello, 1/1 Ready",
            section="part-1-your-first-pod")
 def test_first_pod_ready(lab_run):
-    pods.pod_ready(lab_run, FIRST, labels={"app": "hello"}, images={"*": "nginx:1.25"}, ports={"*": 80})
+    pods.pod_ready(lab_run, FIRST, labels={"app": "hello"}, images={"*": NGINX}, ports={"*": 80},
+                   programs={"*": NGINX_PROGRAM})
 
 
 @lab.check("first-pod-serves", 10, "inside my-first-pod, localhost:80 answers with the nginx page",
            section="part-1-your-first-pod")
 def test_first_pod_serves(lab_run):
     network.serves_page(lab_run, FIRST, None, port=80, page_text=WELCOME, what="nginx's welcome page",
+                        image=NGINX, program=NGINX_PROGRAM,
                         hint="the container must run nginx:1.25, which serves its welcome page on port 80")
 
 
 @lab.check("sidecar-ready", 15, "app-with-sidecar has containers app and log-shipper, both Ready",
            section="part-2-a-pod-with-a-sidecar")
 def test_sidecar_ready(lab_run):
-    pods.pod_ready(lab_run, SIDECAR, containers=["app", "log-shipper"])
+    pods.pod_ready(lab_run, SIDECAR, containers=["app", "log-shipper"], images={"app": NGINX},
+                   programs={"app": NGINX_PROGRAM})
 
 
 @lab.check("sidecar-localhost", 20, "from log-shipper, localhost:80 reaches app (one network namespace)",
            section="part-2-a-pod-with-a-sidecar")
 def test_sidecar_localhost(lab_run):
-    network.serves_page(lab_run, SIDECAR, "log-shipper", port=80, page_text=WELCOME, what="nginx's welcome page",
+    network.serves_page(lab_run, SIDECAR, "app", port=80, page_text=WELCOME, what="nginx's welcome page",
+                        image=NGINX, program=NGINX_PROGRAM, demo_from="log-shipper",
                         hint="app must run nginx:1.25 on port 80; containers of one Pod share localhost")
 
 
@@ -43,7 +50,7 @@ def test_sidecar_localhost(lab_run):
            section="part-2-a-pod-with-a-sidecar")
 def test_sidecar_shared_volume(lab_run):
     volumes.logs_cross_volume(lab_run, SIDECAR, writer="app", reader="log-shipper",
-                              writer_log_dir="/var/log/nginx", port=80)
+                              writer_log_dir="/var/log/nginx", port=80, image=NGINX, program=NGINX_PROGRAM)
 
 
 @lab.check("cleanup", 10, "both Pods delete cleanly and nothing is left", section="part-3-clean-up")

@@ -1,0 +1,448 @@
+"""Evidence the student cannot script, and lifecycle as a cluster judges it.
+
+The backends' grader-side operations (a request into the Pod's network, the shared volume's files,
+the running image's identity) on real podman and on the kube backend against kmock; then graded
+submissions that only such evidence, or a cluster's lifecycle rules, tell apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import kmock
+import pytest
+import yaml
+
+from graders.backends.base import HttpResponse
+from graders.backends.kube import KubernetesSandbox, api_client, sandbox_namespace
+from graders.errors import InfraError
+from tests.grading import REFERENCE, grade_lab
+from tests.kube_fakes import KubeAPI, kube_api  # noqa: F401  (kube_api: a fixture)
+
+RUN_ID = "ev12cd34"
+NS = sandbox_namespace("1.1", RUN_ID)
+PODS = f"/api/v1/namespaces/{NS}/pods"
+
+
+# -- kube backend against kmock -----------------------------------------------------------------------
+
+@pytest.fixture
+def kube_sandbox(kube_api: KubeAPI, tmp_path: Path):
+    kubeconfig = kube_api.kubeconfig(tmp_path / "kubeconfig")
+    box = KubernetesSandbox(lambda: api_client(kubeconfig, None), NS, RUN_ID, where="a fake cluster")
+    yield box
+    box.close()
+
+
+def store_pod(kube_api: KubeAPI, status: dict) -> None:
+    kube_api.mock.objects["v1/pods", NS, "web"] = {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": NS},
+        "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}]}, "status": status}
+
+
+def test_kube_http_get_goes_through_the_pod_proxy_with_the_query(kube_api, kube_sandbox):
+    kube_api.mock[f"get {PODS}/web:80/proxy/"] << kmock.headers({"Content-Type": "text/html"}) << b"<title>Welcome</title>"
+    response = kube_sandbox.http_get("web", 80, "/?k8s101-marker-abc", timeout=5)
+    assert response == HttpResponse(status=200, body="<title>Welcome</title>")
+    [request] = kube_api.mock[f"get {PODS}/web:80/proxy/"]
+    assert "k8s101-marker-abc" in request.params  # the marker reaches the Pod as its query string
+
+
+def test_kube_http_get_reports_an_unreachable_pod_as_no_answer(kube_api, kube_sandbox):
+    kube_api.fail(f"get {PODS}/web:80/proxy/", 503, "ServiceUnavailable",
+                  "error trying to reach service: dial tcp 10.244.0.5:80: connect: connection refused")
+    response = kube_sandbox.http_get("web", 80, "/", timeout=5)
+    assert response.status is None and "connection refused" in response.error
+
+
+def test_kube_http_get_passes_on_the_pods_own_error_status(kube_api, kube_sandbox):
+    kube_api.mock[f"get {PODS}/web:80/proxy/missing"] << kmock.Response(status=404, payload=b"<h1>404</h1>")
+    assert kube_sandbox.http_get("web", 80, "/missing", timeout=5).status == 404
+
+
+def test_kube_volume_files_are_read_by_an_ephemeral_busybox_container(kube_api, kube_sandbox):
+    store_pod(kube_api, {"phase": "Running"})
+    patches: list[dict] = []
+
+    def patch(request: kmock.Request) -> object:
+        patches.append(request.data)
+        [ephemeral] = request.data["spec"]["ephemeralContainers"]
+        store_pod(kube_api, {"phase": "Running", "ephemeralContainerStatuses": [{
+            "name": ephemeral["name"], "image": "busybox:1.36", "imageID": "", "ready": False, "restartCount": 0,
+            "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]})
+        separator = ephemeral["command"][2].split('echo "', 1)[1].split(" ", 1)[0]
+        kube_api.mock[f"get {PODS}/web/log"] << kmock.headers({"Content-Type": "text/plain"}) << (
+            f"{separator} ./access.log\nGET /?k8s101-marker-abc\n\n{separator} ./sub/x\nhello\n").encode()
+        return kube_api.mock.objects["v1/pods", NS, "web"].raw
+
+    kube_api.mock[f"patch {PODS}/web/ephemeralcontainers"] << patch
+    files = kube_sandbox.volume_files("web", "logs", timeout=5)
+    assert files == {"access.log": "GET /?k8s101-marker-abc\n", "sub/x": "hello"}
+    [ephemeral] = patches[0]["spec"]["ephemeralContainers"]
+    assert ephemeral["image"] == "busybox:1.36"
+    assert ephemeral["volumeMounts"] == [{"name": "logs", "mountPath": "/grader-volume", "readOnly": True}]
+    assert "find . -type f" in ephemeral["command"][2]  # regular files only: no FIFO blocks the read
+
+
+def test_kube_volume_files_time_out_as_an_infra_error(kube_api, kube_sandbox):
+    store_pod(kube_api, {"phase": "Running"})
+    kube_api.mock[f"patch {PODS}/web/ephemeralcontainers"] << (lambda request: kube_api.mock.objects[
+        "v1/pods", NS, "web"].raw)
+    with pytest.raises(InfraError, match="could not read volume logs of Pod web within 1 s"):
+        kube_sandbox.volume_files("web", "logs", timeout=1)
+
+
+def test_kube_state_carries_the_running_image_id(kube_api, kube_sandbox):
+    store_pod(kube_api, {"phase": "Running", "containerStatuses": [{
+        "name": "app", "image": "nginx:1.25", "ready": True, "restartCount": 0, "state": {"running": {}},
+        "imageID": "docker.io/library/busybox@sha256:" + "ab" * 32}]})
+    [app] = kube_sandbox.state("web").containers
+    assert app.image_id == "docker.io/library/busybox@sha256:" + "ab" * 32
+
+
+# -- podman backend: grader-side operations on real pods ----------------------------------------------
+
+needs_podman = pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
+WEB = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {
+    "containers": [
+        {"name": "app", "image": "nginx:1.25", "volumeMounts": [{"name": "logs", "mountPath": "/var/log/nginx"}]},
+        {"name": "side", "image": "busybox:1.36", "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"],
+         "volumeMounts": [{"name": "logs", "mountPath": "/logs"}]}],
+    "volumes": [{"name": "logs", "emptyDir": {}}]}}
+
+
+@pytest.fixture
+def podman_box():
+    from graders.backends.podman import PodmanBackend
+    box = PodmanBackend().open_sandbox("1.1", f"ev{os.getpid()}")
+    yield box
+    box.close()
+
+
+def running(box, pod: str = "web", spec: dict = WEB):
+    box.apply(json.loads(json.dumps(spec)), timeout=60)
+    deadline = time.monotonic() + 30
+    while not all(c.running for c in box.state(pod).containers):
+        assert time.monotonic() < deadline, box.state(pod)
+        time.sleep(0.2)
+    return box.state(pod)
+
+
+@needs_podman
+def test_podman_http_get_is_made_from_a_grader_container_that_is_then_gone(podman_box):
+    running(podman_box)
+    began = time.monotonic()
+    page = podman_box.http_get("web", 80, "/?k8s101-marker-abc", timeout=5)
+    cost = time.monotonic() - began
+    assert page.status == 200 and "Welcome to nginx!" in page.body
+    assert cost < 5  # measured ≈0.15-0.4 s on the build machines
+    assert podman_box.http_get("web", 80, "/missing", timeout=5).status == 404
+    refused = podman_box.http_get("web", 81, "/", timeout=5)
+    assert refused.status is None and "Connection refused" in refused.error
+    assert podman_box.tcp_open("web", 80, timeout=3) and not podman_box.tcp_open("web", 81, timeout=3)
+    assert not [item for item in podman_box.leftovers() if "-grader-" in item]  # --rm: no probe left
+
+
+@needs_podman
+def test_podman_volume_files_are_the_host_folder_without_fifos_or_symlinks(podman_box):
+    running(podman_box)
+    podman_box.http_get("web", 80, "/?k8s101-marker-abc", timeout=5)
+    script = "mkfifo /logs/pipe; ln -s /etc/passwd /logs/passwd; mkdir /logs/d; echo hi > /logs/d/x"
+    assert podman_box.exec("web", "side", ["sh", "-c", script], timeout=10).exit_code == 0
+    began = time.monotonic()
+    files = podman_box.volume_files("web", "logs", timeout=5)
+    assert time.monotonic() - began < 2  # a FIFO is never opened for reading: nothing blocks
+    assert "k8s101-marker-abc" in files["access.log"]
+    assert files["d/x"] == "hi\n" and "pipe" not in files and "passwd" not in files
+    with pytest.raises(InfraError, match="cannot find the folder of volume nope"):
+        podman_box.volume_files("web", "nope", timeout=5)
+
+
+@needs_podman
+def test_podman_state_names_the_image_that_really_runs(podman_box):
+    state = running(podman_box)
+    nginx, busybox = (podman_box.image_digests(f"docker.io/library/{i}") for i in ("nginx:1.25", "busybox:1.36"))
+    assert state.container("app").image_id in nginx and state.container("side").image_id in busybox
+    assert not nginx & busybox
+    assert podman_box.image_digests("docker.io/library/nginx:9.99") == set()
+
+
+@needs_podman
+def test_podman_refuses_native_sidecars_within_seconds(podman_box):
+    pod = json.loads(json.dumps(WEB))
+    pod["spec"]["initContainers"] = [{"name": "shipper", "image": "busybox:1.36", "restartPolicy": "Always",
+                                      "command": ["sleep", "600"]}]
+    began = time.monotonic()
+    with pytest.raises(InfraError, match="needs --backend kind"):
+        podman_box.apply(pod, timeout=60)
+    assert time.monotonic() - began < 5 and podman_box.state("web") is None
+
+
+@needs_podman
+def test_podman_keeps_a_pod_whose_grace_outlives_the_timeout_as_a_cluster_does(podman_box):
+    pod = json.loads(json.dumps(WEB))
+    pod["spec"]["terminationGracePeriodSeconds"] = 3600
+    pod["spec"]["containers"][1]["command"] = ["sh", "-c", "trap 'echo TERM' TERM; while true; do sleep 1; done"]
+    running(podman_box, spec=pod)
+    assert podman_box.delete("web", grace_seconds=None, timeout=4) is False  # a cluster: still there at 4 s
+    assert podman_box.state("web") is None  # but nothing is left behind on the machine
+
+
+# -- graded submissions: lifecycle as a cluster judges it ---------------------------------------------
+
+def variant(tmp_path: Path, edit) -> Path:
+    """A copy of the reference solution, changed by edit(first_pod, sidecar_pod)."""
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    pods = {name: yaml.safe_load((REFERENCE / f"{name}.yaml").read_text())
+            for name in ("my-first-pod", "app-with-sidecar")}
+    edit(pods["my-first-pod"], pods["app-with-sidecar"])
+    for name, pod in pods.items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(pod))
+    return folder
+
+
+def graded(pytester: pytest.Pytester, folder: Path, *args: str) -> tuple[pytest.RunResult, dict]:
+    report = pytester.path / "grade.json"
+    result = grade_lab(pytester, "--backend", "podman", "--submission", str(folder), "--grade-report",
+                       str(report), *args)
+    checks = {check["id"]: check for check in json.loads(report.read_text())["checks"]}
+    result.stdout.no_fnmatch_line("*Traceback*")
+    return result, checks
+
+
+def failed(checks: dict) -> dict[str, str]:
+    return {cid: check["message"] for cid, check in checks.items() if not check["passed"]}
+
+
+@needs_podman
+def test_readiness_probes_run_by_the_grader_on_podman_with_one_deadline_per_pod(pytester, tmp_path):
+    def edit(first: dict, sidecar: dict) -> None:
+        first["spec"]["containers"][0]["readinessProbe"] = {"httpGet": {"path": "/ready", "port": 80}}
+        app, shipper = sidecar["spec"]["containers"]
+        app["ports"][0]["name"] = "web"
+        app["readinessProbe"] = {"httpGet": {"path": "/", "port": "web"}}  # a named port, answered 200
+        shipper["readinessProbe"] = {"exec": {"command": ["test", "-e", "/logs/access.log"]}}
+
+    result, checks = graded(pytester, variant(tmp_path, edit), "--timeout-ready", "12")
+    assert set(failed(checks)) == {"first-pod-ready", "first-pod-serves"}, failed(checks)
+    assert "container nginx: running, not Ready (readinessProbe: httpGet :80/ready: HTTP 404)" in \
+        checks["first-pod-ready"]["message"]
+    assert "readinessProbe: httpGet :80/ready: HTTP 404" in checks["first-pod-serves"]["message"]
+    assert result.duration < 12 + 40  # both checks of my-first-pod share one 12 s deadline
+
+
+@needs_podman
+def test_a_container_finished_for_good_is_a_verdict_at_once(pytester, tmp_path):
+    def edit(first: dict, sidecar: dict) -> None:
+        first["spec"]["restartPolicy"] = "OnFailure"
+        first["spec"]["containers"][0]["command"] = ["nginx", "-v"]  # exits 0: OnFailure leaves it finished
+
+    result, checks = graded(pytester, variant(tmp_path, edit), "--timeout-ready", "300")
+    assert set(failed(checks)) == {"first-pod-ready", "first-pod-serves"}, failed(checks)
+    assert "restartPolicy: OnFailure will not restart it" in checks["first-pod-ready"]["message"]
+    assert result.duration < 60  # not two waits of 300 s
+
+
+@needs_podman
+def test_a_sidecar_that_exits_once_then_runs_settles_and_a_short_grace_gets_no_note(pytester, tmp_path):
+    def edit(first: dict, sidecar: dict) -> None:
+        sidecar["spec"]["terminationGracePeriodSeconds"] = 2
+        sidecar["spec"]["containers"][1]["command"] = [
+            "sh", "-c", "test -e /logs/.once || { touch /logs/.once; exit 1; }; tail -F /logs/access.log"]
+        first["spec"]["terminationGracePeriodSeconds"] = 1
+
+    _, checks = graded(pytester, variant(tmp_path, edit))
+    assert failed(checks) == {}
+    assert checks["cleanup"]["message"] == ""  # the grace is short already: no note about SIGTERM
+
+
+@needs_podman
+def test_a_pod_outliving_the_delete_timeout_on_sigterm_fails_cleanup(pytester, tmp_path):
+    def edit(first: dict, sidecar: dict) -> None:
+        sidecar["spec"]["terminationGracePeriodSeconds"] = 3600
+        sidecar["spec"]["containers"][1]["command"] = [
+            "sh", "-c", "trap 'echo TERM caught' TERM; tail -F /logs/access.log & while true; do sleep 1; done"]
+
+    _, checks = graded(pytester, variant(tmp_path, edit), "--timeout-delete", "5")
+    assert set(failed(checks)) == {"cleanup"}, failed(checks)
+    assert "terminationGracePeriodSeconds: 3600" in checks["cleanup"]["message"]
+
+
+@needs_podman
+def test_a_tag_pinned_with_the_digest_of_the_local_busybox_is_not_nginx(pytester, tmp_path):
+    digest = subprocess.run(["podman", "image", "inspect", "--format", "{{.Digest}}",
+                             "docker.io/library/busybox:1.36"], capture_output=True, text=True).stdout.strip()
+
+    def edit(first: dict, sidecar: dict) -> None:  # podman really runs busybox for this name, serving the page
+        first["spec"]["containers"][0]["image"] = f"nginx:1.25@{digest}"
+        first["spec"]["containers"][0]["command"] = [
+            "sh", "-c", "mkdir -p /www; echo '<title>Welcome to nginx!</title>' > /www/index.html; "
+                        "exec httpd -f -p 80 -h /www"]
+
+    _, checks = graded(pytester, variant(tmp_path, edit))
+    assert set(failed(checks)) == {"first-pod-ready", "first-pod-serves"}, failed(checks)
+    assert "which is not nginx:1.25's" in checks["first-pod-ready"]["message"]
+    assert "which is not nginx:1.25's" in checks["first-pod-serves"]["message"]  # the page came, from busybox
+
+
+# -- checks: identity and pulls, against a stand-in sandbox -----------------------------------------
+
+class StubSandbox:
+    """Only what the identity and pull checks read: a state, events, the lab image's known identity."""
+
+    probes_readiness = True
+
+    def __init__(self, state, known=None, events=()):
+        self._state, self.known, self._events = state, known, list(events)
+        self.description = "a stand-in"
+
+    def state(self, pod):
+        return self._state
+
+    def image_digests(self, image):
+        return self.known
+
+    def events(self, pod):
+        return self._events
+
+    def logs(self, pod, container, tail=20):
+        return ""
+
+
+def stub_run(state, known=None, events=(), spec_image="nginx:1.25"):
+    from types import SimpleNamespace
+    from graders.run import Timeouts
+    pod = {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "app", "image": spec_image}]}}
+    return SimpleNamespace(sandbox=StubSandbox(state, known, events), memo={("running", "web"): state},
+                           submission=SimpleNamespace(pods={"web": pod}), timeouts=Timeouts(ready=0.5),
+                           require=lambda name: None, note=lambda text: None)
+
+
+def pod_state(image_id="", reason="", running=True):
+    from graders.backends.base import ContainerState, PodState
+    return PodState(name="web", phase="Running" if running else "Pending", labels={},
+                    spec={"containers": [{"name": "app", "image": "nginx:1.25"}]},
+                    containers=(ContainerState("app", "nginx:1.25", running=running, ready=running,
+                                               reason=reason, image_id=image_id),))
+
+
+def test_a_cluster_running_another_repository_under_the_lab_tag_fails_the_identity_check():
+    from graders.checks.pods import runs_lab_image
+    from graders.errors import CheckFailed
+    run = stub_run(pod_state(image_id="docker.io/library/busybox@sha256:" + "ab" * 32))
+    with pytest.raises(CheckFailed, match="runs an image of the repository busybox, not nginx:1.25"):
+        runs_lab_image(run, "web", "app", "nginx:1.25", "nginx")
+    runs_lab_image(stub_run(pod_state(image_id="docker.io/library/nginx@sha256:" + "cd" * 32)),
+                   "web", "app", "nginx:1.25", "nginx")
+
+
+def test_podman_running_another_image_id_under_the_lab_tag_fails_the_identity_check():
+    from graders.checks.pods import runs_lab_image
+    from graders.errors import CheckFailed
+    run = stub_run(pod_state(image_id="ef" * 32), known={"12" * 32})
+    with pytest.raises(CheckFailed, match="runs the image efefefefefef, which is not nginx:1.25"):
+        runs_lab_image(run, "web", "app", "nginx:1.25", None)
+
+
+@pytest.mark.parametrize("reason, events", [
+    ("PullingImage", []),
+    ("ContainerCreating", ['Normal Pulling: Pulling image "nginx:1.25"']),
+])
+def test_a_pod_still_pulling_at_the_deadline_is_an_infra_error(reason, events):
+    from graders.checks.pods import _wait_running
+    run = stub_run(pod_state(reason=reason, running=False), events=events)
+    with pytest.raises(InfraError, match="the cluster is still pulling nginx:1.25"):
+        _wait_running(run, "web")
+
+
+def test_a_pod_pulled_but_not_starting_at_the_deadline_is_the_students():
+    from graders.checks.pods import _wait_running
+    from graders.errors import CheckFailed
+    run = stub_run(pod_state(reason="ContainerCreating", running=False),
+                   events=['Normal Pulling: Pulling image "nginx:1.25"', "Normal Pulled: Successfully pulled"])
+    with pytest.raises(CheckFailed, match="Running with all containers Ready within 0.5 s"):
+        _wait_running(run, "web")
+
+
+def test_kube_state_counts_native_sidecars_as_containers(kube_api, kube_sandbox):
+    kube_api.mock.objects["v1/pods", NS, "web"] = {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": NS},
+        "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}],
+                 "initContainers": [{"name": "setup", "image": "busybox:1.36"},
+                                    {"name": "log-shipper", "image": "busybox:1.36", "restartPolicy": "Always"}]},
+        "status": {"phase": "Running", "containerStatuses": [
+            {"name": "app", "image": "nginx:1.25", "imageID": "", "ready": True, "restartCount": 0,
+             "state": {"running": {}}}], "initContainerStatuses": [
+            {"name": "setup", "image": "busybox:1.36", "imageID": "", "ready": False, "restartCount": 0,
+             "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+            {"name": "log-shipper", "image": "busybox:1.36", "imageID": "", "ready": True, "restartCount": 0,
+             "state": {"running": {}}}]}}
+    state = kube_sandbox.state("web")
+    assert [(c.name, c.running, c.ready) for c in state.containers] == [
+        ("app", True, True), ("log-shipper", True, True)]  # the finished init container is no container
+
+
+def test_native_sidecars_count_for_the_rubric_and_the_shared_volume():
+    from graders.checks.pods import _spec_problems
+    from graders.checks.volumes import shared_mounts
+    pod = {"metadata": {"name": "app-with-sidecar"}, "spec": {
+        "containers": [{"name": "app", "image": "nginx:1.25", "volumeMounts": [{"name": "logs", "mountPath": "/var/log/nginx"}]}],
+        "initContainers": [{"name": "log-shipper", "image": "busybox:1.36", "restartPolicy": "Always",
+                            "volumeMounts": [{"name": "logs", "mountPath": "/logs"}]}]}}
+    assert _spec_problems(pod, ["app", "log-shipper"], None, None, None) == []
+    assert shared_mounts(pod["spec"], "app", "log-shipper") == {"logs": ("/var/log/nginx", "/logs")}
+
+
+def test_a_bare_image_id_from_a_cluster_is_no_evidence_against_the_student():
+    from graders.checks.pods import _qualified, runs_lab_image
+    runs_lab_image(stub_run(pod_state(image_id="sha256:" + "ab" * 32)), "web", "app", "nginx:1.25", "nginx")
+    assert _qualified("nginx:1.25") == "docker.io/library/nginx:1.25"
+    assert _qualified("bitnami/nginx:1.25") == "docker.io/bitnami/nginx:1.25"
+    assert _qualified("ghcr.io/org/nginx:1.25") == "ghcr.io/org/nginx:1.25"
+
+
+@pytest.mark.parametrize("command, args, verdict", [
+    (None, None, ""), (["nginx", "-g", "daemon off;"], None, ""), (["/usr/sbin/nginx"], None, ""),
+    (None, ["nginx", "-g", "daemon off;"], ""), (["sleep", "infinity"], None, "runs `sleep infinity` instead of nginx"),
+    (None, ["sleep", "1d"], "its args field replaces"), (["sh", "-c", "nginx -g 'daemon off;'"], None, "runs `sh -c"),
+])
+def test_the_server_must_run_the_images_own_command_or_the_named_program(command, args, verdict):
+    from graders.checks.pods import _identity_problem
+    run = stub_run(pod_state())
+    container = run.memo[("running", "web")].spec["containers"][0]
+    container.update({k: v for k, v in (("command", command), ("args", args)) if v is not None})
+    problem = _identity_problem(run, "web", "app", "nginx:1.25", "nginx")
+    assert (verdict in problem and bool(problem) == bool(verdict)), problem
+
+
+def test_crash_loop_back_off_is_a_verdict_only_after_3_restarts_or_60_s(monkeypatch):
+    from graders.backends.base import ContainerState, PodState
+    from graders.checks import pods
+    from graders.errors import CheckFailed
+
+    def state(restarts: int) -> PodState:
+        return PodState(name="web", phase="Running", labels={}, spec={"containers": [{"name": "app"}]},
+                        containers=(ContainerState("app", "busybox:1.36", running=False, ready=False,
+                                                   restarts=restarts, reason="CrashLoopBackOff",
+                                                   message="back-off 10s restarting failed container",
+                                                   exit_code=1),))
+
+    run = stub_run(state(1))
+    seen: dict[str, float] = {}
+    pods._fail_on_fatal(run, "web", state(1), seen)  # exited once: it may settle
+    with pytest.raises(CheckFailed, match=r"CrashLoopBackOff: back-off 10s .* \(exit code 1\)"):
+        pods._fail_on_fatal(run, "web", state(3), seen)
+    now = [1000.0]
+    from types import SimpleNamespace
+    monkeypatch.setattr(pods, "time", SimpleNamespace(monotonic=lambda: now[0]))  # pods' clock only
+    seen.clear()
+    pods._fail_on_fatal(run, "web", state(1), seen)
+    now[0] += pods.CRASH_WINDOW
+    with pytest.raises(CheckFailed, match="CrashLoopBackOff"):
+        pods._fail_on_fatal(run, "web", state(1), seen)  # still crash-looping a minute later
