@@ -13,6 +13,7 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_DOCUMENTS = 20  # per file
 MAX_NODES = 10_000  # YAML nodes of one document, counting every alias as the nodes it repeats
 MAX_DEPTH = 64  # nesting of one document
+MAX_DIGITS = 4300  # Python's own limit on converting a string of digits to an int (sys.get_int_max_str_digits)
 
 
 class UnreadableFile(Exception):
@@ -21,7 +22,13 @@ class UnreadableFile(Exception):
 
 def read_documents(path: Path, folder: Path) -> list[Any]:
     """The documents of one YAML file of a submission folder, or UnreadableFile."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve(strict=True)
+    except (RuntimeError, OSError) as error:  # Python 3.11 raises RuntimeError on a loop, 3.13 OSError
+        if path.is_symlink():
+            raise UnreadableFile("is a link that leads nowhere (a loop of links, or a missing file): "
+                                 "replace it with the file itself") from None
+        raise UnreadableFile(f"cannot be read: {getattr(error, 'strerror', None) or error}") from None
     if path.is_symlink() and not resolved.is_relative_to(folder.resolve()):
         raise UnreadableFile("is a link to a file outside the submission folder: copy the file in instead")
     if not resolved.is_file():
@@ -41,8 +48,23 @@ def read_documents(path: Path, folder: Path) -> list[Any]:
     return _parse(text)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses integers longer than Python converts, with the line, instead of a ValueError."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        digits = sum(char.isdigit() for char in str(node.value))
+        if digits > MAX_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number with {digits} digits: no Kubernetes field takes a number this long "
+                            f"(quote it if it is meant as text)", node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
 def _parse(text: str) -> list[Any]:
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     documents = []
     try:
         while loader.check_node():
