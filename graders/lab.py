@@ -14,7 +14,7 @@ Check ids are a contract: the report, GitHub Classroom and later labs refer to t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Mapping, Sequence, TypeVar
 
 import pytest
 
@@ -37,6 +37,9 @@ class Lab:
     pods: Sequence[str]
     readme: str = "README.md"
     checks: list[Check] = field(default_factory=list)
+    # Pod -> the containers the lesson asks for, so that a container written as a Pod of its own
+    # (the misconception "a sidecar is its own Pod") is recognised and explained.
+    containers: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def check(self, id: str, points: int, title: str, section: str = "") -> Callable[[F], F]:
         if any(existing.id == id for existing in self.checks):

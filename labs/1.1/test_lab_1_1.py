@@ -5,7 +5,8 @@ from graders.checks import lifecycle, manifests, network, pods, volumes
 
 FIRST, SIDECAR = "my-first-pod", "app-with-sidecar"
 WELCOME = "Welcome to nginx!"
-lab = Lab("1.1", "What is a Pod?", pods=[FIRST, SIDECAR], readme="labs/1.1/README.md")
+lab = Lab("1.1", "What is a Pod?", pods=[FIRST, SIDECAR], readme="labs/1.1/README.md",
+          containers={SIDECAR: ["app", "log-shipper"]})
 
 
 @lab.check("manifests", 10, "YAML parses; both Pods present, schema-valid and safe", section="check-your-work")
