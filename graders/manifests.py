@@ -43,6 +43,7 @@ class Submission:
     problems: list[Problem] = field(default_factory=list)
     # Pod -> (a container of it written as a Pod of its own, the file): "a sidecar is its own Pod"
     split_pods: dict[str, tuple[str, str]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # accepted Pod -> the file it came from
 
     def why_not_gradable(self, pod: str) -> str | None:
         """Why a Pod cannot be graded on the cluster, or None when it can."""
@@ -129,6 +130,7 @@ def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) ->
             target.setdefault(name, path.name)
         else:
             submission.pods[name] = pod
+            submission.sources[name] = path.name
 
 
 def _accept_document(document: Any, expected: tuple[str, ...]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
@@ -231,7 +233,7 @@ def _list_not_mapping(field_path: str, mapping: dict[Any, Any]) -> str:
     else:  # one item's fields without the dash
         example = f"`- {first}: {value}`"
     items = "`- name: ...` items" if field_path.endswith("containers") else "items"
-    return (f"{field_path} must be a list of {items}, but it is a mapping ({keys}); "
+    return (f"must be a list of {items}, but it is a mapping ({keys}); "
             f"start each item with '- ', e.g. {example}")
 
 

@@ -1,12 +1,14 @@
 """Lab 1.1 "What is a Pod?": the rubric. Run `pytest labs/1.1` to grade your YAML in this folder."""
 
 from graders import Lab
+from graders.lab import ImageFacts
 from graders.checks import lifecycle, manifests, network, pods, volumes
 
 FIRST, SIDECAR = "my-first-pod", "app-with-sidecar"
 WELCOME = "Welcome to nginx!"
 lab = Lab("1.1", "What is a Pod?", pods=[FIRST, SIDECAR], readme="labs/1.1/README.md",
-          containers={SIDECAR: ["app", "log-shipper"]})
+          containers={SIDECAR: ["app", "log-shipper"]},
+          images={"nginx:1.25": ImageFacts(command=("nginx", "-g", "daemon off;"), writes_to=("/var/log/nginx",))})
 
 
 @lab.check("manifests", 10, "YAML parses; both Pods present, schema-valid and safe", section="check-your-work")
