@@ -13,7 +13,6 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_DOCUMENTS = 20  # per file
 MAX_NODES = 10_000  # YAML nodes of one document, counting every alias as the nodes it repeats
 MAX_DEPTH = 64  # nesting of one document
-MAX_DIGITS = 4300  # Python's own limit on converting a string of digits to an int (sys.get_int_max_str_digits)
 
 
 class UnreadableFile(Exception):
@@ -49,15 +48,21 @@ def read_documents(path: Path, folder: Path) -> list[Any]:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses integers longer than Python converts, with the line, instead of a ValueError."""
+    """SafeLoader that refuses integers no Kubernetes field takes, with their line: beyond Python's own
+    limit the conversion raises ValueError, and a huge hex number converts but cannot be printed."""
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
-        digits = sum(char.isdigit() for char in str(node.value))
-        if digits > MAX_DIGITS:
+        try:
+            value = super().construct_yaml_int(node)
+        except ValueError:
+            value = None
+        if value is None or not -2 ** 63 <= value < 2 ** 64:
+            text = str(node.value)
+            shown = text if len(text) <= 20 else f"{text[:12]}... ({len(text)} characters)"
             raise yaml.constructor.ConstructorError(
-                None, None, f"a number with {digits} digits: no Kubernetes field takes a number this long "
-                            f"(quote it if it is meant as text)", node.start_mark)
-        return super().construct_yaml_int(node)
+                None, None, f"the number {shown} is larger than any Kubernetes field takes (64 bits); "
+                            f"quote it if it is meant as text", node.start_mark)
+        return value
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
