@@ -74,6 +74,9 @@ INVALID: dict[str, dict[str, str]] = {
     "command-replaced": {check: "replaced the image's own start command `nginx -g 'daemon off;'`"
                          for check in NOT_GRADED_SIDECAR},
     "mount-over-parent": {check: "a parent folder of /var/log/nginx" for check in NOT_GRADED_SIDECAR},
+    # a volume name is a DNS label: one naming a host path (issue 7.1) is refused before anything is played
+    "volume-name-escape": {"manifests": 'spec.volumes[0].name: Invalid value: "../../../../tmp/escaped": a lowercase '
+                                        'RFC 1123 label', **NOT_GRADED_SIDECAR},
 }
 
 # Evidence the student cannot script: grader-side probes, image identity, lifecycle as a cluster judges it.

@@ -1,0 +1,47 @@
+"""Runtime hints that explain a failure from the Pod's spec (graders/checks/diagnostics.py), offline."""
+
+from __future__ import annotations
+
+import pytest
+
+from graders.checks.diagnostics import command_replaced, mount_hides
+from graders.lab import ImageFacts
+
+NGINX = ImageFacts(command=("nginx", "-g", "daemon off;"), writes_to=("/var/log/nginx",))
+
+
+def test_a_replaced_start_command_is_named_with_the_exit_code() -> None:
+    hint = command_replaced({"name": "app", "command": ["nginx"]}, NGINX, 0, "pod.yaml, spec.containers[0]")
+    assert hint.startswith("pod.yaml, spec.containers[0].command: `nginx` replaced the image's own start command "
+                           "`nginx -g 'daemon off;'`, and the container exited with code 0.")
+    assert 'command: ["nginx", "-g", "daemon off;"]' in hint
+
+
+@pytest.mark.parametrize("container", [
+    {"name": "app"},  # the image's own command
+    {"name": "app", "args": ["-g", "daemon off;"]},  # args only: the image's entrypoint still runs
+    {"name": "app", "command": ["nginx", "-g", "daemon off;"]},  # the same command, written out
+    {"name": "app", "command": ["nginx"], "args": ["-g", "daemon off;"]},
+])
+def test_the_images_own_command_is_not_blamed(container: dict) -> None:
+    assert command_replaced(container, NGINX, 1, "pod.yaml, spec.containers[0]") is None
+
+
+def test_no_facts_no_blame() -> None:
+    assert command_replaced({"name": "app", "command": ["sh"]}, ImageFacts(), 0, "x") is None
+
+
+def test_a_volume_over_a_parent_folder_is_named() -> None:
+    container = {"name": "app", "volumeMounts": [{"name": "cache", "mountPath": "/tmp"},
+                                                 {"name": "logs", "mountPath": "/var/log/"}]}
+    hint = mount_hides(container, NGINX, "pod.yaml, spec.containers[0]")
+    assert hint.startswith("pod.yaml, spec.containers[0].volumeMounts[1].mountPath: volume logs is mounted at "
+                           "/var/log, a parent folder of /var/log/nginx, where the image writes: the empty volume "
+                           "hides /var/log/nginx")
+    assert hint.endswith("Mount the volume at /var/log/nginx itself")
+
+
+@pytest.mark.parametrize("path", ["/var/log/nginx", "/var/log/nginx/", "/var/log/nginx-old", "/var/lo", "/logs"])
+def test_a_mount_at_or_beside_the_folder_is_not_blamed(path: str) -> None:
+    container = {"name": "app", "volumeMounts": [{"name": "logs", "mountPath": path}]}
+    assert mount_hides(container, NGINX, "x") is None
