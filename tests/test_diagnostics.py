@@ -45,3 +45,17 @@ def test_a_volume_over_a_parent_folder_is_named() -> None:
 def test_a_mount_at_or_beside_the_folder_is_not_blamed(path: str) -> None:
     container = {"name": "app", "volumeMounts": [{"name": "logs", "mountPath": path}]}
     assert mount_hides(container, NGINX, "x") is None
+
+
+def test_a_container_that_logged_nothing_says_so_on_podman(pytester: pytest.Pytester) -> None:
+    """'read its last log lines below': they are there, or the grader says there are none."""
+    from tests.grading import SUBMISSIONS, grade_lab
+
+    result = grade_lab(pytester, "--backend", "podman", "--submission", str(SUBMISSIONS / "command-replaced"),
+                       "-k", "sidecar_ready")
+    result.stdout.fnmatch_lines([
+        "Hint:     app-with-sidecar.yaml, spec.containers[[]0[]].command: `nginx` replaced the image's own start "
+        "command `nginx -g 'daemon off;'`, and the container exited with code 0.*",
+        "Last log lines of app-with-sidecar/app:", "    (none: the container has written nothing to its output)",
+    ])
+    assert result.ret == 1

@@ -30,7 +30,7 @@ FATAL_REASONS = {
 }
 
 
-NO_LOG_LINES = "(none: the container wrote nothing to its output before it stopped)"
+NO_LOG_LINES = "(none: the container has written nothing to its output)"
 EXITED = ("CrashLoopBackOff", "Error", "Completed")  # reasons of a container whose own command ended
 
 
