@@ -22,7 +22,8 @@ from graders.backends.base import REAP_AFTER, Backend
 from graders.errors import CheckFailed, InfraError, interrupted
 from graders.lab import MARKER, Check, Lab
 from graders.manifests import Submission, load_submission
-from graders.report import SEE_ABOVE, CheckResult, Results, plain, summary_lines, write_report
+from graders.report import (SEE_ABOVE, CheckResult, Results, plain, summary_lines, without_stack_traces,
+                            write_report)
 from graders.run import LabRun, Timeouts
 
 SETTINGS = pytest.StashKey["Settings"]()
@@ -164,8 +165,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     run = item.funcargs.get("lab_run") if hasattr(item, "funcargs") else None
     notes = run.notes if isinstance(run, LabRun) else []
     if isinstance(error, InfraError):
-        error = dataclasses.replace(error, problem=plain(error.problem), tried=[plain(t) for t in error.tried],
-                                    fix=plain(error.fix))
+        error = dataclasses.replace(error, problem=without_stack_traces(plain(error.problem)),
+                                    tried=[plain(t) for t in error.tried], fix=plain(error.fix))
         said = item.config.stash.setdefault(SAID, set())
         report.longrepr = (_render(check, lab, error) if str(error) not in said else
                            f"[{check.id}] {check.title}\nInfrastructure problem (no points lost): {SEE_ABOVE}")
@@ -173,6 +174,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         # the network library's own log lines (retries, raw exceptions) say it again, in its terms
         report.sections = [(title, text) for title, text in report.sections if not title.startswith("Captured log")]
     elif isinstance(error, CheckFailed):
+        error = dataclasses.replace(error, observed=without_stack_traces(error.observed),
+                                    details=[(title, without_stack_traces(text)) for title, text in error.details])
         report.longrepr = _render(check, lab, error)
     if report.when == "call" or (report.when == "setup" and report.failed):
         status = "passed" if report.passed else ("failed" if isinstance(error, CheckFailed) else "error")

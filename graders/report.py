@@ -24,6 +24,21 @@ _CAUSES = {"SSLError": "the TLS handshake failed (wrong server address or certif
            "NameResolutionError": "the host name is not known", "ProtocolError": "the connection was dropped"}
 
 
+_STACK_START = re.compile(r"^(goroutine \d+ \[|Traceback \(most recent call last\):)", re.MULTILINE)
+_SIGNAL_LINE = re.compile(r"^\[signal [^\n]*\n?", re.MULTILINE)
+TRACE_LEFT_OUT = "(a program's internal stack trace was left out here)"
+
+
+def without_stack_traces(text: str) -> str:
+    """Text a tool printed (podman is written in Go) without its stack trace: the first lines say what
+    failed (`panic: ...`); the goroutines and frames that follow mean nothing to a student."""
+    match = _STACK_START.search(text)
+    if match is None:
+        return text
+    head = _SIGNAL_LINE.sub("", text[:match.start()]).rstrip()
+    return f"{head}\n{TRACE_LEFT_OUT}" if head else TRACE_LEFT_OUT
+
+
 def plain(text: str) -> str:
     """An infrastructure problem without a network library's internals: 'host:port: Connection refused'."""
     def shorten(match: re.Match[str]) -> str:
