@@ -44,6 +44,7 @@ class Submission:
     # Pod -> (a container of it written as a Pod of its own, the file): "a sidecar is its own Pod"
     split_pods: dict[str, tuple[str, str]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # accepted Pod -> the file it came from
+    unreadable: list[str] = field(default_factory=list)  # files not read at all (not YAML, a broken link...)
 
     def why_not_gradable(self, pod: str) -> str | None:
         """Why a Pod cannot be graded on the cluster, or None when it can."""
@@ -56,6 +57,9 @@ class Submission:
             return None
         if pod in self.rejected_pods:
             return f"Pod {pod} was not applied: {self.rejected_pods[pod]} has problems (see the manifests check)"
+        if self.unreadable:  # the Pod is most likely in the file that could not be read
+            return (f"no Pod named {pod} was found in the files that could be read; {', '.join(self.unreadable)} "
+                    f"could not be (see the manifests check)")
         return f"no Pod named {pod} was found in the .yaml/.yml files of {self.folder}"
 
 
@@ -72,8 +76,8 @@ def load_submission(folder: Path, expected_pods: Sequence[str],
     if len(paths) > MAX_FILES:
         submission.problems.append(Problem(str(folder), "", f"holds {len(paths)} .yaml/.yml files; only the first "
                                                              f"{MAX_FILES} (by name) are read, the limit"))
-    for path in paths[:MAX_FILES]:
-        _load_file(path, submission, owners)
+    submission.unreadable = [path.name for path in paths[:MAX_FILES] if not _load_file(path, submission, owners)]
+    unread = submission.unreadable
     for owner in submission.split_pods:  # graded as the lesson means it, or not at all
         if owner in submission.pods:
             submission.pods.pop(owner)
@@ -81,27 +85,29 @@ def load_submission(folder: Path, expected_pods: Sequence[str],
     for name in expected_pods:
         if name not in submission.pods and name not in submission.rejected_pods:
             submission.problems.append(Problem(
-                str(folder), "", f"no Pod named {name} in any file (check metadata.name and kind: Pod)"))
+                str(folder), "", f"no Pod named {name} in any file (check metadata.name and kind: Pod)" if not unread
+                else f"no Pod named {name} in the files that could be read: fix {', '.join(unread)} first"))
     return submission
 
 
-def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) -> None:
+def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) -> bool:
+    """Add the file's Pods and problems to the submission; False when it could not be read at all."""
     problems: list[Problem] = []
     found: dict[str, dict[str, Any]] = {}
     try:
         documents = read_documents(path, submission.folder)
     except UnreadableFile as error:
         submission.problems.append(Problem(path.name, "", str(error)))
-        return
+        return False
     except RecursionError:  # PyYAML composes recursively: a file nested past Python's stack
         submission.problems.append(Problem(path.name, "", "is nested too deeply to be read"))
-        return
+        return False
     except yaml.YAMLError as error:
         submission.problems.append(Problem(path.name, "", f"not valid YAML: {_yaml_reason(error)}"))
-        return
+        return False
     except OSError as error:
         submission.problems.append(Problem(path.name, "", f"cannot be read: {error.strerror or error}"))
-        return
+        return False
     for number, document in enumerate(documents, start=1):
         where = f"document {number}" if len(documents) > 1 else ""
         if document is None:
@@ -131,6 +137,7 @@ def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) ->
         else:
             submission.pods[name] = pod
             submission.sources[name] = path.name
+    return True
 
 
 def _accept_document(document: Any, expected: tuple[str, ...]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:

@@ -46,7 +46,11 @@ def test_a_broken_file_does_not_stop_the_other_files_pod(tmp_path: Path) -> None
     submission = load_submission(tmp_path, PODS)
     assert list(submission.pods) == ["app-with-sidecar"]
     assert any("a.yaml: not valid YAML: line 4" in str(p) for p in submission.problems)
-    assert "no Pod named my-first-pod" in submission.why_not_gradable("my-first-pod")
+    assert submission.why_not_gradable("my-first-pod") == (
+        "no Pod named my-first-pod was found in the files that could be read; a.yaml could not be "
+        "(see the manifests check)")
+    assert "x.yaml: no Pod named my-first-pod in the files that could be read: fix a.yaml first" in [
+        str(p).replace(str(tmp_path), "x.yaml") for p in submission.problems]
 
 
 def test_nothing_from_a_rejected_file_is_applied(tmp_path: Path) -> None:
