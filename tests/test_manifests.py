@@ -270,3 +270,16 @@ def test_a_number_longer_than_python_converts_is_a_problem(tmp_path: Path, numbe
     problem = str(load_submission(tmp_path, PODS).problems[0])
     assert f"pod.yaml: not valid YAML: line 10, column 26: the number {number[:12]}... ({len(number)} characters) " \
            f"is larger than any Kubernetes field takes (64 bits)" in problem
+
+
+def test_the_manifests_check_explains_the_sidecar_misconception(tmp_path: Path) -> None:
+    from graders.checks.manifests import manifests_valid
+    from graders.errors import CheckFailed
+
+    write(tmp_path, "app-with-sidecar.yaml", pod("app-with-sidecar"))
+    write(tmp_path, "log-shipper.yaml", pod("log-shipper"))
+    with pytest.raises(CheckFailed) as failed:
+        manifests_valid(load_submission(tmp_path, PODS[1:], {"app-with-sidecar": ["app", "log-shipper"]}))
+    assert failed.value.hint.startswith("a sidecar is a second container of the same Pod, not a Pod of its own: "
+                                        "move log-shipper under app-with-sidecar's `containers:`")
+    assert "accepted by the API server" in failed.value.expected
