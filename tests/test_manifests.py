@@ -283,3 +283,13 @@ def test_the_manifests_check_explains_the_sidecar_misconception(tmp_path: Path) 
     assert failed.value.hint.startswith("a sidecar is a second container of the same Pod, not a Pod of its own: "
                                         "move log-shipper under app-with-sidecar's `containers:`")
     assert "accepted by the API server" in failed.value.expected
+
+
+def test_an_extra_pod_named_like_a_container_the_pod_has_does_not_withhold_the_pod(tmp_path: Path) -> None:
+    app = pod("app-with-sidecar")
+    app["spec"]["containers"] = [{"name": "app", "image": "nginx:1.25"}, {"name": "log-shipper", "image": "busybox"}]
+    write(tmp_path, "app-with-sidecar.yaml", app)
+    write(tmp_path, "log-shipper.yaml", pod("log-shipper"))
+    submission = load_submission(tmp_path, PODS[1:], {"app-with-sidecar": ["app", "log-shipper"]})
+    assert list(submission.pods) == ["app-with-sidecar"] and submission.why_not_gradable("app-with-sidecar") is None
+    assert "log-shipper.yaml: metadata.name: log-shipper is written as a Pod of its own" in str(submission.problems[0])
