@@ -36,8 +36,8 @@ HELP_CONTEXT = "kubeconfig context for --backend context (never the current cont
 HELP_TIMEOUT = "seconds allowed to {} (default: {:g})"
 HELP_REAP = (f"remove what killed runs left behind (by the graders' labels) once it is older than SECONDS "
              f"(default: {REAP_AFTER:g})")
-# Upper bounds: every wait needs an end a person lives to see, and numbers beyond these overflow the
-# clocks below (a 1e20 s timeout raised OverflowError deep inside a subprocess call).
+# Upper bounds: every wait needs an end a person lives to see, and huge numbers break the layers below
+# (threading's waits raise OverflowError for 1e20 s; podman gets `stop -t 100000000000000000000`).
 MAX_TIMEOUT = 24 * 3600.0
 MAX_AGE = 30 * 24 * 3600.0
 TIMEOUT_WHAT = {"apply": "create one Pod", "ready": "wait for a Pod's containers to run",
