@@ -14,7 +14,7 @@ Check ids are a contract: the report, GitHub Classroom and later labs refer to t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Mapping, Sequence, TypeVar
 
 import pytest
 
@@ -30,6 +30,15 @@ class Check:
     section: str = ""  # anchor in the lab's README that explains this part
 
 
+@dataclass(frozen=True)
+class ImageFacts:
+    """What a lab knows of an image it asks for, so that failure hints can be specific without the
+    graders knowing any image: the command it starts with, and the folders its program writes to."""
+
+    command: tuple[str, ...] = ()  # ENTRYPOINT + CMD, e.g. ("nginx", "-g", "daemon off;")
+    writes_to: tuple[str, ...] = ()  # folders it opens files in at start, e.g. ("/var/log/nginx",)
+
+
 @dataclass(eq=False)  # identity: a Lab keys the results
 class Lab:
     id: str
@@ -37,6 +46,10 @@ class Lab:
     pods: Sequence[str]
     readme: str = "README.md"
     checks: list[Check] = field(default_factory=list)
+    # Pod -> the containers the lesson asks for, so that a container written as a Pod of its own
+    # (the misconception "a sidecar is its own Pod") is recognised and explained.
+    containers: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    images: Mapping[str, ImageFacts] = field(default_factory=dict)  # image as the lab writes it -> facts
 
     def check(self, id: str, points: int, title: str, section: str = "") -> Callable[[F], F]:
         if any(existing.id == id for existing in self.checks):

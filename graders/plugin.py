@@ -6,8 +6,11 @@ command line > ini file > default; every value is validated with where it came f
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import signal
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,18 +23,24 @@ from graders.backends.offline import OfflineSandbox
 from graders.errors import CheckFailed, InfraError, interrupted
 from graders.lab import MARKER, Check, Lab
 from graders.manifests import Submission, load_submission
-from graders.report import CheckResult, Results, summary_lines, write_report
+from graders.report import (SEE_ABOVE, CheckResult, Results, plain, summary_lines, without_stack_traces,
+                            write_report)
 from graders.run import LabRun, Timeouts
 
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey[Results]()
 NOTICES = pytest.StashKey[list[str]]()  # lines for the end of the run, such as leftovers removed
+SAID = pytest.StashKey[set[str]]()  # infrastructure problems already shown in full: later checks point to them
 
 HELP_BACKEND = f"where graded Pods run: {', '.join(BACKEND_NAMES)} (default: kind)"
 HELP_CONTEXT = "kubeconfig context for --backend context (never the current context implicitly)"
 HELP_TIMEOUT = "seconds allowed to {} (default: {:g})"
 HELP_REAP = (f"remove what killed runs left behind (by the graders' labels) once it is older than SECONDS "
              f"(default: {REAP_AFTER:g})")
+# Upper bounds: every wait needs an end a person lives to see, and huge numbers break the layers below
+# (threading's waits raise OverflowError for 1e20 s; podman gets `stop -t 100000000000000000000`).
+MAX_TIMEOUT = 24 * 3600.0
+MAX_AGE = 30 * 24 * 3600.0
 TIMEOUT_WHAT = {"apply": "create one Pod", "ready": "wait for a Pod's containers to run",
                 "exec": "run one command in a container", "delete": "wait for a deleted Pod to be gone"}
 
@@ -57,7 +66,7 @@ class Settings:
         if self.submission and not self.submission.is_dir():
             raise pytest.UsageError(f"--submission {submission}: no such folder")
         report = config.getoption("grader_report")
-        self.report = Path(report).resolve() if report else None
+        self.report = _writable_report(report) if report else None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -128,7 +137,7 @@ def lab(request: pytest.FixtureRequest) -> Lab:
 @pytest.fixture(scope="module")
 def submission(request: pytest.FixtureRequest, lab: Lab) -> Submission:
     folder = request.config.stash[SETTINGS].submission or request.path.parent
-    return load_submission(folder, lab.pods)
+    return load_submission(folder, lab.pods, lab.containers)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +169,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     error = call.excinfo.value if call.excinfo else None
     run = item.funcargs.get("lab_run") if hasattr(item, "funcargs") else None
     notes = run.notes if isinstance(run, LabRun) else []
-    if isinstance(error, (CheckFailed, InfraError)):
+    if isinstance(error, InfraError):
+        error = dataclasses.replace(error, problem=without_stack_traces(plain(error.problem)),
+                                    tried=[plain(t) for t in error.tried], fix=plain(error.fix))
+        said = item.config.stash.setdefault(SAID, set())
+        report.longrepr = (_render(check, lab, error) if str(error) not in said else
+                           f"[{check.id}] {check.title}\nInfrastructure problem (no points lost): {SEE_ABOVE}")
+        said.add(str(error))
+        # the network library's own log lines (retries, raw exceptions) say it again, in its terms
+        report.sections = [(title, text) for title, text in report.sections if not title.startswith("Captured log")]
+    elif isinstance(error, CheckFailed):
+        error = dataclasses.replace(error, observed=without_stack_traces(error.observed),
+                                    details=[(title, without_stack_traces(text)) for title, text in error.details])
         report.longrepr = _render(check, lab, error)
     if report.when == "call" or (report.when == "setup" and report.failed):
         status = "passed" if report.passed else ("failed" if isinstance(error, CheckFailed) else "error")
@@ -196,7 +216,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     settings = session.config.stash.get(SETTINGS, None)
     results = session.config.stash.get(RESULTS, None)
     if settings and settings.report and results and results.labs:
-        write_report(settings.report, results)
+        try:
+            write_report(settings.report, results)
+        except OSError as error:  # checked at start; the disk can still fill up or the folder vanish
+            session.config.get_terminal_writer().line(
+                f"grader: could not write the grade report {settings.report}: {error.strerror or error}", red=True)
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -245,10 +270,35 @@ def _seconds(config: pytest.Config, name: str, default: float) -> float:
         seconds = float(value)
     except ValueError:
         seconds = -1
+    what, most = ("timeout", MAX_TIMEOUT) if name.startswith("timeout") else ("age", MAX_AGE)
     if not 0 < seconds < math.inf:  # also refuses nan and inf: every wait needs an end
-        what = "timeout" if name.startswith("timeout") else "age"
         raise pytest.UsageError(f"Invalid {what} {value!r} from {where}: give a number of seconds above 0")
+    if seconds > most:
+        raise pytest.UsageError(f"Invalid {what} {value!r} from {where}: at most {most:.0f} seconds "
+                                f"({most / 86400:g} day{'s' if most > 86400 else ''})")
     return seconds
+
+
+def _writable_report(given: str) -> Path:
+    """--grade-report's file, checked at start: a run must not grade for minutes and then fail to write."""
+    path = Path(given).expanduser().resolve()
+    problem = None
+    try:
+        if path.is_dir():
+            problem = "it is a folder; give a file name such as grade.json"
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".grade-report-"):
+                pass  # a folder we can create files in
+            if path.exists() and not os.access(path, os.W_OK):
+                problem = "the file exists and cannot be written"
+    except FileExistsError:  # mkdir met a file where a folder belongs
+        problem = "a part of its folder is a file, not a folder"
+    except OSError as error:
+        problem = f"cannot write there ({error.strerror or error})"
+    if problem:
+        raise pytest.UsageError(f"--grade-report {given}: {problem}: choose a file in a folder you can write to")
+    return path
 
 
 def _terminate_like_interrupt() -> None:

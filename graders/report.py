@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,44 @@ from typing import Any
 from graders.lab import Check, Lab
 
 STATUS_WORD = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
+SEE_ABOVE = "not graded (see above)"
+
+# urllib3's exception text, as the Kubernetes client passes it on: "HTTPSConnectionPool(host='127.0.0.1',
+# port=9): Max retries exceeded with url: /version/ (Caused by NewConnectionError(... [Errno 111]
+# Connection refused'))". A student needs the address and the reason, not the pool.
+_POOL = re.compile(r"HTTPS?ConnectionPool\(host='(?P<host>[^']*)', port=(?P<port>\d+)\):.*", re.DOTALL)
+_ERRNO = re.compile(r"\[Errno -?\d+\] (?P<reason>[^'\")]+)")
+_CAUSES = {"SSLError": "the TLS handshake failed (wrong server address or certificate?)",
+           "ConnectTimeoutError": "the connection timed out", "ReadTimeoutError": "it did not answer in time",
+           "ProxyError": "the proxy refused the connection (unset HTTPS_PROXY for this address?)",
+           "NameResolutionError": "the host name is not known", "ProtocolError": "the connection was dropped"}
+
+
+_STACK_START = re.compile(r"^(goroutine \d+ \[|Traceback \(most recent call last\):)", re.MULTILINE)
+_SIGNAL_LINE = re.compile(r"^\[signal [^\n]*\n?", re.MULTILINE)
+TRACE_LEFT_OUT = "(a program's internal stack trace was left out here)"
+
+
+def without_stack_traces(text: str) -> str:
+    """Text a tool printed (podman is written in Go) without its stack trace: the first lines say what
+    failed (`panic: ...`); the goroutines and frames that follow mean nothing to a student."""
+    match = _STACK_START.search(text)
+    if match is None:
+        return text
+    head = _SIGNAL_LINE.sub("", text[:match.start()]).rstrip()
+    return f"{head}\n{TRACE_LEFT_OUT}" if head else TRACE_LEFT_OUT
+
+
+def plain(text: str) -> str:
+    """An infrastructure problem without a network library's internals: 'host:port: Connection refused'."""
+    def shorten(match: re.Match[str]) -> str:
+        detail = match.group(0)
+        errno = _ERRNO.search(detail)
+        cause = next((words for name, words in _CAUSES.items() if name in detail), None)
+        reason = errno.group("reason").strip() if errno else cause or "no answer"
+        return f"{match.group('host')}:{match.group('port')}: {reason}"
+
+    return _POOL.sub(shorten, text)
 
 
 @dataclass
@@ -63,11 +102,18 @@ def summary_lines(lab: Lab, checks: list[CheckResult], backend: str) -> list[str
     ordered = _in_rubric_order(lab, checks)
     width = max(len(r.check.id) for r in ordered)
     lines = []
+    said: set[str] = set()  # one infrastructure problem is said once; the other checks it stopped point to it
     for result in ordered:
         points = f"{result.points:>3}/{result.check.points:<3}" if result.status != "error" else f"  -/{result.check.points:<3}"
         lines.append(f"  {STATUS_WORD[result.status]:<5}  {result.check.id:<{width}}  {points}  {result.check.title}")
-        if result.headline or result.message:
-            lines.append(f"  {'':<5}  {'':<{width}}  {'':7}  -> {result.headline or result.message}")
+        note = result.headline or result.message
+        if result.status == "error":
+            if note in said:
+                note = SEE_ABOVE
+            else:
+                said.add(note)
+        if note:
+            lines.append(f"  {'':<5}  {'':<{width}}  {'':7}  -> {note}")
     score = sum(r.points for r in ordered)
     total = sum(r.check.points for r in ordered)
     errors = sum(1 for r in ordered if r.status == "error")

@@ -21,7 +21,13 @@ class UnreadableFile(Exception):
 
 def read_documents(path: Path, folder: Path) -> list[Any]:
     """The documents of one YAML file of a submission folder, or UnreadableFile."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve(strict=True)
+    except (RuntimeError, OSError) as error:  # Python 3.11 raises RuntimeError on a loop, 3.13 OSError
+        if path.is_symlink():
+            raise UnreadableFile("is a link that leads nowhere (a loop of links, or a missing file): "
+                                 "replace it with the file itself") from None
+        raise UnreadableFile(f"cannot be read: {getattr(error, 'strerror', None) or error}") from None
     if path.is_symlink() and not resolved.is_relative_to(folder.resolve()):
         raise UnreadableFile("is a link to a file outside the submission folder: copy the file in instead")
     if not resolved.is_file():
@@ -41,8 +47,29 @@ def read_documents(path: Path, folder: Path) -> list[Any]:
     return _parse(text)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses integers no Kubernetes field takes, with their line: beyond Python's own
+    limit the conversion raises ValueError, and a huge hex number converts but cannot be printed."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        try:
+            value = super().construct_yaml_int(node)
+        except ValueError:
+            value = None
+        if value is None or not -2 ** 63 <= value < 2 ** 64:
+            text = str(node.value)
+            shown = text if len(text) <= 20 else f"{text[:12]}... ({len(text)} characters)"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the number {shown} is larger than any Kubernetes field takes (64 bits); "
+                            f"quote it if it is meant as text", node.start_mark)
+        return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
 def _parse(text: str) -> list[Any]:
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     documents = []
     try:
         while loader.check_node():

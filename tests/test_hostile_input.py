@@ -40,6 +40,11 @@ def duplicate_across_files(folder: Path) -> None:
     (folder / "b.yml").write_text(yaml.safe_dump(POD))
 
 
+def symlink_loop(folder: Path) -> None:
+    (folder / "a.yaml").symlink_to("b.yaml")
+    (folder / "b.yaml").symlink_to("a.yaml")
+
+
 def starter(folder: Path) -> None:
     for name in ("my-first-pod.yaml", "app-with-sidecar.yaml"):
         (folder / name).write_text((LAB / name).read_text())
@@ -76,6 +81,9 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
     "namespace": (text("ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: mine}\n"),
                   "this lab asks only for Pods"),
     "untouched-starter": (starter, "not started yet"),
+    "symlink-loop": (symlink_loop, "a.yaml: is a link that leads nowhere (a loop of links, or a missing file)"),
+    "huge-integer": (text("pod.yaml", yaml.safe_dump(POD) + "x: " + "7" * 5000 + "\n"),
+                     "is larger than any Kubernetes field takes"),
 }
 
 

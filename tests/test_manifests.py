@@ -46,7 +46,11 @@ def test_a_broken_file_does_not_stop_the_other_files_pod(tmp_path: Path) -> None
     submission = load_submission(tmp_path, PODS)
     assert list(submission.pods) == ["app-with-sidecar"]
     assert any("a.yaml: not valid YAML: line 4" in str(p) for p in submission.problems)
-    assert "no Pod named my-first-pod" in submission.why_not_gradable("my-first-pod")
+    assert submission.why_not_gradable("my-first-pod") == (
+        "no Pod named my-first-pod was found in the files that could be read; a.yaml could not be "
+        "(see the manifests check)")
+    assert "x.yaml: no Pod named my-first-pod in the files that could be read: fix a.yaml first" in [
+        str(p).replace(str(tmp_path), "x.yaml") for p in submission.problems]
 
 
 def test_nothing_from_a_rejected_file_is_applied(tmp_path: Path) -> None:
@@ -191,3 +195,101 @@ def test_policy_survives_lists_and_mappings_where_names_belong(context: dict) ->
     manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
                 "spec": {"securityContext": {"sysctls": [{"name": ["a"]}]}, "containers": [sc(**context)]}}
     assert len(policy.violations(manifest)) == 2
+
+
+# -- messages a beginner can act on (issue 11.3) ---------------------------------------------------
+@pytest.mark.parametrize(("text", "line"), [
+    ("apiVersion: v1\nkind: Pod\nmetadata:\n\tname: my-first-pod\n", 4),
+    ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: my-first-pod\nspec:\n  containers:\n  \t- name: c\n", 7),
+    ("apiVersion: v1\nkind: Pod\nmetadata:\n    name: my-first-pod\n\t  labels: {}\n", 5),
+])
+def test_a_tab_is_named_with_its_line(tmp_path: Path, text: str, line: int) -> None:
+    (tmp_path / "pod.yaml").write_text(text)
+    problems = [str(p) for p in load_submission(tmp_path, PODS).problems]
+    assert f"pod.yaml: not valid YAML: line {line}: YAML does not allow tabs; indent with spaces" in problems[0]
+    assert "\\t" not in problems[0] and "token" not in problems[0]
+
+
+def test_an_ordinary_yaml_error_keeps_its_words(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text("a:\n  b: 1\n   c: 2\n")
+    assert "line 3, column 5: mapping values are not allowed here" in str(load_submission(tmp_path, PODS).problems[0])
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"containers": {"app": {"image": "nginx:1.25"}}},
+     "spec.containers: must be a list of `- name: ...` items, but it is a mapping (app:); start each item with "
+     "'- ', e.g. `- name: app` followed by its fields"),
+    ({"containers": [{"name": "c", "image": "nginx:1.25", "ports": {"containerPort": 80}}]},
+     "spec.containers[0].ports: must be a list of items, but it is a mapping (containerPort:); start each item "
+     "with '- ', e.g. `- containerPort: 80`"),
+    ({"containers": [{"name": "c", "image": "nginx:1.25"}], "volumes": {"logs": {"emptyDir": {}}}},
+     "spec.volumes: must be a list of items, but it is a mapping (logs:)"),
+])
+def test_a_mapping_where_a_list_belongs(tmp_path: Path, spec: dict, message: str) -> None:
+    write(tmp_path, "pod.yaml", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "my-first-pod"}, "spec": spec})
+    problems = [str(p) for p in load_submission(tmp_path, PODS).problems]
+    assert any(message in p for p in problems), problems
+    assert not any("at least one container" in p for p in problems), problems
+
+
+def test_a_sidecar_written_as_its_own_pod_is_recognised(tmp_path: Path) -> None:
+    app = pod("app-with-sidecar")
+    write(tmp_path, "app-with-sidecar.yaml", app)
+    write(tmp_path, "log-shipper.yaml", pod("log-shipper"))
+    write(tmp_path, "my-first-pod.yaml", pod("my-first-pod"))
+    submission = load_submission(tmp_path, PODS, {"app-with-sidecar": ["app", "log-shipper"]})
+    assert [str(p) for p in submission.problems] == [
+        "log-shipper.yaml: metadata.name: log-shipper is written as a Pod of its own, but the lab asks for it as a "
+        "container of Pod app-with-sidecar: a sidecar is a second entry of app-with-sidecar's spec.containers "
+        "(`- name: log-shipper`), not a second Pod, because only containers of one Pod share localhost and volumes"]
+    assert list(submission.pods) == ["my-first-pod"]  # app-with-sidecar alone is not what the lesson asks
+    why = submission.why_not_gradable("app-with-sidecar")
+    assert "log-shipper is written as a Pod of its own (log-shipper.yaml)" in why
+    assert "must be a second entry of app-with-sidecar's `containers:`" in why
+    assert "only containers of one Pod share localhost and volumes" in why
+    # without the lab's containers, it is only an unexpected Pod
+    plain = load_submission(tmp_path, PODS)
+    assert sorted(plain.pods) == sorted(PODS) and "found 'log-shipper'" in str(plain.problems[0])
+
+
+def test_a_symlink_loop_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").symlink_to(tmp_path / "missing.yaml")
+    problems = [str(p) for p in load_submission(tmp_path, PODS).problems]
+    for name in ("a.yaml", "b.yaml", "c.yaml"):
+        assert f"{name}: is a link that leads nowhere (a loop of links, or a missing file)" in problems[:3][
+            ["a.yaml", "b.yaml", "c.yaml"].index(name)]
+
+
+@pytest.mark.parametrize("number", ["1" * 5000, "-" + "9" * 4301, "0x" + "f" * 5000, "1" * 21])
+def test_a_number_longer_than_python_converts_is_a_problem(tmp_path: Path, number: str) -> None:
+    (tmp_path / "pod.yaml").write_text(f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: my-first-pod\n"
+                                       f"spec:\n  containers:\n    - name: c\n      image: nginx:1.25\n"
+                                       f"      ports:\n        - containerPort: {number}\n")
+    problem = str(load_submission(tmp_path, PODS).problems[0])
+    assert f"pod.yaml: not valid YAML: line 10, column 26: the number {number[:12]}... ({len(number)} characters) " \
+           f"is larger than any Kubernetes field takes (64 bits)" in problem
+
+
+def test_the_manifests_check_explains_the_sidecar_misconception(tmp_path: Path) -> None:
+    from graders.checks.manifests import manifests_valid
+    from graders.errors import CheckFailed
+
+    write(tmp_path, "app-with-sidecar.yaml", pod("app-with-sidecar"))
+    write(tmp_path, "log-shipper.yaml", pod("log-shipper"))
+    with pytest.raises(CheckFailed) as failed:
+        manifests_valid(load_submission(tmp_path, PODS[1:], {"app-with-sidecar": ["app", "log-shipper"]}))
+    assert failed.value.hint.startswith("a sidecar is a second container of the same Pod, not a Pod of its own: "
+                                        "move log-shipper under app-with-sidecar's `containers:`")
+    assert "accepted by the API server" in failed.value.expected
+
+
+def test_an_extra_pod_named_like_a_container_the_pod_has_does_not_withhold_the_pod(tmp_path: Path) -> None:
+    app = pod("app-with-sidecar")
+    app["spec"]["containers"] = [{"name": "app", "image": "nginx:1.25"}, {"name": "log-shipper", "image": "busybox"}]
+    write(tmp_path, "app-with-sidecar.yaml", app)
+    write(tmp_path, "log-shipper.yaml", pod("log-shipper"))
+    submission = load_submission(tmp_path, PODS[1:], {"app-with-sidecar": ["app", "log-shipper"]})
+    assert list(submission.pods) == ["app-with-sidecar"] and submission.why_not_gradable("app-with-sidecar") is None
+    assert "log-shipper.yaml: metadata.name: log-shipper is written as a Pod of its own" in str(submission.problems[0])

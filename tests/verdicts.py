@@ -53,6 +53,32 @@ HOSTILE: dict[str, dict[str, str]] = {
 
 # Pods the API server refuses (422), and messages a beginner can act on.
 INVALID: dict[str, dict[str, str]] = {
+    "duplicate-container-name": {"manifests": 'spec.containers[1].name: Duplicate value: "app"', **NOT_GRADED_SIDECAR},
+    "undeclared-volume": {"manifests": 'spec.containers[1].volumeMounts[0].name: Not found: "log"',
+                          **NOT_GRADED_SIDECAR},
+    "duplicate-volume-name": {"manifests": 'spec.volumes[1].name: Duplicate value: "logs"', **NOT_GRADED_SIDECAR},
+    "duplicate-mount-path": {"manifests": 'volumeMounts[1].mountPath: Invalid value: "/logs": must be unique',
+                             **NOT_GRADED_SIDECAR},
+    "invalid-container-name": {"manifests": 'spec.containers[1].name: Invalid value: "log_shipper": a lowercase '
+                                            'RFC 1123 label', **NOT_GRADED_SIDECAR},
+    "port-out-of-range": {"manifests": "containerPort: Invalid value: 80800: must be between 1 and 65535",
+                          **NOT_GRADED_FIRST},
+    "invalid-port-name": {"manifests": 'ports[0].name: Invalid value: "http_web": must contain only',
+                          **NOT_GRADED_FIRST},
+    "invalid-env-name": {"manifests": 'env[0].name: Invalid value: "LOG=FILE"', **NOT_GRADED_SIDECAR},
+    "invalid-label": {"manifests": 'metadata.labels.app: Invalid value: "hello world"', **NOT_GRADED_FIRST},
+    "yaml-tab": {"manifests": "line 6: YAML does not allow tabs; indent with spaces",
+                 **{check: "my-first-pod.yaml could not be (see the manifests check)" for check in NOT_GRADED_FIRST}},
+    "containers-mapping": {"manifests": "spec.containers: must be a list of `- name: ...` items", **NOT_GRADED_FIRST},
+    "sidecar-as-pod": {"manifests": "log-shipper is written as a Pod of its own",
+                       **{check: "must be a second entry of app-with-sidecar's `containers:`"
+                          for check in NOT_GRADED_SIDECAR}},
+    "command-replaced": {check: "replaced the image's own start command `nginx -g 'daemon off;'`"
+                         for check in NOT_GRADED_SIDECAR},
+    "mount-over-parent": {check: "a parent folder of /var/log/nginx" for check in NOT_GRADED_SIDECAR},
+    # a volume name is a DNS label: one naming a host path (issue 7.1) is refused before anything is played
+    "volume-name-escape": {"manifests": 'spec.volumes[0].name: Invalid value: "../../../../tmp/escaped": a lowercase '
+                                        'RFC 1123 label', **NOT_GRADED_SIDECAR},
 }
 
 # Evidence the student cannot script: grader-side probes, image identity, lifecycle as a cluster judges it.

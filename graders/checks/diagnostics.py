@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from graders.backends.base import PodState
+import json
+import shlex
+from typing import Any, Mapping
+
+from graders.backends.base import ContainerState, PodState
+from graders.errors import InfraError
+from graders.lab import ImageFacts
 from graders.run import LabRun
 
 LOG_LINES = 10
@@ -25,6 +31,73 @@ FATAL_REASONS = {
 }
 
 
+NO_LOG_LINES = "(none: the container has written nothing to its output)"
+EXITED = ("CrashLoopBackOff", "Error", "Completed")  # reasons of a container whose own command ended
+
+
+def fatal_hint(run: LabRun, pod: str, container: ContainerState, reason: str) -> str:
+    """The hint for a container that cannot start or keeps exiting: what the Pod's spec says about it
+    when it explains the failure (a replaced start command, a volume hiding the image's folder), else
+    the reason's general hint."""
+    spec = run.submission.pods.get(pod, {}).get("spec") or {}
+    where = run.submission.sources.get(pod, f"Pod {pod}")
+    found = _spec_container(spec, container.name)
+    facts = _facts(run.lab.images, container.image or (found[1].get("image", "") if found else ""))
+    if found and facts and reason in EXITED:
+        field_path, spec_container = found
+        specific = (command_replaced(spec_container, facts, container.exit_code, f"{where}, {field_path}")
+                    or mount_hides(spec_container, facts, f"{where}, {field_path}"))
+        if specific:
+            return specific
+    return FATAL_REASONS.get(reason, FATAL_REASONS["CrashLoopBackOff"])
+
+
+def command_replaced(container: Mapping[str, Any], facts: ImageFacts, exit_code: int | None, where: str) -> str | None:
+    """`command:` set to something other than the image's own start command, in a container that exited."""
+    command = container.get("command")
+    if not facts.command or not isinstance(command, list) or not command:
+        return None
+    given = [str(part) for part in command] + [str(part) for part in container.get("args") or []]
+    if given == list(facts.command):
+        return None
+    code = f"with code {exit_code}" if exit_code is not None else "at once"
+    return (f"{where}.command: `{shlex.join(given)}` replaced the image's own start command "
+            f"`{shlex.join(facts.command)}`, and the container exited {code}. A container lives as long as "
+            f"its command runs in the foreground: remove `command:` to keep the image's own, or write the "
+            f"whole command: `command: {json.dumps(list(facts.command))}`")
+
+
+def mount_hides(container: Mapping[str, Any], facts: ImageFacts, where: str) -> str | None:
+    """A volume mounted over a parent folder of where the image writes: the empty volume hides that folder."""
+    for index, mount in enumerate(container.get("volumeMounts") or []):
+        path = str(mount.get("mountPath", "")).rstrip("/") if isinstance(mount, dict) else ""
+        for folder in facts.writes_to:
+            if path and folder.startswith(path + "/"):
+                return (f"{where}.volumeMounts[{index}].mountPath: volume {mount.get('name')} is mounted at "
+                        f"{path}, a parent folder of {folder}, where the image writes: the empty volume hides "
+                        f"{folder}, so the program cannot open its files there and exits. Mount the volume at "
+                        f"{folder} itself")
+    return None
+
+
+def _spec_container(spec: Mapping[str, Any], name: str) -> tuple[str, Mapping[str, Any]] | None:
+    for kind in ("containers", "initContainers"):
+        for index, container in enumerate(spec.get(kind) or []):
+            if isinstance(container, dict) and container.get("name") == name:
+                return f"spec.{kind}[{index}]", container
+    return None
+
+
+def _facts(images: Mapping[str, ImageFacts], image: str) -> ImageFacts | None:
+    def key(reference: str) -> str:  # nginx:1.25 and docker.io/library/nginx:1.25 are one image
+        reference = reference.split("@", 1)[0]
+        for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/"):
+            reference = reference.removeprefix(prefix)
+        return reference
+
+    return next((facts for name, facts in images.items() if key(name) == key(image)), None)
+
+
 def describe(state: PodState | None) -> str:
     """A Pod's state in kubectl's words: 'STATUS Running, READY 1/2; log-shipper: CrashLoopBackOff (...)'."""
     if state is None:
@@ -44,12 +117,25 @@ def describe(state: PodState | None) -> str:
 
 
 def details(run: LabRun, pod: str, containers: list[str] | None = None) -> list[tuple[str, str]]:
-    """Last log lines of each container and the Pod's recent events, for a failure message."""
-    state = run.sandbox.state(pod)
-    names = containers or ([c.name for c in state.containers] if state else [])
+    """Last log lines of each container and the Pod's recent events, for a failure message.
+
+    Collecting them never changes the verdict: a backend that cannot read logs or events (InfraError)
+    leaves a line saying so under the student's failure, not an infrastructure error in its place."""
     found: list[tuple[str, str]] = []
+    try:
+        state = run.sandbox.state(pod)
+    except InfraError as error:
+        return [(f"Pod {pod}", f"(could not be read: {error.problem})")]
+    names = containers or ([c.name for c in state.containers] if state else [])
     for name in names:
-        found.append((f"Last log lines of {pod}/{name}", run.sandbox.logs(pod, name, tail=LOG_LINES)))
-    events = run.sandbox.events(pod)[-EVENT_LINES:]
+        try:
+            lines = run.sandbox.logs(pod, name, tail=LOG_LINES)
+        except InfraError as error:
+            lines = f"(could not be read: {error.problem})"
+        found.append((f"Last log lines of {pod}/{name}", lines if lines.strip() else NO_LOG_LINES))
+    try:
+        events = run.sandbox.events(pod)[-EVENT_LINES:]
+    except InfraError as error:
+        events = [f"(could not be read: {error.problem})"]
     found.append((f"Recent events of {pod}", "\n".join(events)))
     return found

@@ -1,4 +1,4 @@
-"""The offline check: the YAML parses, the lab's Pods are there, valid and safe."""
+"""The offline check: the YAML parses, the lab's Pods are there, valid (schema and API server) and safe."""
 
 from __future__ import annotations
 
@@ -21,9 +21,13 @@ def manifests_valid(submission: Submission) -> None:
             expected=f"the Pods {pods}, with every TODO of the starter files filled in",
             observed=f"not started yet: {', '.join(files)} still hold TODO placeholders:{listing}",
             hint="follow the README part by part, replacing each TODO; then run the grader again")
+    hint = ("fix each line above (a file with a problem is not applied at all); "
+            "`kubectl apply --dry-run=server -f FILE` on a cluster shows the same schema and API-server errors")
+    for pod, (container, _) in submission.split_pods.items():
+        hint = (f"a sidecar is a second container of the same Pod, not a Pod of its own: move {container} "
+                f"under {pod}'s `containers:`; then " + hint)
     raise CheckFailed(
-        expected=f"every .yaml/.yml file in {submission.folder} to parse, and the Pods {pods} to be "
-                 f"present, schema-valid and within the safety policy ({LIMITS})",
+        expected=f"every .yaml/.yml file in {submission.folder} to parse, and the Pods {pods} to be present, "
+                 f"schema-valid, accepted by the API server and within the safety policy ({LIMITS})",
         observed=listing,
-        hint="fix each line above (a file with a problem is not applied at all); "
-             "`kubectl apply --dry-run=client -f FILE` shows schema errors too")
+        hint=hint)

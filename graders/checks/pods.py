@@ -7,7 +7,7 @@ import time
 from typing import Any, Mapping, Sequence
 
 from graders.backends.base import ContainerState, PodState
-from graders.checks.diagnostics import FATAL_REASONS, describe, details
+from graders.checks.diagnostics import FATAL_REASONS, describe, details, fatal_hint
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
 from graders.waiting import NotYet, until
@@ -170,7 +170,7 @@ def _stable(run: LabRun, pod: str, state: PodState) -> PodState:
                 expected=f"container {before.name} of Pod {pod} to keep running",
                 observed=f"container {before.name}: CrashLoopBackOff: it keeps exiting and being restarted "
                          f"({after.restarts if after else '?'} restarts so far)",
-                hint=FATAL_REASONS["CrashLoopBackOff"],
+                hint=fatal_hint(run, pod, after or before, "CrashLoopBackOff"),
                 details=details(run, pod, [before.name]))
     return later
 
@@ -192,7 +192,7 @@ def _fail_on_fatal(run: LabRun, pod: str, state: PodState, crashing_since: dict[
                 expected=f"container {container.name} of Pod {pod} (image {container.image}) to start",
                 observed=f"container {container.name}: {container.reason}: {container.message}".rstrip(": ")
                          + exited,
-                hint=FATAL_REASONS[container.reason],
+                hint=fatal_hint(run, pod, container, container.reason),
                 details=details(run, pod, [container.name]))
         if _finished_for_good(container, policy):
             raise CheckFailed(

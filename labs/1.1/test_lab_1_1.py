@@ -1,6 +1,7 @@
 """Lab 1.1 "What is a Pod?": the rubric. Run `pytest labs/1.1` to grade your YAML in this folder."""
 
 from graders import Lab
+from graders.lab import ImageFacts
 from graders.checks import lifecycle, manifests, network, pods, volumes
 
 FIRST, SIDECAR = "my-first-pod", "app-with-sidecar"
@@ -8,7 +9,9 @@ WELCOME = "Welcome to nginx!"
 # The web server the lesson asks for, as a fact of this lab: the image (checked by what really runs)
 # and its program (the image's own command, or an explicit command or args starting with it).
 NGINX, NGINX_PROGRAM = "nginx:1.25", "nginx"
-lab = Lab("1.1", "What is a Pod?", pods=[FIRST, SIDECAR], readme="labs/1.1/README.md")
+lab = Lab("1.1", "What is a Pod?", pods=[FIRST, SIDECAR], readme="labs/1.1/README.md",
+          containers={SIDECAR: ["app", "log-shipper"]},
+          images={NGINX: ImageFacts(command=("nginx", "-g", "daemon off;"), writes_to=("/var/log/nginx",))})
 
 
 @lab.check("manifests", 10, "YAML parses; both Pods present, schema-valid and safe", section="check-your-work")
