@@ -1,0 +1,355 @@
+"""The fake cluster's kubelet: plays each Pod as a podman pod and reports its status as a kubelet does.
+
+Where it follows the kubelet rather than `podman kube play` (see /work/shared/ENVIRONMENT.md):
+- Images are "pulled" before the play (Pulling/Pulled events; faults pull-429 and pull-slow act
+  here). An image missing locally is the registry's "not found": that container waits in
+  ErrImagePull/ImagePullBackOff for ever while the Pod's other containers are played without it.
+- podman plays with restartPolicy Never; this kubelet restarts exited containers itself with the
+  kubelet's back-off (first restart at once, then 10 s, 20 s, ... 300 s), so CrashLoopBackOff,
+  restartCount and lastState are real.
+- No host ports, emptyDir as a bind mount of a fresh directory, annotations and probes stripped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from graders.backends.podman import _error_text, _reason_for
+from tests.cluster.faults import Faults
+from tests.cluster.podman import podman, remove_pods
+
+SERVER_LABEL = "k8s101.dev/fake-cluster"
+TOKEN_VOLUME = "kube-api-access-"
+BACKOFF_START, BACKOFF_MAX = 10.0, 300.0  # the kubelet's back-off for restarts and image pulls
+MONITOR_EVERY = 0.4  # seconds between looks at the containers
+RATE_LIMITED = ("429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. "
+                "You may increase the limit by authenticating and upgrading")
+
+Emit = Callable[["Pod", str, str, str], None]  # pod, type, reason, message
+
+
+def now_iso(at: float | None = None) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if at is None else at))
+
+
+def full_image(image: str) -> str:
+    """The image reference as containerd names it: nginx:1.25 -> docker.io/library/nginx:1.25."""
+    first, _, rest = image.partition("/")
+    if not rest:
+        return f"docker.io/library/{image}"
+    if "." in first or ":" in first or first == "localhost":
+        return image
+    return f"docker.io/{image}"
+
+
+@dataclass
+class Container:
+    name: str
+    image: str
+    podman_name: str
+    state: str = "waiting"  # waiting | running | terminated
+    reason: str = "ContainerCreating"
+    message: str = ""
+    restart_count: int = 0
+    last_terminated: dict[str, Any] | None = None
+    terminated: dict[str, Any] | None = None
+    started_at: str = ""
+    image_id: str = ""
+    container_id: str = ""
+    pulled: bool = False
+    played: bool = False
+    handled_start: str = ""  # podman's StartedAt of the run whose end was handled
+    restart_at: float | None = None
+    backoff: float = BACKOFF_START
+
+    def status(self, spec_image: str) -> dict[str, Any]:
+        if self.state == "running":
+            state = {"running": {"startedAt": self.started_at}}
+        elif self.state == "terminated" and self.terminated:
+            state = {"terminated": self.terminated}
+        else:
+            state = {"waiting": {"reason": self.reason, **({"message": self.message} if self.message else {})}}
+        found = {"name": self.name, "image": full_image(spec_image), "imageID": self.image_id,
+                 "ready": self.state == "running", "restartCount": self.restart_count,
+                 "started": self.state == "running", "state": state,
+                 "lastState": {"terminated": self.last_terminated} if self.last_terminated else {}}
+        if self.container_id:
+            found["containerID"] = f"podman://{self.container_id}"
+        return found
+
+
+@dataclass
+class Pod:
+    obj: dict[str, Any]  # as stored by the API server (metadata, spec)
+    podman_name: str
+    containers: dict[str, Container]
+    infra_id: str = ""
+    deleting: bool = False
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> str:
+        return self.obj["metadata"]["namespace"]
+
+    @property
+    def name(self) -> str:
+        return self.obj["metadata"]["name"]
+
+    @property
+    def policy(self) -> str:
+        return self.obj["spec"].get("restartPolicy") or "Always"
+
+    def status(self) -> dict[str, Any]:
+        specs = {c["name"]: c for c in self.obj["spec"]["containers"]}
+        statuses = [c.status(specs[c.name].get("image", "")) for c in self.containers.values()]
+        ready = all(s["ready"] for s in statuses)
+        created = self.obj["metadata"]["creationTimestamp"]
+        condition = lambda kind, ok: {"type": kind, "status": "True" if ok else "False",  # noqa: E731
+                                      "lastProbeTime": None, "lastTransitionTime": created}
+        return {"phase": self.phase(), "hostIP": "127.0.0.1", "startTime": created, "qosClass": "BestEffort",
+                "conditions": [condition("PodScheduled", True), condition("Initialized", True),
+                               condition("ContainersReady", ready), condition("Ready", ready)],
+                "containerStatuses": statuses}
+
+    def phase(self) -> str:
+        """The kubelet's getPhase: a waiting container that never ran keeps the Pod Pending."""
+        running = pending = stopped = succeeded = 0
+        for c in self.containers.values():
+            if c.state == "running":
+                running += 1
+            elif c.state == "terminated":
+                stopped += 1
+                succeeded += c.terminated is not None and c.terminated.get("exitCode") == 0
+            elif c.last_terminated:
+                stopped += 1
+            else:
+                pending += 1
+        if pending:
+            return "Pending"
+        if running:
+            return "Running"
+        if self.policy == "Always" or (self.policy == "OnFailure" and stopped != succeeded):
+            return "Running"
+        return "Succeeded" if stopped == succeeded else "Failed"
+
+
+class Kubelet:
+    def __init__(self, faults: Faults, emit: Emit) -> None:
+        self.faults = faults
+        self.emit = emit
+        self.sid = uuid.uuid4().hex[:6]
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"k8s101-fake-cluster-{self.sid}-"))
+        self.pods: dict[str, Pod] = {}  # podman name -> Pod
+        self._count = 0
+        self._monitor: asyncio.Task | None = None
+
+    # -- lifecycle of one Pod ----------------------------------------------------------------------
+    def start(self, obj: dict[str, Any]) -> Pod:
+        self._count += 1
+        name = f"fc{self.sid}-{self._count}-{obj['metadata']['name']}"
+        containers = {c["name"]: Container(c["name"], c.get("image", ""), f"{name}-{c['name']}")
+                      for c in obj["spec"]["containers"]}
+        pod = Pod(obj, name, containers)
+        self.pods[name] = pod
+        pod.tasks.append(asyncio.create_task(self._run(pod)))
+        if self._monitor is None:
+            self._monitor = asyncio.create_task(self._watch())
+        return pod
+
+    async def stop(self, pod: Pod, grace: int) -> None:
+        """Delete as the kubelet does: SIGTERM, the grace period, then SIGKILL; then the Pod is gone."""
+        pod.deleting = True
+        for task in pod.tasks:
+            task.cancel()
+        for c in pod.containers.values():
+            if c.state == "running":
+                self.emit(pod, "Normal", "Killing", f"Stopping container {c.name}")
+        await podman("pod", "stop", "--ignore", "-t", str(grace), pod.podman_name, timeout=grace + 30)
+        await remove_pods([pod.podman_name])
+        shutil.rmtree(self.workdir / pod.podman_name, ignore_errors=True)
+        self.pods.pop(pod.podman_name, None)
+
+    async def close(self) -> list[str]:
+        """Remove every pod this server played; the names of those still there afterwards."""
+        if self._monitor:
+            self._monitor.cancel()
+        for pod in self.pods.values():
+            pod.deleting = True
+            for task in pod.tasks:
+                task.cancel()
+        left = await remove_pods([pod.podman_name for pod in self.pods.values()])
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return left
+
+    async def _run(self, pod: Pod) -> None:
+        self.emit(pod, "Normal", "Scheduled", f"Successfully assigned {pod.namespace}/{pod.name} to fake-cluster")
+        pulled = await asyncio.gather(*(self._pull(pod, c) for c in pod.containers.values()))
+        if any(pulled):
+            await self._play(pod, [c for c, ok in zip(pod.containers.values(), pulled) if ok])
+
+    # -- images -------------------------------------------------------------------------------------
+    async def _pull(self, pod: Pod, c: Container) -> bool:
+        """Pull as the kubelet does; True once the image is there. A rate limit is retried after a
+        back-off; an image the registry does not have keeps the container in ImagePullBackOff."""
+        backoff = BACKOFF_START
+        while True:
+            self.emit(pod, "Normal", "Pulling", f'Pulling image "{c.image}"')
+            began = time.monotonic()
+            if self.faults.pull_slow:
+                await asyncio.sleep(self.faults.pull_slow)
+            if self.faults.pull_429 > 0:
+                self.faults.pull_429 -= 1
+                error = (f'failed to pull and unpack image "{full_image(c.image)}": failed to copy: '
+                         f"httpReadSeeker: failed open: unexpected status code: {RATE_LIMITED}")
+            else:
+                code, out, err = await podman("image", "inspect", "--format", "{{.Id}} {{.Digest}}", c.image)
+                if code == 0:
+                    image_id, _, digest = out.strip().partition(" ")
+                    repository = full_image(c.image).rsplit(":", 1)[0]
+                    c.image_id = f"{repository}@{digest}" if digest.startswith("sha256:") else f"sha256:{image_id}"
+                    c.pulled = True
+                    seconds = time.monotonic() - began
+                    self.emit(pod, "Normal", "Pulled", f'Successfully pulled image "{c.image}" in {seconds:.3f}s')
+                    return True
+                if _reason_for(err) == "InvalidImageName":
+                    c.reason, c.message = "InvalidImageName", f'Failed to apply default image tag "{c.image}": ' \
+                                                              f'couldn\'t parse image reference "{c.image}": invalid reference format'
+                    self.emit(pod, "Warning", "InspectFailed", c.message)
+                    self.emit(pod, "Warning", "Failed", "Error: InvalidImageName")
+                    return False
+                error = (f'failed to pull and unpack image "{full_image(c.image)}": failed to resolve reference '
+                         f'"{full_image(c.image)}": {full_image(c.image)}: not found')
+                asyncio.create_task(self._pull_failed(pod, c, error, backoff))
+                return False
+            await self._pull_failed(pod, c, error, backoff, once=True)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _pull_failed(self, pod: Pod, c: Container, error: str, backoff: float, once: bool = False) -> None:
+        """ErrImagePull, then ImagePullBackOff for the back-off; for ever unless `once`."""
+        while not pod.deleting:
+            c.reason, c.message = "ErrImagePull", f"rpc error: code = {'Unknown' if once else 'NotFound'} desc = {error}"
+            self.emit(pod, "Warning", "Failed", f'Failed to pull image "{c.image}": {c.message}')
+            self.emit(pod, "Warning", "Failed", "Error: ErrImagePull")
+            await asyncio.sleep(1.0)
+            c.reason, c.message = "ImagePullBackOff", f'Back-off pulling image "{c.image}"'
+            self.emit(pod, "Normal", "BackOff", c.message)
+            self.emit(pod, "Warning", "Failed", "Error: ImagePullBackOff")
+            await asyncio.sleep(max(0.0, backoff - 1.0))
+            if once:
+                return
+            backoff = min(backoff * 2, BACKOFF_MAX)
+            self.emit(pod, "Normal", "Pulling", f'Pulling image "{c.image}"')
+
+    # -- playing ------------------------------------------------------------------------------------
+    async def _play(self, pod: Pod, containers: list[Container]) -> None:
+        played = self._playable(pod, {c.name for c in containers})
+        path = self.workdir / f"{pod.podman_name}.yaml"
+        path.write_text(yaml.safe_dump(played))
+        code, _, err = await podman("kube", "play", str(path), timeout=120)
+        if code != 0:
+            print(f"fake-cluster: podman kube play {pod.podman_name} failed: {err.strip()}", flush=True)
+            await remove_pods([pod.podman_name])
+            reason, message = _reason_for(err), _error_text(err)
+            for c in containers:
+                c.reason, c.message = reason, message
+            self.emit(pod, "Warning", "Failed", f"Error: {message}")
+            return
+        _, out, _ = await podman("pod", "inspect", "--format", "{{.InfraContainerID}}", pod.podman_name)
+        pod.infra_id = out.strip()
+        for c in containers:
+            c.played = True
+            self.emit(pod, "Normal", "Created", f"Created container {c.name}")
+            self.emit(pod, "Normal", "Started", f"Started container {c.name}")
+        await self._look()
+
+    def _playable(self, pod: Pod, names: set[str]) -> dict[str, Any]:
+        spec = copy.deepcopy(pod.obj["spec"])
+        spec["containers"] = [c for c in spec["containers"] if c["name"] in names]
+        # the ServiceAccount token volume the API server added: nothing serves tokens here
+        spec["volumes"] = [v for v in spec.get("volumes") or [] if not v["name"].startswith(TOKEN_VOLUME)]
+        for c in spec["containers"] + spec.get("initContainers", []):
+            c["volumeMounts"] = [m for m in c.get("volumeMounts") or [] if not m["name"].startswith(TOKEN_VOLUME)]
+        for c in spec["containers"] + spec.get("initContainers", []):
+            for key in ("ports", "readinessProbe", "livenessProbe", "startupProbe", "imagePullPolicy", "resources"):
+                c.pop(key, None)
+        spec["restartPolicy"] = "Never"  # restarts are this kubelet's, with back-off
+        for volume in spec.get("volumes") or []:
+            if "emptyDir" in volume:
+                path = self.workdir / pod.podman_name / volume["name"]
+                path.mkdir(parents=True, exist_ok=True)
+                volume.pop("emptyDir")
+                volume["hostPath"] = {"path": str(path), "type": "Directory"}
+        return {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": pod.podman_name, "labels": {SERVER_LABEL: self.sid}}, "spec": spec}
+
+    # -- watching the containers -------------------------------------------------------------------
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(MONITOR_EVERY)
+            if self.pods:
+                try:
+                    await self._look()
+                except Exception as error:  # noqa: BLE001 - a monitor that dies leaves stale statuses
+                    print(f"fake-cluster: monitor: {error!r}", flush=True)
+
+    async def _look(self) -> None:
+        code, out, _ = await podman("ps", "--all", "--format", "json", "--filter", f"name=^fc{self.sid}-")
+        if code != 0:
+            return
+        seen = {entry["Names"][0]: entry for entry in yaml.safe_load(out or "[]") or []}
+        for pod in list(self.pods.values()):
+            if pod.deleting:
+                continue
+            for c in pod.containers.values():
+                if c.played and c.podman_name in seen:
+                    await self._observe(pod, c, seen[c.podman_name])
+
+    async def _observe(self, pod: Pod, c: Container, entry: dict[str, Any]) -> None:
+        c.container_id = entry.get("Id", "")
+        started, state = str(entry.get("StartedAt", "")), entry.get("State", "")
+        if state == "running":
+            c.state, c.reason, c.message, c.restart_at = "running", "", "", None
+            c.started_at = now_iso(float(started)) if started.isdigit() else now_iso()
+            return
+        if state != "exited":
+            return
+        if c.handled_start != started:  # a run that just ended
+            c.handled_start = started
+            code = int(entry.get("ExitCode") or 0)
+            ended = entry.get("ExitedAt")
+            term = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                    "startedAt": c.started_at or now_iso(), "finishedAt": now_iso(float(ended) if ended else None),
+                    "containerID": f"podman://{c.container_id}"}
+            if pod.policy == "Never" or (pod.policy == "OnFailure" and code == 0):
+                c.state, c.terminated = "terminated", term
+                return
+            c.last_terminated, c.state = term, "waiting"
+            if c.restart_count == 0:
+                c.restart_at = time.monotonic()
+            else:
+                c.restart_at = time.monotonic() + c.backoff
+                c.reason = "CrashLoopBackOff"
+                c.message = f"back-off {c.backoff:g}s restarting failed container={c.name} pod={pod.name}_" \
+                            f"{pod.namespace}({pod.obj['metadata']['uid']})"
+                self.emit(pod, "Warning", "BackOff", f"Back-off restarting failed container {c.name} in pod "
+                                                     f"{pod.name}_{pod.namespace}({pod.obj['metadata']['uid']})")
+                c.backoff = min(c.backoff * 2, BACKOFF_MAX)
+        if c.restart_at is not None and time.monotonic() >= c.restart_at and not pod.deleting:
+            c.restart_at = None
+            code, _, err = await podman("start", c.podman_name)
+            if code == 0:
+                c.restart_count += 1
+                c.state, c.reason, c.message, c.started_at = "running", "", "", now_iso()
+                self.emit(pod, "Normal", "Started", f"Started container {c.name}")
+            else:
+                c.reason, c.message = "RunContainerError", _error_text(err)
