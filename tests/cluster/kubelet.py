@@ -68,7 +68,7 @@ class Container:
     container_id: str = ""
     pulled: bool = False
     played: bool = False
-    handled_start: str = ""  # podman's StartedAt of the run whose end was handled
+    exit_handled: bool = False  # the end of its current run was seen (podman's times are whole seconds)
     restart_at: float | None = None
     backoff: float = BACKOFF_START
 
@@ -152,6 +152,7 @@ class Kubelet:
         self.pods: dict[str, Pod] = {}  # podman name -> Pod
         self._count = 0
         self._monitor: asyncio.Task | None = None
+        self._looking = asyncio.Lock()
 
     # -- lifecycle of one Pod ----------------------------------------------------------------------
     def start(self, obj: dict[str, Any]) -> Pod:
@@ -302,17 +303,25 @@ class Kubelet:
                 except Exception as error:  # noqa: BLE001 - a monitor that dies leaves stale statuses
                     print(f"fake-cluster: monitor: {error!r}", flush=True)
 
-    async def _look(self) -> None:
-        code, out, _ = await podman("ps", "--all", "--format", "json", "--filter", f"name=^fc{self.sid}-")
-        if code != 0:
-            return
-        seen = {entry["Names"][0]: entry for entry in yaml.safe_load(out or "[]") or []}
-        for pod in list(self.pods.values()):
-            if pod.deleting:
-                continue
-            for c in pod.containers.values():
-                if c.played and c.podman_name in seen:
-                    await self._observe(pod, c, seen[c.podman_name])
+    async def refresh(self, pod: Pod) -> None:
+        """Look at one Pod's containers now: a status read must not lag behind a container that exited
+        (podman's backend reads live too, and the verdict table must not depend on the monitor's beat)."""
+        if any(c.played for c in pod.containers.values()) and not pod.deleting:
+            await self._look(f"^{pod.podman_name}-", [pod])
+
+    async def _look(self, prefix: str | None = None, pods: list[Pod] | None = None) -> None:
+        async with self._looking:  # one look at a time: a listing older than a restart would undo it
+            code, out, _ = await podman("ps", "--all", "--format", "json", "--filter",
+                                        f"name={prefix or f'^fc{self.sid}-'}")
+            if code != 0:
+                return
+            seen = {entry["Names"][0]: entry for entry in yaml.safe_load(out or "[]") or []}
+            for pod in pods if pods is not None else list(self.pods.values()):
+                if pod.deleting:
+                    continue
+                for c in pod.containers.values():
+                    if c.played and c.podman_name in seen:
+                        await self._observe(pod, c, seen[c.podman_name])
 
     async def _observe(self, pod: Pod, c: Container, entry: dict[str, Any]) -> None:
         c.container_id = entry.get("Id", "")
@@ -323,8 +332,8 @@ class Kubelet:
             return
         if state != "exited":
             return
-        if c.handled_start != started:  # a run that just ended
-            c.handled_start = started
+        if not c.exit_handled:  # a run that just ended
+            c.exit_handled = True
             code = int(entry.get("ExitCode") or 0)
             ended = entry.get("ExitedAt")
             term = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
@@ -349,6 +358,7 @@ class Kubelet:
             code, _, err = await podman("start", c.podman_name)
             if code == 0:
                 c.restart_count += 1
+                c.exit_handled = False
                 c.state, c.reason, c.message, c.started_at = "running", "", "", now_iso()
                 self.emit(pod, "Normal", "Started", f"Started container {c.name}")
             else:

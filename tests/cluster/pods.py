@@ -22,6 +22,9 @@ CHANNEL_STDOUT, CHANNEL_STDERR, CHANNEL_ERROR = 1, 2, 3
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 TOKEN_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 PROXY_IMAGE = "docker.io/library/busybox:1.36"
+NOT_RUNNING = {"metadata": {}, "status": "Failure", "reason": "InternalError", "code": 500,
+               "message": "Internal error occurred: error executing command in container: container is not created or running",
+               "details": {"causes": [{"message": "error executing command in container: container is not created or running"}]}}
 
 
 class PodsApi:
@@ -114,7 +117,10 @@ class PodsApi:
     # -- read ---------------------------------------------------------------------------------------------
     async def get(self, request: web.Request) -> web.Response:
         pod = self._find(request)
-        return web.json_response(self.served(pod)) if pod else self._missing(request)
+        if pod is None:
+            return self._missing(request)
+        await self.cluster.kubelet.refresh(pod)
+        return web.json_response(self.served(pod))
 
     async def list(self, request: web.Request) -> web.Response:
         ns, selector = request.match_info.get("ns"), request.query.get("labelSelector")
@@ -216,6 +222,10 @@ class PodsApi:
         err = strip_noise(err)
         code = process.returncode or 0
         not_found = code in (125, 126, 127) and ("executable file not found" in err or "no such file or directory" in err)
+        if code == 255 and "container state improper" in err:  # it exited since the last look
+            await ws.send_bytes(bytes([CHANNEL_ERROR]) + json.dumps(NOT_RUNNING).encode())
+            await ws.close()
+            return ws
         if out and not not_found:
             await ws.send_bytes(bytes([CHANNEL_STDOUT]) + out.encode())
         if err and not not_found:
