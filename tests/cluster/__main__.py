@@ -62,7 +62,7 @@ class Server:
     async def go_down(self, seconds: float) -> None:
         """The api-down fault: new connections refused, open ones dropped, for `seconds`."""
         await asyncio.sleep(0.2)  # let the answer to the first Pod's creation go out
-        print(f"fake-cluster: api down for {seconds:g} s", flush=True)
+        print(f"fake-cluster: fault api-down fired: api down for {seconds:g} s", flush=True)
         self.down = True
         if self.site:
             await self.site.stop()

@@ -38,6 +38,11 @@ RATE_LIMITED = ("429 Too Many Requests - Server message: toomanyrequests: You ha
 Emit = Callable[["Pod", str, str, str], None]  # pod, type, reason, message
 
 
+def fired(fault: str, what: str) -> None:
+    """Say so in the server's output when a fault acts: a scenario test asserts its fault fired."""
+    print(f"fake-cluster: fault {fault} fired: {what}", flush=True)
+
+
 def now_iso(at: float | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if at is None else at))
 
@@ -207,9 +212,11 @@ class Kubelet:
             self.emit(pod, "Normal", "Pulling", f'Pulling image "{c.image}"')
             began = time.monotonic()
             if self.faults.pull_slow:
+                fired("pull-slow", f"pulling {c.image} takes {self.faults.pull_slow:g} s")
                 await asyncio.sleep(self.faults.pull_slow)
             if self.faults.pull_429 > 0:
                 self.faults.pull_429 -= 1
+                fired("pull-429", f"pull of {c.image} rate-limited ({self.faults.pull_429} more to come)")
                 error = (f'failed to pull and unpack image "{full_image(c.image)}": failed to copy: '
                          f"httpReadSeeker: failed open: unexpected status code: {RATE_LIMITED}")
             else:

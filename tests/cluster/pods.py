@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from tests.cluster.kubelet import SERVER_LABEL, TOKEN_VOLUME, Pod, full_image, now_iso
+from tests.cluster.kubelet import SERVER_LABEL, TOKEN_VOLUME, Pod, fired, full_image, now_iso
 from tests.cluster.podman import podman, strip_noise
 from tests.cluster.responses import matches, not_found, status
 from tests.cluster.validation import invalid_message, pod_errors
@@ -55,6 +55,8 @@ class PodsApi:
         if refused:
             return refused
         if not cluster.default_sa_ready(ns):  # ServiceAccount admission, before validation
+            if cluster.faults.sa_delay > 1:
+                fired("sa-delay", f"pod {name} refused: no default ServiceAccount in {ns} yet")
             return status(403, "Forbidden", f'pods "{name}" is forbidden: error looking up service account '
                                              f'{ns}/default: serviceaccount "default" not found', name=name, kind="pods")
         causes = pod_errors(body)
@@ -199,6 +201,7 @@ class PodsApi:
         faults = self.cluster.faults
         if faults.exec_stall > 0:  # accepted, never answered: until the client goes away
             faults.exec_stall -= 1
+            fired("exec-stall", f"exec {command} in {request.match_info['name']} accepted, never answered")
             while request.transport is not None and not request.transport.is_closing():
                 await asyncio.sleep(0.5)
             return web.Response(status=499)
