@@ -262,7 +262,8 @@ class PodsApi:
     # -- proxy --------------------------------------------------------------------------------------------
     async def proxy(self, request: web.Request) -> web.Response:
         """GET pods/NAME[:PORT]/proxy/PATH: the request made from a throwaway busybox container in the
-        Pod's network namespace (the API server reaches the Pod's IP; here, the Pod's localhost)."""
+        Pod's network namespace (the API server reaches the Pod's IP; here, the Pod's localhost).
+        podman 4.3 refuses `--network container:<infra>` from outside a pod, so it runs in the pod."""
         pod = self._find(request)
         if pod is None:
             return self._missing(request)
@@ -272,15 +273,17 @@ class PodsApi:
             port = str(ports[0]) if ports else "80"
         if not pod.infra_id or pod.status()["phase"] != "Running":
             return status(503, "ServiceUnavailable", f"error trying to reach service: pod {pod.name} is not running")
-        path = request.match_info.get("path", "")
-        url = f"http://127.0.0.1:{port}/{path}" + (f"?{request.query_string}" if request.query_string else "")
-        kubelet = self.cluster.kubelet
+        path = "/" + request.match_info.get("path", "") + (f"?{request.query_string}" if request.query_string else "")
+        # busybox wget -S crashes here (exit 139): a raw HTTP/1.0 request over nc keeps the status line
+        script = 'printf "GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" "$1" | nc -w 5 127.0.0.1 "$2"'
         code, out, err = await podman(
-            "run", "--rm", "--network", f"container:{pod.infra_id}", "--label", f"{SERVER_LABEL}={kubelet.sid}",
-            PROXY_IMAGE, "wget", "-S", "-q", "-T", "5", "-O", "-", url, timeout=30)
-        answer = [line.strip() for line in err.splitlines() if line.strip().startswith("HTTP/")]
-        if not answer:
-            return status(503, "ServiceUnavailable", f"error trying to reach service: {err.strip()[-300:]}")
-        http_status = int(answer[-1].split()[1])
-        return web.Response(status=http_status, body=out.encode(), content_type="text/html")
+            "run", "--rm", "--pod", pod.podman_name, "--label", f"{SERVER_LABEL}={self.cluster.kubelet.sid}",
+            PROXY_IMAGE, "sh", "-c", script, "sh", path, port, timeout=30)
+        head, _, body = out.partition("\r\n\r\n")
+        first = head.split("\r\n", 1)[0].split()
+        if len(first) < 2 or not first[1].isdigit():
+            return status(503, "ServiceUnavailable", f"error trying to reach service: dial tcp 127.0.0.1:{port}: "
+                                                     f"connect: connection refused {err.strip()[-200:]}".rstrip())
+        http_status = int(first[1])
+        return web.Response(status=http_status, body=body.encode(), content_type="text/html")
 

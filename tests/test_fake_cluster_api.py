@@ -1,0 +1,169 @@
+"""The fake cluster's API, through kube.py's own sandbox and over plain HTTP: the shapes, codes and
+messages that the graders rely on, with real containers behind them."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from graders.backends.base import NOT_FOUND, ApplyRejected
+from graders.backends.kube import ClusterBackend, KubernetesSandbox, api_client
+from tests.cluster.fixture import CONTEXT, FakeCluster, fake_cluster
+
+pytestmark = pytest.mark.cluster
+SA_DELAY = 1.5
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCluster]:
+    with fake_cluster(tmp_path_factory.mktemp("fake-cluster"), f"sa-delay:{SA_DELAY}") as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox(cluster: FakeCluster) -> Iterator[KubernetesSandbox]:
+    backend = ClusterBackend(lambda: api_client(cluster.kubeconfig, CONTEXT), where="the fake cluster")
+    opened = backend.open_sandbox("1.1", uuid.uuid4().hex[:8])
+    yield opened
+    opened.close()
+
+
+def http(cluster: FakeCluster, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    server = yaml.safe_load(cluster.kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(server + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            status, raw = answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode()
+
+
+def pod(name: str, *containers: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": list(containers),
+                                                                                   **spec}}
+
+
+BUSYBOX = {"name": "box", "image": "busybox:1.36", "command": ["sh", "-c", "echo one; echo two; echo three; sleep 3600"]}
+
+
+def wait_running(sandbox: KubernetesSandbox, name: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = sandbox.state(name)
+        if state and state.phase == "Running" and all(c.running for c in state.containers):
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"Pod {name} not running: {state}")
+
+
+def test_the_default_service_account_arrives_late_with_the_real_403(cluster: FakeCluster) -> None:
+    ns = f"sa-{uuid.uuid4().hex[:6]}"
+    assert http(cluster, "POST", "/api/v1/namespaces", {"metadata": {"name": ns}})[0] == 201
+    status, body = http(cluster, "POST", f"/api/v1/namespaces/{ns}/pods", pod("p", BUSYBOX))
+    assert status == 403 and body["reason"] == "Forbidden"
+    assert body["message"] == (f'pods "p" is forbidden: error looking up service account {ns}/default: '
+                               'serviceaccount "default" not found')
+    time.sleep(SA_DELAY)
+    assert http(cluster, "GET", f"/api/v1/namespaces/{ns}/serviceaccounts/default")[0] == 200
+    assert http(cluster, "DELETE", f"/api/v1/namespaces/{ns}")[0] == 200
+
+
+def test_invalid_pods_get_the_api_servers_422(sandbox: KubernetesSandbox) -> None:
+    twins = pod("twins", {"name": "app", "image": "nginx:1.25", "volumeMounts": [{"name": "logs", "mountPath": "/l"}]},
+                {"name": "app", "image": "busybox:1.36"})
+    with pytest.raises(ApplyRejected) as rejected:
+        sandbox.apply(twins, timeout=10)
+    assert str(rejected.value) == ('422 Unprocessable Entity: Pod "twins" is invalid: ['
+                                   'spec.containers[0].volumeMounts[0].name: Not found: "logs", '
+                                   'spec.containers[1].name: Duplicate value: "app"]')
+    with pytest.raises(ApplyRejected, match=r'metadata.name: Invalid value: "My_Pod": a lowercase RFC 1123 subdomain'):
+        sandbox.apply(pod("My_Pod", BUSYBOX), timeout=10)
+    with pytest.raises(ApplyRejected, match=r"spec.containers\[0\].image: Required value"):
+        sandbox.apply(pod("noimage", {"name": "x"}), timeout=10)
+
+
+def test_exec_logs_events_and_delete_through_kube_py(sandbox: KubernetesSandbox) -> None:
+    sandbox.apply(pod("box", BUSYBOX, terminationGracePeriodSeconds=1), timeout=30)
+    state = wait_running(sandbox, "box")
+    assert state.containers[0].ready and state.containers[0].restarts == 0
+    result = sandbox.exec("box", "box", ["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=10)
+    assert (result.exit_code, result.stdout, result.stderr) == (3, "out\n", "err\n")
+    assert sandbox.exec("box", "box", ["curl", "-V"], timeout=10).exit_code == NOT_FOUND
+    assert sandbox.logs("box", "box", tail=2) == "two\nthree\n"
+    events = sandbox.events("box")
+    assert events[0].startswith("Normal Scheduled") and 'Normal Pulled: Successfully pulled image "busybox:1.36"' \
+        in " ".join(events) and events[-1] == "Normal Started: Started container box"
+    assert sandbox.delete("box", grace_seconds=None, timeout=30)
+    assert sandbox.state("box") is None and sandbox.leftovers() == []
+
+
+def test_a_crash_loop_backs_off_as_the_kubelet_does(sandbox: KubernetesSandbox, cluster: FakeCluster) -> None:
+    crasher = {"name": "crash", "image": "busybox:1.36", "command": ["sh", "-c", "echo bye; exit 7"]}
+    sandbox.apply(pod("crash", crasher), timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        c = sandbox.state("crash").containers[0]
+        if c.reason == "CrashLoopBackOff":
+            break
+        time.sleep(0.2)
+    assert (c.reason, c.restarts, c.exit_code, c.running) == ("CrashLoopBackOff", 1, 7, False)
+    assert "back-off 10s restarting failed container=crash" in c.message
+    time.sleep(3)  # within the 10 s back-off: no restart
+    assert sandbox.state("crash").containers[0].restarts == 1
+    _, served = http(cluster, "GET", f"/api/v1/namespaces/{sandbox.namespace}/pods/crash")
+    status = served["status"]["containerStatuses"][0]
+    assert status["lastState"]["terminated"]["exitCode"] == 7 and status["lastState"]["terminated"]["reason"] == "Error"
+    assert served["status"]["phase"] == "Running"  # restartPolicy Always: a crash loop is Running
+    assert sandbox.delete("crash", grace_seconds=0, timeout=30)
+
+
+def test_a_missing_image_waits_in_image_pull_back_off_while_the_rest_runs(sandbox: KubernetesSandbox,
+                                                                        cluster: FakeCluster) -> None:
+    sandbox.apply(pod("typo", {"name": "web", "image": "nginx:1.255"}, BUSYBOX), timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = sandbox.state("typo")
+        if state.container("box").running and state.container("web").reason == "ImagePullBackOff":
+            break
+        time.sleep(0.2)
+    assert state.phase == "Pending" and state.container("box").running
+    assert state.container("web").reason == "ImagePullBackOff"
+    assert any("docker.io/library/nginx:1.255: not found" in e for e in sandbox.events("typo"))
+    status, body = http(cluster, "GET", f"/api/v1/namespaces/{sandbox.namespace}/pods/typo/log?container=web")
+    assert status == 400 and body["message"] == 'container "web" in pod "typo" is waiting to start: ImagePullBackOff'
+    assert sandbox.delete("typo", grace_seconds=0, timeout=30)
+
+
+def test_proxy_limit_range_and_a_terminating_namespace(sandbox: KubernetesSandbox, cluster: FakeCluster) -> None:
+    ns = sandbox.namespace
+    limits = {"metadata": {"name": "defaults"}, "spec": {"limits": [
+        {"type": "Container", "default": {"memory": "64Mi"}, "defaultRequest": {"cpu": "50m"}}]}}
+    assert http(cluster, "POST", f"/api/v1/namespaces/{ns}/limitranges", limits)[0] == 201
+    sandbox.apply(pod("web", {"name": "nginx", "image": "nginx:1.25", "ports": [{"containerPort": 80}]}), timeout=30)
+    state = wait_running(sandbox, "web")
+    assert state.spec["containers"][0]["resources"] == {"limits": {"memory": "64Mi"}, "requests": {"cpu": "50m"}}
+    status, page = http(cluster, "GET", f"/api/v1/namespaces/{ns}/pods/web:80/proxy/")
+    assert status == 200 and "Welcome to nginx!" in page, page["message"] if isinstance(page, dict) else page
+    assert http(cluster, "GET", f"/api/v1/namespaces/{ns}/pods/web:80/proxy/missing")[0] == 404
+    sandbox.apply(pod("stubborn", {**BUSYBOX, "command": ["sleep", "3600"]}), timeout=30)  # PID 1 ignores SIGTERM
+    wait_running(sandbox, "stubborn")
+    assert http(cluster, "DELETE", f"/api/v1/namespaces/{ns}")[0] == 200
+    status, namespace = http(cluster, "GET", f"/api/v1/namespaces/{ns}")
+    assert status == 200 and namespace["status"]["phase"] == "Terminating"
+    assert sandbox.state("stubborn").terminating
+    status, body = http(cluster, "POST", f"/api/v1/namespaces/{ns}/pods", pod("late", BUSYBOX))
+    assert status == 403 and "because it is being terminated" in body["message"]
