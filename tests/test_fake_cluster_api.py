@@ -167,3 +167,31 @@ def test_proxy_limit_range_and_a_terminating_namespace(sandbox: KubernetesSandbo
     assert sandbox.state("stubborn").terminating
     status, body = http(cluster, "POST", f"/api/v1/namespaces/{ns}/pods", pod("late", BUSYBOX))
     assert status == 403 and "because it is being terminated" in body["message"]
+
+
+def test_an_ephemeral_container_joins_the_pod_with_its_volume(sandbox: KubernetesSandbox, cluster: FakeCluster) -> None:
+    """What `kubectl debug` does: a container added to a running Pod, sharing its network and the
+    volumes it names; its logs are readable and its status is reported."""
+    writer = {"name": "writer", "image": "busybox:1.36", "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+              "command": ["sh", "-c", "echo hello > /data/note; exec sleep 3600"]}
+    sandbox.apply(pod("shared", writer, volumes=[{"name": "data", "emptyDir": {}}], terminationGracePeriodSeconds=0),
+                  timeout=30)
+    wait_running(sandbox, "shared")
+    path = f"/api/v1/namespaces/{sandbox.namespace}/pods/shared/ephemeralcontainers"
+    debugger = {"name": "debugger", "image": "busybox:1.36", "command": ["sh", "-c", "cat /mnt/note; sleep 3600"],
+                "volumeMounts": [{"name": "data", "mountPath": "/mnt"}]}
+    status, _ = http(cluster, "PATCH", path, {"spec": {"ephemeralContainers": [debugger]}})
+    assert status == 200
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and sandbox.logs("shared", "debugger") != "hello\n":
+        time.sleep(0.3)
+    assert sandbox.logs("shared", "debugger") == "hello\n"
+    assert sandbox.exec("shared", "debugger", ["cat", "/mnt/note"], timeout=10).stdout == "hello\n"
+    _, served = http(cluster, "GET", f"/api/v1/namespaces/{sandbox.namespace}/pods/shared")
+    assert "running" in served["status"]["ephemeralContainerStatuses"][0]["state"]
+    status, body = http(cluster, "PATCH", path, {"spec": {"ephemeralContainers": [
+        {**debugger, "name": "writer"}, {**debugger, "name": "other", "volumeMounts": [{"name": "x", "mountPath": "/x"}]}]}})
+    assert status == 422 and body["message"] == ('Pod "shared" is invalid: [spec.ephemeralContainers[0].name: Duplicate '
+                                                 'value: "writer", spec.ephemeralContainers[1].volumeMounts[0].name: '
+                                                 'Not found: "x"]')
+    assert sandbox.delete("shared", grace_seconds=0, timeout=30)

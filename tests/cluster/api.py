@@ -103,7 +103,8 @@ class Cluster:
             {"clientCIDR": "0.0.0.0/0", "serverAddress": request.host}]})
 
     async def get_api_v1(self, request: web.Request) -> web.Response:
-        names = ["namespaces", "pods", "pods/log", "pods/exec", "pods/proxy", "events", "serviceaccounts", *STORED]
+        names = ["namespaces", "pods", "pods/log", "pods/exec", "pods/proxy", "pods/ephemeralcontainers", "events",
+                 "serviceaccounts", *STORED]
         resources = [{"name": n, "singularName": "", "namespaced": n != "namespaces", "kind": n.title(),
                       "verbs": ["create", "delete", "get", "list"]} for n in names]
         return web.json_response({"kind": "APIResourceList", "groupVersion": "v1", "resources": resources})
@@ -168,8 +169,12 @@ class Cluster:
 
     async def _finish_namespace(self, ns: str) -> None:
         """The namespace controller: delete the Pods (their own grace periods), then the namespace."""
-        pods = [pod for (space, _), pod in self.pods.items() if space == ns]
+        pods = [pod for (space, _), pod in self.pods.items() if space == ns and not pod.deleting]
+        for pod in pods:
+            pod.deleting = True
         await asyncio.gather(*(self.pods_api.remove(pod, None) for pod in pods))
+        while any(space == ns for space, _ in self.pods):  # Pods deleted before: their grace goes on
+            await asyncio.sleep(0.5)
         for key in [key for key in self.stored if key[0] == ns]:
             del self.stored[key]
         self.events.pop(ns, None)
@@ -267,6 +272,8 @@ class Cluster:
             web.get(pod, pods.get), web.delete(pod, pods.delete),
             web.get(pod + "/log", pods.log),
             web.get(pod + "/exec", pods.exec), web.post(pod + "/exec", pods.exec),
+            web.patch(pod + "/ephemeralcontainers", pods.ephemeral),
+            web.put(pod + "/ephemeralcontainers", pods.ephemeral),
             web.get(pod + "/proxy", pods.proxy), web.get(pod + "/proxy/{path:.*}", pods.proxy),
         ])
 

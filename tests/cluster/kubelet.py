@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import shutil
 import tempfile
 import time
@@ -76,6 +77,7 @@ class Container:
     exit_handled: bool = False  # the end of its current run was seen (podman's times are whole seconds)
     restart_at: float | None = None
     backoff: float = BACKOFF_START
+    ephemeral: bool = False  # an ephemeral container: never restarted
 
     def status(self, spec_image: str) -> dict[str, Any]:
         if self.state == "running":
@@ -99,6 +101,7 @@ class Pod:
     podman_name: str
     containers: dict[str, Container]
     infra_id: str = ""
+    ephemeral: dict[str, Container] = field(default_factory=dict)
     deleting: bool = False
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -121,10 +124,17 @@ class Pod:
         created = self.obj["metadata"]["creationTimestamp"]
         condition = lambda kind, ok: {"type": kind, "status": "True" if ok else "False",  # noqa: E731
                                       "lastProbeTime": None, "lastTransitionTime": created}
-        return {"phase": self.phase(), "hostIP": "127.0.0.1", "startTime": created, "qosClass": "BestEffort",
-                "conditions": [condition("PodScheduled", True), condition("Initialized", True),
-                               condition("ContainersReady", ready), condition("Ready", ready)],
-                "containerStatuses": statuses}
+        found = {"phase": self.phase(), "hostIP": "127.0.0.1", "startTime": created, "qosClass": "BestEffort",
+                 "conditions": [condition("PodScheduled", True), condition("Initialized", True),
+                                condition("ContainersReady", ready), condition("Ready", ready)],
+                 "containerStatuses": statuses}
+        if self.ephemeral:
+            found["ephemeralContainerStatuses"] = [{**c.status(c.image), "ready": False}
+                                                   for c in self.ephemeral.values()]
+        return found
+
+    def any_container(self, name: str) -> Container | None:
+        return self.containers.get(name) or self.ephemeral.get(name)
 
     def phase(self) -> str:
         """The kubelet's getPhase: a waiting container that never ran keeps the Pod Pending."""
@@ -300,6 +310,28 @@ class Kubelet:
         return {"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": pod.podman_name, "labels": {SERVER_LABEL: self.sid}}, "spec": spec}
 
+    async def add_ephemeral(self, pod: Pod, spec: dict[str, Any]) -> None:
+        """An ephemeral container (kubectl debug): run in the Pod, with the emptyDir mounts it names."""
+        c = Container(spec["name"], spec.get("image", ""), f"{pod.podman_name}-{spec['name']}", ephemeral=True)
+        pod.ephemeral[c.name] = c
+        if not await self._pull(pod, c):
+            return
+        argv = ["run", "-d", "--pod", pod.podman_name, "--name", c.podman_name, "--label", f"{SERVER_LABEL}={self.sid}"]
+        for mount in spec.get("volumeMounts") or []:
+            folder = self.workdir / pod.podman_name / mount["name"]
+            if folder.is_dir():
+                argv += ["-v", f"{folder}:{mount['mountPath']}" + (":ro" if mount.get("readOnly") else "")]
+        if spec.get("command"):
+            argv += ["--entrypoint", json.dumps(spec["command"])]
+        code, _, err = await podman(*argv, c.image, *(spec.get("args") or []))
+        if code != 0:
+            c.reason, c.message = _reason_for(err), _error_text(err)
+            return
+        c.played = True
+        self.emit(pod, "Normal", "Created", f"Created container {c.name}")
+        self.emit(pod, "Normal", "Started", f"Started container {c.name}")
+        await self._look(f"^{pod.podman_name}-", [pod])
+
     # -- watching the containers -------------------------------------------------------------------
     async def _watch(self) -> None:
         while True:
@@ -326,7 +358,7 @@ class Kubelet:
             for pod in pods if pods is not None else list(self.pods.values()):
                 if pod.deleting:
                     continue
-                for c in pod.containers.values():
+                for c in [*pod.containers.values(), *pod.ephemeral.values()]:
                     if c.played and c.podman_name in seen:
                         await self._observe(pod, c, seen[c.podman_name])
 
@@ -346,7 +378,7 @@ class Kubelet:
             term = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
                     "startedAt": c.started_at or now_iso(), "finishedAt": now_iso(float(ended) if ended else None),
                     "containerID": f"podman://{c.container_id}"}
-            if pod.policy == "Never" or (pod.policy == "OnFailure" and code == 0):
+            if c.ephemeral or pod.policy == "Never" or (pod.policy == "OnFailure" and code == 0):
                 c.state, c.terminated = "terminated", term
                 return
             c.last_terminated, c.state = term, "waiting"

@@ -159,6 +159,8 @@ class PodsApi:
     def _container(self, request: web.Request, pod: Pod) -> tuple[str | None, web.Response | None]:
         name = request.query.get("container")
         names = list(pod.containers)
+        if name is not None and name in pod.ephemeral:
+            return name, None
         if name is None:
             if len(names) == 1:
                 return names[0], None
@@ -175,7 +177,7 @@ class PodsApi:
         name, refused = self._container(request, pod)
         if refused:
             return refused
-        c = pod.containers[name]
+        c = pod.any_container(name)
         if not c.played or (c.state == "waiting" and not c.last_terminated):
             return status(400, "BadRequest", f'container "{name}" in pod "{pod.name}" is waiting to start: '
                                               f"{c.reason or 'ContainerCreating'}")
@@ -205,7 +207,7 @@ class PodsApi:
             while request.transport is not None and not request.transport.is_closing():
                 await asyncio.sleep(0.5)
             return web.Response(status=499)
-        c = pod.containers[name]
+        c = pod.any_container(name)
         if c.state != "running":
             return status(400, "BadRequest", f'unable to upgrade connection: container not found ("{name}")')
         ws = web.WebSocketResponse(protocols=EXEC_PROTOCOLS)
@@ -258,6 +260,41 @@ class PodsApi:
                 "message": f"command terminated with non-zero exit code: error executing command {command}: "
                            f"command terminated with exit code {code}",
                 "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+
+    # -- ephemeral containers ---------------------------------------------------------------------------
+    async def ephemeral(self, request: web.Request) -> web.Response:
+        """PATCH or PUT pods/NAME/ephemeralcontainers: new entries of spec.ephemeralContainers run at once."""
+        pod = self._find(request)
+        if pod is None:
+            return self._missing(request)
+        body = await self.cluster.body(request) or {}
+        wanted = (body.get("spec") or {}).get("ephemeralContainers") or []
+        taken = {*pod.containers, *pod.ephemeral}
+        volumes = {v["name"] for v in pod.obj["spec"].get("volumes") or []}
+        added, causes = [], []
+        for i, spec in enumerate(wanted):
+            name = spec.get("name") if isinstance(spec, dict) else None
+            if name in pod.ephemeral:
+                continue  # already there (a PUT repeats the list)
+            field = f"spec.ephemeralContainers[{i}]"
+            if not name or not spec.get("image"):
+                causes.append({"reason": "FieldValueRequired", "message": "Required value",
+                               "field": f"{field}.{'name' if not name else 'image'}"})
+            elif name in taken:
+                causes.append({"reason": "FieldValueDuplicate", "message": f'Duplicate value: "{name}"',
+                               "field": f"{field}.name"})
+            for j, mount in enumerate(spec.get("volumeMounts") or []):
+                if mount.get("name") not in volumes:
+                    causes.append({"reason": "FieldValueNotFound", "message": f'Not found: "{mount.get("name")}"',
+                                   "field": f"{field}.volumeMounts[{j}].name"})
+            added.append(spec)
+        if causes:
+            return status(422, "Invalid", invalid_message("Pod", pod.name, causes), name=pod.name, kind="Pod",
+                          causes=causes)
+        pod.obj["spec"]["ephemeralContainers"] = [*(pod.obj["spec"].get("ephemeralContainers") or []), *added]
+        for spec in added:
+            self.cluster.background(self.cluster.kubelet.add_ephemeral(pod, spec))
+        return web.json_response(self.served(pod))
 
     # -- proxy --------------------------------------------------------------------------------------------
     async def proxy(self, request: web.Request) -> web.Response:
