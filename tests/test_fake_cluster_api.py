@@ -4,6 +4,7 @@ messages that the graders rely on, with real containers behind them."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -195,3 +196,28 @@ def test_an_ephemeral_container_joins_the_pod_with_its_volume(sandbox: Kubernete
                                                  'value: "writer", spec.ephemeralContainers[1].volumeMounts[0].name: '
                                                  'Not found: "x"]')
     assert sandbox.delete("shared", grace_seconds=0, timeout=30)
+
+
+def test_sigterm_removes_every_pod_it_played_at_once(tmp_path: Path) -> None:
+    """Also a Pod still in its 30 s grace period, and one still pulling: the server exits within seconds."""
+    marker = uuid.uuid4().hex[:8]
+    with fake_cluster(tmp_path, "sa-delay:0") as running:
+        ns = f"t-{marker}"
+        assert http(running, "POST", "/api/v1/namespaces", {"metadata": {"name": ns}})[0] == 201
+        stubborn = pod(f"stubborn-{marker}", {**BUSYBOX, "command": ["sleep", "3600"]})
+        assert http(running, "POST", f"/api/v1/namespaces/{ns}/pods", stubborn)[0] == 201
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _podman_pods(marker):
+            time.sleep(0.2)
+        assert _podman_pods(marker), "the Pod was never played"
+        assert http(running, "DELETE", f"/api/v1/namespaces/{ns}/pods/stubborn-{marker}")[0] == 200
+        began = time.monotonic()
+    assert time.monotonic() - began < 20
+    assert running.process.returncode == 0, running.output
+    assert _podman_pods(marker) == []
+
+
+def _podman_pods(marker: str) -> list[str]:
+    listed = subprocess.run(["podman", "pod", "ps", "--format", "{{.Name}}", "--filter", f"name={marker}"],
+                            capture_output=True, text=True, timeout=60)
+    return listed.stdout.split()
