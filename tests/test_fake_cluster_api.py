@@ -221,3 +221,22 @@ def _podman_pods(marker: str) -> list[str]:
     listed = subprocess.run(["podman", "pod", "ps", "--format", "{{.Name}}", "--filter", f"name={marker}"],
                             capture_output=True, text=True, timeout=60)
     return listed.stdout.split()
+
+
+def test_readiness_comes_from_the_readiness_probe(sandbox: KubernetesSandbox) -> None:
+    """Running is not Ready: an exec probe passes once its file exists; an httpGet probe on a path
+    nginx answers with 404 keeps the container not Ready, with Unhealthy events."""
+    waits = {"name": "waits", "image": "busybox:1.36", "command": ["sh", "-c", "sleep 3; touch /tmp/ok; exec sleep 3600"],
+             "readinessProbe": {"exec": {"command": ["test", "-e", "/tmp/ok"]}, "periodSeconds": 1}}
+    web = {"name": "web", "image": "nginx:1.25", "ports": [{"name": "http", "containerPort": 80}],
+           "readinessProbe": {"httpGet": {"path": "/missing", "port": "http"}, "periodSeconds": 2}}
+    sandbox.apply(pod("probed", waits, web, terminationGracePeriodSeconds=0), timeout=30)
+    state = wait_running(sandbox, "probed")
+    assert not state.container("waits").ready
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not sandbox.state("probed").container("waits").ready:
+        time.sleep(0.3)
+    later = sandbox.state("probed")
+    assert later.container("waits").ready and later.container("web").running and not later.container("web").ready
+    assert "Warning Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404" in sandbox.events("probed")
+    assert sandbox.delete("probed", grace_seconds=0, timeout=30)

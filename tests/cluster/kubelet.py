@@ -28,6 +28,7 @@ import yaml
 from graders.backends.podman import _error_text, _reason_for
 from tests.cluster.faults import Faults
 from tests.cluster.podman import podman, remove_pods
+from tests.cluster.probes import probe
 
 SERVER_LABEL = "k8s101.dev/fake-cluster"
 TOKEN_VOLUME = "kube-api-access-"
@@ -78,6 +79,13 @@ class Container:
     restart_at: float | None = None
     backoff: float = BACKOFF_START
     ephemeral: bool = False  # an ephemeral container: never restarted
+    spec: dict[str, Any] = field(default_factory=dict)
+    probe_ready: bool = False  # the readinessProbe's last verdict (ready needs one success)
+    prober: asyncio.Task | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "running" and (self.probe_ready or "readinessProbe" not in self.spec)
 
     def status(self, spec_image: str) -> dict[str, Any]:
         if self.state == "running":
@@ -87,7 +95,7 @@ class Container:
         else:
             state = {"waiting": {"reason": self.reason, **({"message": self.message} if self.message else {})}}
         found = {"name": self.name, "image": full_image(spec_image), "imageID": self.image_id,
-                 "ready": self.state == "running", "restartCount": self.restart_count,
+                 "ready": self.ready, "restartCount": self.restart_count,
                  "started": self.state == "running", "state": state,
                  "lastState": {"terminated": self.last_terminated} if self.last_terminated else {}}
         if self.container_id:
@@ -120,7 +128,7 @@ class Pod:
     def status(self) -> dict[str, Any]:
         specs = {c["name"]: c for c in self.obj["spec"]["containers"]}
         statuses = [c.status(specs[c.name].get("image", "")) for c in self.containers.values()]
-        ready = all(s["ready"] for s in statuses)
+        ready = all(c.ready for c in self.containers.values())
         created = self.obj["metadata"]["creationTimestamp"]
         condition = lambda kind, ok: {"type": kind, "status": "True" if ok else "False",  # noqa: E731
                                       "lastProbeTime": None, "lastTransitionTime": created}
@@ -173,7 +181,7 @@ class Kubelet:
     def start(self, obj: dict[str, Any]) -> Pod:
         self._count += 1
         name = f"fc{self.sid}-{self._count}-{obj['metadata']['name']}"
-        containers = {c["name"]: Container(c["name"], c.get("image", ""), f"{name}-{c['name']}")
+        containers = {c["name"]: Container(c["name"], c.get("image", ""), f"{name}-{c['name']}", spec=c)
                       for c in obj["spec"]["containers"]}
         pod = Pod(obj, name, containers)
         self.pods[name] = pod
@@ -332,6 +340,22 @@ class Kubelet:
         self.emit(pod, "Normal", "Started", f"Started container {c.name}")
         await self._look(f"^{pod.podman_name}-", [pod])
 
+    async def _prober(self, pod: Pod, c: Container, spec: dict[str, Any]) -> None:
+        """The kubelet's readiness prober for one run of a container: Ready after a success, not
+        Ready after failureThreshold failures in a row; "Unhealthy" events for failures."""
+        await asyncio.sleep(float(spec.get("initialDelaySeconds", 0)))
+        failures = 0
+        while not pod.deleting and c.state == "running":
+            ok, why = await probe(pod.podman_name, f"{SERVER_LABEL}={self.sid}", c.podman_name, spec, c.spec)
+            if ok:
+                failures, c.probe_ready = 0, True
+            else:
+                failures += 1
+                self.emit(pod, "Warning", "Unhealthy", f"Readiness probe failed: {why}")
+                if failures >= int(spec.get("failureThreshold", 3)):
+                    c.probe_ready = False
+            await asyncio.sleep(float(spec.get("periodSeconds", 10)))
+
     # -- watching the containers -------------------------------------------------------------------
     async def _watch(self) -> None:
         while True:
@@ -368,7 +392,13 @@ class Kubelet:
         if state == "running":
             c.state, c.reason, c.message, c.restart_at = "running", "", "", None
             c.started_at = now_iso(float(started)) if started.isdigit() else now_iso()
+            if "readinessProbe" in c.spec and (c.prober is None or c.prober.done()):
+                c.prober = asyncio.create_task(self._prober(pod, c, c.spec["readinessProbe"]))
+                pod.tasks.append(c.prober)
             return
+        if c.prober:
+            c.prober.cancel()
+            c.prober, c.probe_ready = None, False
         if state != "exited":
             return
         if not c.exit_handled:  # a run that just ended

@@ -12,6 +12,7 @@ from aiohttp import WSMsgType, web
 
 from tests.cluster.kubelet import SERVER_LABEL, TOKEN_VOLUME, Pod, fired, full_image, now_iso
 from tests.cluster.podman import podman, strip_noise
+from tests.cluster.probes import http_get
 from tests.cluster.responses import matches, not_found, status
 from tests.cluster.validation import invalid_message, pod_errors
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 CHANNEL_STDOUT, CHANNEL_STDERR, CHANNEL_ERROR = 1, 2, 3
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 TOKEN_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
-PROXY_IMAGE = "docker.io/library/busybox:1.36"
 NOT_RUNNING = {"metadata": {}, "status": "Failure", "reason": "InternalError", "code": 500,
                "message": "Internal error occurred: error executing command in container: container is not created or running",
                "details": {"causes": [{"message": "error executing command in container: container is not created or running"}]}}
@@ -299,8 +299,7 @@ class PodsApi:
     # -- proxy --------------------------------------------------------------------------------------------
     async def proxy(self, request: web.Request) -> web.Response:
         """GET pods/NAME[:PORT]/proxy/PATH: the request made from a throwaway busybox container in the
-        Pod's network namespace (the API server reaches the Pod's IP; here, the Pod's localhost).
-        podman 4.3 refuses `--network container:<infra>` from outside a pod, so it runs in the pod."""
+        Pod's network namespace (the API server reaches the Pod's IP; here, the Pod's localhost)."""
         pod = self._find(request)
         if pod is None:
             return self._missing(request)
@@ -311,16 +310,9 @@ class PodsApi:
         if not pod.infra_id or pod.status()["phase"] != "Running":
             return status(503, "ServiceUnavailable", f"error trying to reach service: pod {pod.name} is not running")
         path = "/" + request.match_info.get("path", "") + (f"?{request.query_string}" if request.query_string else "")
-        # busybox wget -S crashes here (exit 139): a raw HTTP/1.0 request over nc keeps the status line
-        script = 'printf "GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" "$1" | nc -w 5 127.0.0.1 "$2"'
-        code, out, err = await podman(
-            "run", "--rm", "--pod", pod.podman_name, "--label", f"{SERVER_LABEL}={self.cluster.kubelet.sid}",
-            PROXY_IMAGE, "sh", "-c", script, "sh", path, port, timeout=30)
-        head, _, body = out.partition("\r\n\r\n")
-        first = head.split("\r\n", 1)[0].split()
-        if len(first) < 2 or not first[1].isdigit():
+        http_status, body, err = await http_get(pod.podman_name, f"{SERVER_LABEL}={self.cluster.kubelet.sid}", port, path)
+        if http_status is None:
             return status(503, "ServiceUnavailable", f"error trying to reach service: dial tcp 127.0.0.1:{port}: "
                                                      f"connect: connection refused {err.strip()[-200:]}".rstrip())
-        http_status = int(first[1])
         return web.Response(status=http_status, body=body.encode(), content_type="text/html")
 
