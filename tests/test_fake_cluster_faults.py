@@ -21,6 +21,8 @@ from tests.grading import REFERENCE, grader_command
 
 pytestmark = pytest.mark.cluster
 DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens on the discard port
+# an xfail must fail on the grade (or a hung run), never on a broken scenario
+WRONG_GRADE = (AssertionError, pytest.fail.Exception)
 
 
 def grade(tmp_path: Path, faults: list[str], *args: str, submission: Path = REFERENCE, timeout: float = 240,
@@ -59,22 +61,22 @@ def with_sidecar_command(tmp_path: Path, script: str) -> Path:
 def test_the_default_service_account_race_is_waited_out(tmp_path: Path) -> None:
     """sa-delay: Pods created before the namespace's default ServiceAccount get the real 403; the
     grader retries it (and only it) until the ServiceAccount appears."""
-    report, output, seconds = grade(tmp_path, ["sa-delay:3"])
+    report, output, seconds = grade(tmp_path, ["sa-delay:3"], "-k", "first")
     assert "fault sa-delay fired" in output
-    assert report["score"] == 100, output
+    assert set(statuses(report).values()) == {"passed"}, output
     assert seconds >= 3
 
 
 def test_a_slow_pull_is_waited_for(tmp_path: Path) -> None:
     """pull-slow: every image takes S s in ContainerCreating, with Pulling events; within the ready
     timeout that costs the student nothing."""
-    report, output, seconds = grade(tmp_path, ["pull-slow:4"])
+    report, output, seconds = grade(tmp_path, ["pull-slow:4"], "-k", "first")
     assert "fault pull-slow fired" in output
-    assert report["score"] == 100, output
+    assert set(statuses(report).values()) == {"passed"}, output
     assert seconds >= 4
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 1: fixed on the kube-faults branch")
+@pytest.mark.xfail(strict=True, raises=WRONG_GRADE, reason="issue 9 item 1: fixed on the kube-faults branch")
 def test_a_pull_still_going_at_the_deadline_is_the_machines_problem(tmp_path: Path) -> None:
     """Events show Pulling without Pulled when the ready timeout ends: an infrastructure error
     ("still pulling"), no points lost."""
@@ -84,13 +86,13 @@ def test_a_pull_still_going_at_the_deadline_is_the_machines_problem(tmp_path: Pa
     assert "pulling" in report["checks"][0]["message"].lower()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 1: fixed on the kube-faults branch")
+@pytest.mark.xfail(strict=True, raises=WRONG_GRADE, reason="issue 9 item 1: fixed on the kube-faults branch")
 def test_a_rate_limited_pull_that_clears_costs_nothing(tmp_path: Path) -> None:
     """pull-429: Docker Hub's 429 toomanyrequests is not the student's typo; the kubelet retries after
     its 10 s back-off and the Pod runs."""
-    report, output, _ = grade(tmp_path, ["pull-429:1"])
+    report, output, _ = grade(tmp_path, ["pull-429:1"], "-k", "first")
     assert "fault pull-429 fired" in output
-    assert report["score"] == 100, output
+    assert set(statuses(report).values()) == {"passed"}, output
 
 
 def test_the_rate_limit_fault_really_fires(tmp_path: Path) -> None:
@@ -103,27 +105,27 @@ def test_the_rate_limit_fault_really_fires(tmp_path: Path) -> None:
     assert "ErrImagePull" in check["message"] or "ImagePullBackOff" in check["message"], output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 6: fixed on the kube-faults branch")
+@pytest.mark.xfail(strict=True, raises=WRONG_GRADE, reason="issue 9 item 6: fixed on the kube-faults branch")
 def test_a_stalled_exec_is_bounded_and_costs_nothing(tmp_path: Path) -> None:
     """exec-stall: an API server that accepts an exec and never answers must not hang the run:
     it ends within the exec timeout, and no check is failed for the machine's stall."""
-    report, output, seconds = grade(tmp_path, ["exec-stall:1"], "--timeout-exec", "5", timeout=60)
+    report, output, seconds = grade(tmp_path, ["exec-stall:1"], "--timeout-exec", "5", "-k", "first", timeout=45)
     assert "fault exec-stall fired" in output
     assert "failed" not in statuses(report).values(), output
-    assert seconds < 50
+    assert seconds < 40
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9: no numbered item; kube.py maps the first refused connection of "
+@pytest.mark.xfail(strict=True, raises=WRONG_GRADE, reason="issue 9: no numbered item; kube.py maps the first refused connection of "
                                        "an API restart to InfraError instead of retrying idempotent reads")
 def test_an_api_restart_is_ridden_out(tmp_path: Path) -> None:
     """api-down: the API server refuses connections for 3 s after the first Pod is created (a
     control plane restarting); the run retries and grades as usual."""
-    report, output, _ = grade(tmp_path, ["api-down:3"])
+    report, output, _ = grade(tmp_path, ["api-down:3"], "-k", "first")
     assert "fault api-down fired" in output
-    assert report["score"] == 100, output
+    assert set(statuses(report).values()) == {"passed"}, output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 5: fixed on the kube-faults branch")
+@pytest.mark.xfail(strict=True, raises=WRONG_GRADE, reason="issue 9 item 5: fixed on the kube-faults branch")
 def test_a_dead_proxy_in_the_environment_is_not_used_for_loopback(tmp_path: Path) -> None:
     """kubectl never proxies loopback; a laptop's HTTPS_PROXY must not stop the grader either."""
     proxies = {name: DEAD_PROXY for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")}
@@ -131,7 +133,7 @@ def test_a_dead_proxy_in_the_environment_is_not_used_for_loopback(tmp_path: Path
     assert set(statuses(report).values()) == {"passed"}, output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 3: fixed on the kube-faults branch")
+@pytest.mark.xfail(strict=True, raises=WRONG_GRADE, reason="issue 9 item 3: fixed on the kube-faults branch")
 def test_a_sidecar_that_settles_after_two_crashes_passes(tmp_path: Path) -> None:
     """The kubelet restarts a crashed container at once, then backs off 10 s: a sidecar that exits
     twice (e.g. tail before nginx made the file) and then runs is 2/2 Ready, and correct."""
@@ -141,7 +143,7 @@ def test_a_sidecar_that_settles_after_two_crashes_passes(tmp_path: Path) -> None
     assert report["score"] == 100, output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 2: fixed on the kube-faults branch")
+@pytest.mark.xfail(strict=True, raises=WRONG_GRADE, reason="issue 9 item 2: fixed on the kube-faults branch")
 def test_numeric_quantities_reach_the_cluster(tmp_path: Path) -> None:
     """`cpu: 1` is valid for kubectl and the API server; the client must send the raw object."""
     submission = tmp_path / "submission"
