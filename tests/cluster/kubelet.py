@@ -33,6 +33,9 @@ from tests.cluster.probes import probe
 SERVER_LABEL = "k8s101.dev/fake-cluster"
 TOKEN_VOLUME = "kube-api-access-"
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0  # the kubelet's back-off for restarts and image pulls
+# ErrImagePull shows until the kubelet's next sync of the Pod, then ImagePullBackOff for the rest of
+# the back-off: a few seconds on a real node too, so a grader may see either reason first
+ERR_IMAGE_PULL_SHOWN = 5.0
 MONITOR_EVERY = 0.4  # seconds between looks at the containers
 RATE_LIMITED = ("429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. "
                 "You may increase the limit by authenticating and upgrading")
@@ -266,11 +269,11 @@ class Kubelet:
             c.reason, c.message = "ErrImagePull", f"rpc error: code = {'Unknown' if once else 'NotFound'} desc = {error}"
             self.emit(pod, "Warning", "Failed", f'Failed to pull image "{c.image}": {c.message}')
             self.emit(pod, "Warning", "Failed", "Error: ErrImagePull")
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(ERR_IMAGE_PULL_SHOWN)
             c.reason, c.message = "ImagePullBackOff", f'Back-off pulling image "{c.image}"'
             self.emit(pod, "Normal", "BackOff", c.message)
             self.emit(pod, "Warning", "Failed", "Error: ImagePullBackOff")
-            await asyncio.sleep(max(0.0, backoff - 1.0))
+            await asyncio.sleep(max(0.0, backoff - ERR_IMAGE_PULL_SHOWN))
             if once:
                 return
             backoff = min(backoff * 2, BACKOFF_MAX)
