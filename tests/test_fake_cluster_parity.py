@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Iterator
+from unittest.mock import patch
 
 import pytest
 
@@ -19,7 +20,8 @@ from tests.verdicts import VERDICTS, mismatches
 
 pytestmark = pytest.mark.cluster
 
-# submission -> (verdict on the context path, why it differs from podman's)
+# submission -> (verdict on the context path, why it differs from podman's): the table's verdicts
+# hold on both paths today; a submission whose verdict must differ goes here, with the reason.
 DIFFERS: dict[str, tuple[dict[str, str], str]] = {}
 
 
@@ -43,8 +45,12 @@ def grade(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, cluster: F
 def test_same_verdict_as_on_podman(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
                                    cluster: FakeCluster, variant: str) -> None:
     result, report = grade(pytester, monkeypatch, cluster, SUBMISSIONS / variant)
-    assert variant not in DIFFERS, "the expected verdict differs: see DIFFERS"
-    assert mismatches(variant, report) == [], result.stdout.str() + "\n".join(cluster.output[-20:])
+    if variant in DIFFERS:
+        with patch.dict(VERDICTS, {variant: DIFFERS[variant][0]}):
+            found = mismatches(variant, report)
+    else:
+        found = mismatches(variant, report)
+    assert found == [], result.stdout.str() + "\n".join(cluster.output[-20:])
     assert report["score"] == sum(c["max_points"] for c in report["checks"] if c["passed"])
     result.stdout.fnmatch_lines([f"Score: {report['score']}/100 (backend context)"])
     result.stdout.no_fnmatch_line("*Traceback*")

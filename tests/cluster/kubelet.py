@@ -258,7 +258,7 @@ class Kubelet:
                     return False
                 error = (f'failed to pull and unpack image "{full_image(c.image)}": failed to resolve reference '
                          f'"{full_image(c.image)}": {full_image(c.image)}: not found')
-                asyncio.create_task(self._pull_failed(pod, c, error, backoff))
+                pod.tasks.append(asyncio.create_task(self._pull_failed(pod, c, error, backoff)))
                 return False
             await self._pull_failed(pod, c, error, backoff, once=True)
             backoff = min(backoff * 2, BACKOFF_MAX)
