@@ -240,3 +240,29 @@ def test_readiness_comes_from_the_readiness_probe(sandbox: KubernetesSandbox) ->
     assert later.container("waits").ready and later.container("web").running and not later.container("web").ready
     assert "Warning Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404" in sandbox.events("probed")
     assert sandbox.delete("probed", grace_seconds=0, timeout=30)
+
+
+def test_references_to_missing_config_and_the_nodes_paths(sandbox: KubernetesSandbox) -> None:
+    """No ConfigMap or Secret exists here: an env reference is CreateContainerConfigError, a volume
+    keeps the Pod ContainerCreating with FailedMount. A hostPath is the node's path, never this
+    machine's: the container sees an empty directory."""
+    secret_env = {**BUSYBOX, "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "t"}}}]}
+    sandbox.apply(pod("needs-secret", secret_env), timeout=30)
+    sandbox.apply(pod("needs-config", {**BUSYBOX, "volumeMounts": [{"name": "cfg", "mountPath": "/cfg"}]},
+                      volumes=[{"name": "cfg", "configMap": {"name": "settings"}}]), timeout=30)
+    host = {**BUSYBOX, "volumeMounts": [{"name": "etc", "mountPath": "/host-etc"}]}
+    sandbox.apply(pod("host", host, volumes=[{"name": "etc", "hostPath": {"path": "/etc"}}],
+                      terminationGracePeriodSeconds=0), timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and sandbox.state("needs-secret").containers[0].reason != \
+            "CreateContainerConfigError":
+        time.sleep(0.3)
+    box = sandbox.state("needs-secret").containers[0]
+    assert (box.reason, box.message) == ("CreateContainerConfigError", 'secret "api" not found')
+    assert sandbox.state("needs-config").containers[0].reason == "ContainerCreating"
+    assert 'Warning FailedMount: MountVolume.SetUp failed for volume "cfg" : configmap "settings" not found' in \
+        sandbox.events("needs-config")
+    wait_running(sandbox, "host")
+    assert sandbox.exec("host", "box", ["ls", "-A", "/host-etc"], timeout=10).stdout == ""
+    for name in ("needs-secret", "needs-config", "host"):
+        assert sandbox.delete(name, grace_seconds=0, timeout=30)

@@ -169,6 +169,29 @@ class Pod:
         return "Succeeded" if stopped == succeeded else "Failed"
 
 
+def missing_volume(spec: dict[str, Any]) -> str:
+    """'"cfg" : configmap "x" not found' for the first configMap or Secret volume (none exist here)."""
+    for volume in spec.get("volumes") or []:
+        for kind, key, what in (("configMap", "name", "configmap"), ("secret", "secretName", "secret")):
+            source = volume.get(kind)
+            if isinstance(source, dict) and not source.get("optional"):
+                return f'"{volume.get("name")}" : {what} "{source.get(key)}" not found'
+    return ""
+
+
+def missing_reference(container: dict[str, Any]) -> str:
+    """'secret "x" not found' for the first env reference to a ConfigMap or Secret (none exist here)."""
+    refs = [(env.get("valueFrom") or {}) for env in container.get("env") or []]
+    refs += [{f"{k[:-3]}KeyRef": v for k, v in source.items() if k in ("configMapRef", "secretRef")}
+             for source in container.get("envFrom") or []]
+    for ref in refs:
+        for kind, what in (("configMapKeyRef", "configmap"), ("secretKeyRef", "secret")):
+            source = ref.get(kind)
+            if isinstance(source, dict) and not source.get("optional"):
+                return f'{what} "{source.get("name")}" not found'
+    return ""
+
+
 class Kubelet:
     def __init__(self, faults: Faults, emit: Emit) -> None:
         self.faults = faults
@@ -219,10 +242,29 @@ class Kubelet:
         return left
 
     async def _run(self, pod: Pod) -> None:
+        """Schedule, mount, pull, create: the kubelet's order, each step with its own failure."""
+        claims = [v["persistentVolumeClaim"].get("claimName") for v in pod.obj["spec"].get("volumes") or []
+                  if "persistentVolumeClaim" in v]
+        if claims:  # there is no PersistentVolumeClaim API here: it cannot be bound
+            self.emit(pod, "Warning", "FailedScheduling", f'0/1 nodes are available: persistentvolumeclaim '
+                                                          f'"{claims[0]}" not found. preemption: 0/1 nodes are available')
+            return
         self.emit(pod, "Normal", "Scheduled", f"Successfully assigned {pod.namespace}/{pod.name} to fake-cluster")
+        unmountable = missing_volume(pod.obj["spec"])
+        if unmountable:  # the Pod stays ContainerCreating, as on a node
+            self.emit(pod, "Warning", "FailedMount", f"MountVolume.SetUp failed for volume {unmountable}")
+            return
         pulled = await asyncio.gather(*(self._pull(pod, c) for c in pod.containers.values()))
-        if any(pulled):
-            await self._play(pod, [c for c, ok in zip(pod.containers.values(), pulled) if ok])
+        ready = []
+        for c, ok in zip(pod.containers.values(), pulled):
+            missing = ok and missing_reference(c.spec)
+            if missing:  # no ConfigMap or Secret API here: every reference is to something missing
+                c.reason, c.message = "CreateContainerConfigError", missing
+                self.emit(pod, "Warning", "Failed", f"Error: {missing}")
+            elif ok:
+                ready.append(c)
+        if ready:
+            await self._play(pod, ready)
 
     # -- images -------------------------------------------------------------------------------------
     async def _pull(self, pod: Pod, c: Container) -> bool:
@@ -313,10 +355,12 @@ class Kubelet:
                 c.pop(key, None)
         spec["restartPolicy"] = "Never"  # restarts are this kubelet's, with back-off
         for volume in spec.get("volumes") or []:
-            if "emptyDir" in volume:
+            # emptyDir: a fresh directory (podman's anonymous volume copies the image's files in);
+            # hostPath: the node's path, and the node here is not this machine: a fresh directory too
+            if "emptyDir" in volume or "hostPath" in volume:
                 path = self.workdir / pod.podman_name / volume["name"]
                 path.mkdir(parents=True, exist_ok=True)
-                volume.pop("emptyDir")
+                volume.pop("emptyDir", None)
                 volume["hostPath"] = {"path": str(path), "type": "Directory"}
         return {"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": pod.podman_name, "labels": {SERVER_LABEL: self.sid}}, "spec": spec}
