@@ -1,0 +1,38 @@
+"""Faults injected per server run (`--fault NAME:VALUE`, repeatable). Adding one: a field here,
+a line in FAULTS, the code that reads it (pods.py or api.py), and a scenario test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+FAULTS = {
+    "pull-429": "the first N image pulls fail with the registry's 429 toomanyrequests, then succeed",
+    "pull-slow": "every image pull takes S seconds (the Pod stays ContainerCreating, with a Pulling event)",
+    "exec-stall": "the first N exec connections are accepted and never answered",
+    "api-down": "the server refuses connections for S seconds after the first Pod is created",
+    "sa-delay": "the default ServiceAccount of a new namespace appears after S seconds",
+}
+
+
+@dataclass
+class Faults:
+    pull_429: int = 0  # pulls still to fail
+    pull_slow: float = 0.0
+    exec_stall: int = 0  # exec connections still to stall
+    api_down: float = 0.0
+    sa_delay: float = 0.3  # the real controller takes a fraction of a second
+
+    @classmethod
+    def parse(cls, specs: list[str]) -> "Faults":
+        faults = cls()
+        kinds = {f.name: f.type for f in fields(cls)}
+        for spec in specs:
+            name, _, value = spec.partition(":")
+            if name not in FAULTS or not value:
+                raise ValueError(f"unknown fault {spec!r}: use NAME:VALUE with NAME one of {', '.join(FAULTS)}")
+            attribute = name.replace("-", "_")
+            number = int(value) if kinds[attribute] in (int, "int") else float(value)
+            if number < 0:
+                raise ValueError(f"fault {spec!r}: the value must not be negative")
+            setattr(faults, attribute, number)
+        return faults

@@ -1,0 +1,318 @@
+"""Pods in the fake API server: create (admission, validation, defaults), read, delete with grace
+periods, and the log, exec and proxy subresources."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from tests.cluster.kubelet import SERVER_LABEL, TOKEN_VOLUME, Pod, fired, full_image, now_iso
+from tests.cluster.podman import podman, strip_noise
+from tests.cluster.probes import http_get
+from tests.cluster.responses import matches, not_found, status
+from tests.cluster.validation import invalid_message, pod_errors
+
+if TYPE_CHECKING:
+    from tests.cluster.api import Cluster
+
+CHANNEL_STDOUT, CHANNEL_STDERR, CHANNEL_ERROR = 1, 2, 3
+EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+TOKEN_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+NOT_RUNNING = {"metadata": {}, "status": "Failure", "reason": "InternalError", "code": 500,
+               "message": "Internal error occurred: error executing command in container: container is not created or running",
+               "details": {"causes": [{"message": "error executing command in container: container is not created or running"}]}}
+
+
+class PodsApi:
+    def __init__(self, cluster: "Cluster") -> None:
+        self.cluster = cluster
+        self.first_pod_done = False
+
+    def _find(self, request: web.Request) -> Pod | None:
+        return self.cluster.pods.get((request.match_info["ns"], request.match_info["name"].split(":")[0]))
+
+    def _missing(self, request: web.Request) -> web.Response:
+        return not_found("pods", request.match_info["name"].split(":")[0])
+
+    def served(self, pod: Pod) -> dict[str, Any]:
+        return {**pod.obj, "status": pod.status()}
+
+    # -- create ---------------------------------------------------------------------------------------
+    async def create(self, request: web.Request) -> web.Response:
+        cluster, ns = self.cluster, request.match_info["ns"]
+        body = await cluster.body(request)
+        if body is None:
+            return status(400, "BadRequest", "the body of the request was in an unknown format")
+        name = str((body.get("metadata") or {}).get("name") or "")
+        if (body.get("metadata") or {}).get("namespace") not in (None, ns):
+            return status(400, "BadRequest",
+                           "the namespace of the provided object does not match the namespace sent on the request")
+        refused = cluster.namespace_gate(ns, "pods", name)
+        if refused:
+            return refused
+        if not cluster.default_sa_ready(ns):  # ServiceAccount admission, before validation
+            if cluster.faults.sa_delay > 1:
+                fired("sa-delay", f"pod {name} refused: no default ServiceAccount in {ns} yet")
+            return status(403, "Forbidden", f'pods "{name}" is forbidden: error looking up service account '
+                                             f'{ns}/default: serviceaccount "default" not found', name=name, kind="pods")
+        causes = pod_errors(body)
+        if causes:
+            return status(422, "Invalid", invalid_message("Pod", name, causes), name=name, kind="Pod", causes=causes)
+        if (ns, name) in cluster.pods:
+            return status(409, "AlreadyExists", f'pods "{name}" already exists', name=name, kind="pods")
+        obj = self._admitted(body, ns, name)
+        pod = cluster.kubelet.start(obj)
+        cluster.pods[(ns, name)] = pod
+        if not self.first_pod_done:
+            self.first_pod_done = True
+            if cluster.on_first_pod:
+                cluster.background(cluster.on_first_pod())
+        return web.json_response(self.served(pod), status=201)
+
+    def _admitted(self, body: dict[str, Any], ns: str, name: str) -> dict[str, Any]:
+        """The Pod as the API server stores it: metadata, defaults, the ServiceAccount token volume,
+        and LimitRange defaults."""
+        cluster = self.cluster
+        obj = copy.deepcopy(body)
+        obj["apiVersion"], obj["kind"] = "v1", "Pod"
+        given = obj.get("metadata") or {}
+        obj["metadata"] = {**{k: v for k, v in given.items() if k in ("labels", "annotations")},
+                           **cluster.metadata(name, ns)}
+        spec = obj["spec"]
+        token = f"{TOKEN_VOLUME}{obj['metadata']['uid'][:5]}"
+        defaults = {"restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
+                    "serviceAccountName": "default", "serviceAccount": "default", "nodeName": "fake-cluster",
+                    "schedulerName": "default-scheduler", "securityContext": {}, "enableServiceLinks": True,
+                    "priority": 0, "preemptionPolicy": "PreemptLowerPriority"}
+        for key, value in defaults.items():
+            spec.setdefault(key, value)
+        spec["volumes"] = [*(spec.get("volumes") or []), {"name": token, "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]}}]
+        limits = self._limit_defaults(ns)
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            untagged = ":" not in full_image(c["image"]).rsplit("/", 1)[-1]
+            c.setdefault("imagePullPolicy", "Always" if untagged or c["image"].endswith(":latest") else "IfNotPresent")
+            c.setdefault("terminationMessagePath", "/dev/termination-log")
+            c.setdefault("terminationMessagePolicy", "File")
+            resources = c.setdefault("resources", {})
+            for key, values in limits.items():
+                if values:
+                    resources[key] = {**values, **(resources.get(key) or {})}
+            c["volumeMounts"] = [*(c.get("volumeMounts") or []),
+                                 {"name": token, "mountPath": TOKEN_MOUNT, "readOnly": True}]
+        return obj
+
+    def _limit_defaults(self, ns: str) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {"limits": {}, "requests": {}}
+        for limit_range in self.cluster.stored.get((ns, "limitranges"), {}).values():
+            for item in (limit_range.get("spec") or {}).get("limits") or []:
+                if item.get("type") == "Container":
+                    found["limits"].update(item.get("default") or {})
+                    found["requests"].update(item.get("defaultRequest") or {})
+        return found
+
+    # -- read ---------------------------------------------------------------------------------------------
+    async def get(self, request: web.Request) -> web.Response:
+        pod = self._find(request)
+        if pod is None:
+            return self._missing(request)
+        await self.cluster.kubelet.refresh(pod)
+        return web.json_response(self.served(pod))
+
+    async def list(self, request: web.Request) -> web.Response:
+        ns, selector = request.match_info.get("ns"), request.query.get("labelSelector")
+        items = [self.served(pod) for (space, _), pod in self.cluster.pods.items()
+                 if (ns is None or space == ns) and matches(pod.obj["metadata"].get("labels"), selector)]
+        return self.cluster.listing("PodList", items)
+
+    # -- delete -------------------------------------------------------------------------------------------
+    async def delete(self, request: web.Request) -> web.Response:
+        pod = self._find(request)
+        if pod is None:
+            return self._missing(request)
+        grace = request.query.get("gracePeriodSeconds")
+        body = await self.cluster.body(request) or {}
+        if grace is None and body.get("gracePeriodSeconds") is not None:
+            grace = body["gracePeriodSeconds"]
+        if not pod.deleting:
+            pod.deleting = True
+            self.cluster.background(self.remove(pod, None if grace is None else int(grace)))
+        return web.json_response(self.served(pod))
+
+    async def remove(self, pod: Pod, grace: int | None) -> None:
+        """The Pod stays, with a deletionTimestamp, until its containers are stopped and removed."""
+        if grace is None:
+            grace = int(pod.obj["spec"].get("terminationGracePeriodSeconds", 30))
+        pod.obj["metadata"].setdefault("deletionTimestamp", now_iso())
+        pod.obj["metadata"].setdefault("deletionGracePeriodSeconds", grace)
+        try:
+            await self.cluster.kubelet.stop(pod, grace)
+        finally:
+            self.cluster.pods.pop((pod.namespace, pod.name), None)
+
+    # -- logs ----------------------------------------------------------------------------------------------
+    def _container(self, request: web.Request, pod: Pod) -> tuple[str | None, web.Response | None]:
+        name = request.query.get("container")
+        names = list(pod.containers)
+        if name is not None and name in pod.ephemeral:
+            return name, None
+        if name is None:
+            if len(names) == 1:
+                return names[0], None
+            return None, status(400, "BadRequest", f"a container name must be specified for pod {pod.name}, "
+                                                    f"choose one of: [{' '.join(names)}]")
+        if name not in pod.containers:
+            return None, status(400, "BadRequest", f"container {name} is not valid for pod {pod.name}")
+        return name, None
+
+    async def log(self, request: web.Request) -> web.Response:
+        pod = self._find(request)
+        if pod is None:
+            return self._missing(request)
+        name, refused = self._container(request, pod)
+        if refused:
+            return refused
+        c = pod.any_container(name)
+        if not c.played or (c.state == "waiting" and not c.last_terminated):
+            return status(400, "BadRequest", f'container "{name}" in pod "{pod.name}" is waiting to start: '
+                                              f"{c.reason or 'ContainerCreating'}")
+        args = ["logs"]
+        if request.query.get("tailLines"):
+            args += ["--tail", str(int(request.query["tailLines"]))]
+        code, out, err = await podman(*args, c.podman_name)
+        if code != 0:
+            return status(500, "InternalError", f"an error on the server has prevented the request: {err.strip()}")
+        return web.Response(text=out + err, content_type="text/plain")
+
+    # -- exec ---------------------------------------------------------------------------------------------
+    async def exec(self, request: web.Request) -> web.StreamResponse:
+        pod = self._find(request)
+        if pod is None:
+            return self._missing(request)
+        name, refused = self._container(request, pod)
+        if refused:
+            return refused
+        command = request.query.getall("command", [])
+        if not command:
+            return status(400, "BadRequest", "you must specify at least 1 command")
+        faults = self.cluster.faults
+        if faults.exec_stall > 0:  # accepted, never answered: until the client goes away
+            faults.exec_stall -= 1
+            fired("exec-stall", f"exec {command} in {request.match_info['name']} accepted, never answered")
+            while request.transport is not None and not request.transport.is_closing():
+                await asyncio.sleep(0.5)
+            return web.Response(status=499)
+        c = pod.any_container(name)
+        if c.state != "running":
+            return status(400, "BadRequest", f'unable to upgrade connection: container not found ("{name}")')
+        ws = web.WebSocketResponse(protocols=EXEC_PROTOCOLS)
+        await ws.prepare(request)
+        process = await asyncio.create_subprocess_exec(
+            "podman", "exec", c.podman_name, *command, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        finished = asyncio.ensure_future(process.communicate())
+        gone = asyncio.ensure_future(self._client_gone(ws))
+        await asyncio.wait({finished, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if not finished.done():  # the client hung up: stop the command
+            process.kill()
+            await finished
+            return ws
+        gone.cancel()
+        out, err = (part.decode(errors="replace") for part in finished.result())
+        err = strip_noise(err)
+        code = process.returncode or 0
+        not_found = code in (125, 126, 127) and ("executable file not found" in err or "no such file or directory" in err)
+        if code == 255 and "container state improper" in err:  # it exited since the last look
+            await ws.send_bytes(bytes([CHANNEL_ERROR]) + json.dumps(NOT_RUNNING).encode())
+            await ws.close()
+            return ws
+        if out and not not_found:
+            await ws.send_bytes(bytes([CHANNEL_STDOUT]) + out.encode())
+        if err and not not_found:
+            await ws.send_bytes(bytes([CHANNEL_STDERR]) + err.encode())
+        await ws.send_bytes(bytes([CHANNEL_ERROR]) + json.dumps(self._execstatus(code, command, err, not_found)).encode())
+        await ws.close()
+        return ws
+
+    @staticmethod
+    async def _client_gone(ws: web.WebSocketResponse) -> None:
+        async for message in ws:
+            if message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                return
+
+    @staticmethod
+    def _execstatus(code: int, command: list[str], err: str, not_found: bool) -> dict[str, Any]:
+        """The v1 Status on the error channel, as the kubelet (with containerd) writes it."""
+        if code == 0:
+            return {"metadata": {}, "status": "Success"}
+        if not_found:
+            message = (f'error executing command in container: failed to exec in container: failed to start exec: '
+                       f'OCI runtime exec failed: exec failed: unable to start container process: exec: '
+                       f'"{command[0]}": executable file not found in $PATH: unknown')
+            return {"metadata": {}, "status": "Failure", "message": f"Internal error occurred: {message}",
+                    "reason": "InternalError", "details": {"causes": [{"message": message}]}, "code": 500}
+        return {"metadata": {}, "status": "Failure",
+                "message": f"command terminated with non-zero exit code: error executing command {command}: "
+                           f"command terminated with exit code {code}",
+                "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+
+    # -- ephemeral containers ---------------------------------------------------------------------------
+    async def ephemeral(self, request: web.Request) -> web.Response:
+        """PATCH or PUT pods/NAME/ephemeralcontainers: new entries of spec.ephemeralContainers run at once."""
+        pod = self._find(request)
+        if pod is None:
+            return self._missing(request)
+        body = await self.cluster.body(request) or {}
+        wanted = (body.get("spec") or {}).get("ephemeralContainers") or []
+        taken = {*pod.containers, *pod.ephemeral}
+        volumes = {v["name"] for v in pod.obj["spec"].get("volumes") or []}
+        added, causes = [], []
+        for i, spec in enumerate(wanted):
+            name = spec.get("name") if isinstance(spec, dict) else None
+            if name in pod.ephemeral:
+                continue  # already there (a PUT repeats the list)
+            field = f"spec.ephemeralContainers[{i}]"
+            if not name or not spec.get("image"):
+                causes.append({"reason": "FieldValueRequired", "message": "Required value",
+                               "field": f"{field}.{'name' if not name else 'image'}"})
+            elif name in taken:
+                causes.append({"reason": "FieldValueDuplicate", "message": f'Duplicate value: "{name}"',
+                               "field": f"{field}.name"})
+            for j, mount in enumerate(spec.get("volumeMounts") or []):
+                if mount.get("name") not in volumes:
+                    causes.append({"reason": "FieldValueNotFound", "message": f'Not found: "{mount.get("name")}"',
+                                   "field": f"{field}.volumeMounts[{j}].name"})
+            added.append(spec)
+        if causes:
+            return status(422, "Invalid", invalid_message("Pod", pod.name, causes), name=pod.name, kind="Pod",
+                          causes=causes)
+        pod.obj["spec"]["ephemeralContainers"] = [*(pod.obj["spec"].get("ephemeralContainers") or []), *added]
+        for spec in added:
+            self.cluster.background(self.cluster.kubelet.add_ephemeral(pod, spec))
+        return web.json_response(self.served(pod))
+
+    # -- proxy --------------------------------------------------------------------------------------------
+    async def proxy(self, request: web.Request) -> web.Response:
+        """GET pods/NAME[:PORT]/proxy/PATH: the request made from a throwaway busybox container in the
+        Pod's network namespace (the API server reaches the Pod's IP; here, the Pod's localhost)."""
+        pod = self._find(request)
+        if pod is None:
+            return self._missing(request)
+        _, _, port = request.match_info["name"].partition(":")
+        if not port:
+            ports = [p.get("containerPort") for c in pod.obj["spec"]["containers"] for p in c.get("ports") or []]
+            port = str(ports[0]) if ports else "80"
+        if not pod.infra_id or pod.status()["phase"] != "Running":
+            return status(503, "ServiceUnavailable", f"error trying to reach service: pod {pod.name} is not running")
+        path = "/" + request.match_info.get("path", "") + (f"?{request.query_string}" if request.query_string else "")
+        http_status, body, err = await http_get(pod.podman_name, f"{SERVER_LABEL}={self.cluster.kubelet.sid}", port, path)
+        if http_status is None:
+            return status(503, "ServiceUnavailable", f"error trying to reach service: dial tcp 127.0.0.1:{port}: "
+                                                     f"connect: connection refused {err.strip()[-200:]}".rstrip())
+        return web.Response(status=http_status, body=body.encode(), content_type="text/html")
+
