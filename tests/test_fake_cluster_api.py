@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from graders.backends.base import NOT_FOUND, ApplyRejected
-from graders.backends.kube import ClusterBackend, KubernetesSandbox, api_client
+from graders.backends.kube import ClusterBackend, KubernetesSandbox, load_configuration
 from tests.cluster.fixture import CONTEXT, FakeCluster, fake_cluster
 
 pytestmark = pytest.mark.cluster
@@ -31,7 +31,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCluster]:
 
 @pytest.fixture
 def sandbox(cluster: FakeCluster) -> Iterator[KubernetesSandbox]:
-    backend = ClusterBackend(lambda: api_client(cluster.kubeconfig, CONTEXT), where="the fake cluster")
+    backend = ClusterBackend(load_configuration(cluster.kubeconfig, CONTEXT), where="the fake cluster")
     opened = backend.open_sandbox("1.1", uuid.uuid4().hex[:8])
     yield opened
     opened.close()

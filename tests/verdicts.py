@@ -17,6 +17,7 @@ CHECKS = ["manifests", "first-pod-ready", "first-pod-serves", "sidecar-ready", "
 NOT_GRADED_FIRST = {"first-pod-ready": "not graded", "first-pod-serves": "not graded", "cleanup": "not graded"}
 NOT_GRADED_SIDECAR = {"sidecar-ready": "not graded", "sidecar-localhost": "not graded",
                       "sidecar-shared-volume": "not graded", "cleanup": "not graded"}
+SIDECAR_CHECKS = ("sidecar-ready", "sidecar-localhost", "sidecar-shared-volume")  # a created Pod: cleanup passes
 
 # submission folder -> {failed check id: text its message must contain}
 VERDICTS: dict[str, dict[str, str]] = {
@@ -74,8 +75,8 @@ INVALID: dict[str, dict[str, str]] = {
                        **{check: "must be a second entry of app-with-sidecar's `containers:`"
                           for check in NOT_GRADED_SIDECAR}},
     "command-replaced": {check: "replaced the image's own start command `nginx -g 'daemon off;'`"
-                         for check in NOT_GRADED_SIDECAR},
-    "mount-over-parent": {check: "a parent folder of /var/log/nginx" for check in NOT_GRADED_SIDECAR},
+                         for check in SIDECAR_CHECKS},
+    "mount-over-parent": {check: "a parent folder of /var/log/nginx" for check in SIDECAR_CHECKS},
     # a volume name is a DNS label: one naming a host path (issue 7.1) is refused before anything is played
     "volume-name-escape": {"manifests": 'spec.volumes[0].name: Invalid value: "../../../../tmp/escaped": a lowercase '
                                         'RFC 1123 label', **NOT_GRADED_SIDECAR},

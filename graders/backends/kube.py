@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 import urllib3
 import websocket
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 from websocket import WebSocketException
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
@@ -34,6 +35,7 @@ from graders.versions import LAB_IMAGES
 from graders.waiting import NotYet, until
 
 REQUEST_TIMEOUT = 15  # seconds for one API call
+RIDE_OUT = 20  # seconds a read retries through a restarting or overloaded API server
 NETWORK_ERRORS = (urllib3.exceptions.HTTPError, OSError)
 
 # A pull failure is the student's only when the registry says the image does not exist (or the image
@@ -411,15 +413,31 @@ class KubernetesSandbox:
 
 
 def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
-    """One API call with a deadline; InfraError when it fails (None for a 404 when missing_ok)."""
+    """One API call with a deadline; InfraError when it fails (None for a 404 when missing_ok).
+
+    Reads (read_*, list_*) are idempotent: a dropped connection, a 429 or a 5xx (a control plane
+    restarting, an overloaded API server) is retried for up to RIDE_OUT seconds before it is reported."""
+    reads = getattr(method, "__name__", "").startswith(("read_", "list_"))
     try:
-        return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+        for attempt in Retrying(stop=stop_after_delay(RIDE_OUT if reads else 0),
+                                wait=wait_exponential(multiplier=0.2, max=2.0),
+                                retry=retry_if_exception(_transient), reraise=True):
+            with attempt:
+                return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
     except ApiException as error:
         if missing_ok and error.status == 404:
             return None
         raise _infra(what, error)
     except NETWORK_ERRORS as error:
         raise _infra(what, error)
+
+
+def _transient(error: BaseException) -> bool:
+    if interrupted.is_set():
+        return False
+    if isinstance(error, ApiException):
+        return error.status in (429, 500, 502, 503, 504)
+    return isinstance(error, NETWORK_ERRORS)
 
 
 def _post(api: client.ApiClient, path: str, body: dict[str, Any], _request_timeout: float = REQUEST_TIMEOUT) -> Any:

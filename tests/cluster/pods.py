@@ -103,6 +103,9 @@ class PodsApi:
             for key, values in limits.items():
                 if values:
                     resources[key] = {**values, **(resources.get(key) or {})}
+            for key in ("limits", "requests"):  # the API server serves every quantity as a string
+                if isinstance(resources.get(key), dict):
+                    resources[key] = {name: str(value) for name, value in resources[key].items()}
             c["volumeMounts"] = [*(c.get("volumeMounts") or []),
                                  {"name": token, "mountPath": TOKEN_MOUNT, "readOnly": True}]
         return obj
