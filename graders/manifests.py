@@ -41,6 +41,7 @@ class Submission:
     pods: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted, ready to apply
     rejected_pods: dict[str, str] = field(default_factory=dict)  # pod name -> file that was rejected
     problems: list[Problem] = field(default_factory=list)
+    allows: policy.Allowances = policy.DEFAULT_ALLOWANCES  # the lab's, for the policy
 
     def why_not_gradable(self, pod: str) -> str | None:
         """Why a Pod cannot be graded on the cluster, or None when it can."""
@@ -51,8 +52,9 @@ class Submission:
         return f"no Pod named {pod} was found in the .yaml/.yml files of {self.folder}"
 
 
-def load_submission(folder: Path, expected_pods: Sequence[str]) -> Submission:
-    submission = Submission(folder=folder, expected_pods=tuple(expected_pods))
+def load_submission(folder: Path, expected_pods: Sequence[str],
+                    allows: policy.Allowances = policy.DEFAULT_ALLOWANCES) -> Submission:
+    submission = Submission(folder=folder, expected_pods=tuple(expected_pods), allows=allows)
     paths = sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES)
     submission.files = [p.name for p in paths]
     if not paths:
@@ -90,7 +92,7 @@ def _load_file(path: Path, submission: Submission) -> None:
         where = f"document {number}" if len(documents) > 1 else ""
         if document is None:
             continue  # an empty document (a trailing ---) is harmless
-        pod, reasons = _accept_document(document, submission.expected_pods)
+        pod, reasons = _accept_document(document, submission.expected_pods, submission.allows)
         name = pod["metadata"]["name"] if pod else None
         if name and (name in found or name in submission.pods or name in submission.rejected_pods):
             reasons.append(("metadata.name", f"Pod {name} is defined more than once"))
@@ -111,7 +113,8 @@ def _load_file(path: Path, submission: Submission) -> None:
             submission.pods[name] = pod
 
 
-def _accept_document(document: Any, expected: tuple[str, ...]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+def _accept_document(document: Any, expected: tuple[str, ...], allows: policy.Allowances = policy.DEFAULT_ALLOWANCES
+                     ) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
     """Return the Pod (namespace stripped) when the document is one of the lab's Pods, and its problems."""
     if not isinstance(document, dict):
         return None, [("", f"expected a Kubernetes object (a mapping), found {type(document).__name__}")]
@@ -124,7 +127,7 @@ def _accept_document(document: Any, expected: tuple[str, ...]) -> tuple[dict[str
     if name not in expected:
         return None, [("metadata.name", f"this lab asks for Pods named {', '.join(expected)}, found {name!r}")]
     document = _without_nulls(document)  # as the API server reads them: a null field is an absent one
-    reasons = _structure_problems(document) or _schema_problems(document) + policy.violations(document)
+    reasons = _structure_problems(document) or _schema_problems(document) + policy.violations(document, allows)
     namespace = metadata.get("namespace")
     if namespace not in (None, "default"):
         reasons.append(("metadata.namespace", f"namespace {namespace!r}: the grader runs your Pods in a namespace "

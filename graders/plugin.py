@@ -127,7 +127,7 @@ def lab(request: pytest.FixtureRequest) -> Lab:
 @pytest.fixture(scope="module")
 def submission(request: pytest.FixtureRequest, lab: Lab) -> Submission:
     folder = request.config.stash[SETTINGS].submission or request.path.parent
-    return load_submission(folder, lab.pods)
+    return load_submission(folder, lab.pods, lab.allows)
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,12 @@
 """Lab 1.1 "What is a Pod?": the rubric. Run `pytest labs/1.1` to grade your YAML in this folder."""
 
-from graders import Lab
+from graders import Allowances, Lab
 from graders.checks import lifecycle, manifests, network, pods, volumes
 
 FIRST, SIDECAR = "my-first-pod", "app-with-sidecar"
 WELCOME = "Welcome to nginx!"
-lab = Lab("1.1", "What is a Pod?", pods=[FIRST, SIDECAR], readme="labs/1.1/README.md")
+lab = Lab("1.1", "What is a Pod?", pods=[FIRST, SIDECAR], readme="labs/1.1/README.md",
+          allows=Allowances(volumes={"emptyDir"}, env_from_sources=False, sub_path=False))
 
 
 @lab.check("manifests", 10, "YAML parses; both Pods present, schema-valid and safe", section="check-your-work")
