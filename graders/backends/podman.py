@@ -128,6 +128,7 @@ class PodmanSandbox:
         self.failed: dict[str, PodState] = {}  # Pods whose play failed, with the status Kubernetes shows
         self.notes: dict[str, list[str]] = {}  # what podman said about each Pod, our stand-in for events
         self.volumes: dict[str, dict[str, Path]] = {}  # student's Pod -> volume name -> host folder
+        self.cgroups: dict[str, Path] = {}  # student's Pod -> its pids cgroup folder
         self.numbers = itertools.count(1)  # Pods are applied from parallel threads: next() is atomic
         self.network = f"{WORKDIR_PREFIX}{run_id}"
         created = self._podman("network", "create", "--internal", *_label_args(self.labels), self.network,
@@ -204,6 +205,12 @@ class PodmanSandbox:
         stderr = _strip_noise(result.stderr)
         if result.returncode in (125, 126, 127) and "executable file not found" in stderr:
             return ExecResult(127, result.stdout, stderr)
+        if result.returncode != 0 and re.search(r"resource temporarily unavailable|cannot run conmon", stderr):
+            used = self._processes(pod)
+            if used is not None and used >= podman_play.POD_PIDS_LIMIT - 8:  # conmon and runc need a few
+                return ExecResult(result.returncode, result.stdout,
+                                  f"no command can start in Pod {pod}: it already runs {used} processes, the limit "
+                                  f"of {podman_play.POD_PIDS_LIMIT} for a whole Pod here (a cluster limits them too)")
         if result.returncode == 125 and "no such container" in stderr:
             raise InfraError(f"container {container} of Pod {pod} is gone: something outside the grader removed it",
                              tried=[f"podman exec {self._container(pod, container)}"],
@@ -283,6 +290,13 @@ class PodmanSandbox:
                              fix="report this as a bug of the graders")
         return path
 
+    def _processes(self, pod: str) -> int | None:
+        """How many processes the Pod runs now (its cgroup's pids.current), None when unknown."""
+        try:
+            return int((self.cgroups[pod] / "pids.current").read_text())
+        except (KeyError, OSError, ValueError):
+            return None
+
     def _limit_processes(self, pod: str) -> None:
         """Write the pids limit into the Pod's cgroup while it is created and nothing runs yet: every
         container of the Pod, and every command run in one, counts against it."""
@@ -292,6 +306,7 @@ class PodmanSandbox:
         for candidate in (Path("/sys/fs/cgroup/pids") / cgroup, Path("/sys/fs/cgroup") / cgroup):
             try:
                 (candidate / "pids.max").write_text(str(podman_play.POD_PIDS_LIMIT))
+                self.cgroups[pod] = candidate
                 self._note(pod, f"pids limit {podman_play.POD_PIDS_LIMIT} on {candidate}")
                 return
             except OSError:
@@ -316,7 +331,7 @@ class PodmanSandbox:
                 raise InfraError(f"podman did not answer within {timeout:g} s while trying to start Pod {name}",
                                  tried=[" ".join(["podman", *argv[1:]])],
                                  fix="check `podman ps`; raise the timeout with --timeout-apply if the machine is slow")
-            error = (f"init container {', '.join(waiting)} did not finish within {timeout:g} s: the Pod's containers "
+            error = (f"init container {', '.join(waiting)} did not finish within {timeout:.0f} s: the Pod's containers "
                      f"start only after every init container has exited")
             self._note(name, error)
             self.failed[name] = _failed_state(pod, error, set(), "CreateContainerError")
@@ -413,8 +428,12 @@ STUDENT_ERRORS = (
      r"reading manifest|unable to pull|no such image", "ErrImagePull"),
     (r"executable file not found|exec: \"[^\"]*\": (no such file or directory|permission denied|is a directory)|"
      r"memory limit too low|minimum memory limit", "RunContainerError"),
+    (r"init container \S+ exited with code", "CrashLoopBackOff"),
     (r"not a directory|did not finish within", "CreateContainerError"),
 )
+# Podman's own machinery, even when its message also says "executable file not found" (catatonit).
+MACHINE_ERRORS = (r"pause image|pause binary|catatonit|conmon|rlimit|cgroups? |hybrid mode|overlay|storage|"
+                  r"no space left|runtime \"?\w+\"? not found|netavark|\bcni\b|slirp|database|\block")
 MACHINE_FIXES = (
     ("catatonit|pause", "install catatonit (Debian: apt-get install catatonit), which podman needs for its pause image"),
     ("newuidmap|newgidmap", "install uidmap (Debian: apt-get install uidmap)"),
@@ -424,6 +443,8 @@ MACHINE_FIXES = (
 
 def _reason_for(error: str) -> str | None:
     """The kubelet's reason for a start failure the submission caused; None for the machine's own."""
+    if re.search(MACHINE_ERRORS, error, re.I):
+        return None
     for pattern, reason in STUDENT_ERRORS:
         if re.search(pattern, error, re.I):
             return reason
