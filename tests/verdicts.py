@@ -57,7 +57,9 @@ HOSTILE: dict[str, dict[str, str]] = {
                                    **NOT_GRADED_SIDECAR},
     "hostile-annotations": {},  # sdnotify and a long value: harmless on a cluster, not played on podman
     "var-expansion": {},  # $(LOG_FILE) expanded from env as the kubelet does
-    "hostile-fork-bomb": {"sidecar-localhost": "", "sidecar-shared-volume": ""},  # nginx cannot fork its workers
+    # app runs no nginx; whether the grader's command fails at the pids limit or finds nothing on port 80
+    # depends on how far the loop got: the words are common to both
+    "hostile-fork-bomb": {"sidecar-localhost": "localhost:80", "sidecar-shared-volume": "localhost:80"},
     "hostile-memory": {},  # each 4 GB dd is OOM-killed in its container; tail goes on, as on a cluster
     "hostile-disk-fill": {"sidecar-ready": "container log-shipper: CrashLoopBackOff",
                           "sidecar-localhost": "CrashLoopBackOff", "sidecar-shared-volume": "CrashLoopBackOff"},

@@ -161,7 +161,7 @@ class PodmanSandbox:
         self._note(name, f"podman kube play: exit {result.returncode}")
         if result.returncode == 0:
             self._limit_processes(name)
-            result = self._start(name, pod, max(1.0, deadline - time.monotonic()))
+            result = self._start(name, pod, max(1.0, deadline - time.monotonic()), timeout)
             if result is None:
                 return  # a Pod that cannot start: its state says why
             self._note(name, f"podman pod start: exit {result.returncode}")
@@ -205,7 +205,7 @@ class PodmanSandbox:
         stderr = _strip_noise(result.stderr)
         if result.returncode in (125, 126, 127) and "executable file not found" in stderr:
             return ExecResult(127, result.stdout, stderr)
-        if result.returncode != 0 and re.search(r"resource temporarily unavailable|cannot run conmon", stderr):
+        if result.returncode != 0 and re.search(r"resource temporarily unavailable|cannot run conmon", stderr, re.I):
             used = self._processes(pod)
             if used is not None and used >= podman_play.POD_PIDS_LIMIT - 8:  # conmon and runc need a few
                 return ExecResult(result.returncode, result.stdout,
@@ -318,7 +318,8 @@ class PodmanSandbox:
                              fix="use podman's cgroupfs or systemd cgroup manager with the pids controller")
         self._note(pod, "no pids limit: the grader is not root and cannot write the Pod's cgroup")
 
-    def _start(self, name: str, pod: dict[str, Any], timeout: float) -> subprocess.CompletedProcess[str] | None:
+    def _start(self, name: str, pod: dict[str, Any], timeout: float,
+               apply_timeout: float) -> subprocess.CompletedProcess[str] | None:
         """`podman pod start`; None when it did not return in time because an init container never
         finished (the Pod's own failure, as a cluster would show it)."""
         argv = [self.podman, "pod", "start", self._pod(name)]
@@ -331,7 +332,7 @@ class PodmanSandbox:
                 raise InfraError(f"podman did not answer within {timeout:g} s while trying to start Pod {name}",
                                  tried=[" ".join(["podman", *argv[1:]])],
                                  fix="check `podman ps`; raise the timeout with --timeout-apply if the machine is slow")
-            error = (f"init container {', '.join(waiting)} did not finish within {timeout:.0f} s: the Pod's containers "
+            error = (f"init container {', '.join(waiting)} did not finish within {apply_timeout:g} s: the Pod's containers "
                      f"start only after every init container has exited")
             self._note(name, error)
             self.failed[name] = _failed_state(pod, error, set(), "CreateContainerError")
