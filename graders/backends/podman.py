@@ -299,18 +299,23 @@ class PodmanSandbox:
 
     def _limit_processes(self, pod: str) -> None:
         """Write the pids limit into the Pod's cgroup while it is created and nothing runs yet: every
-        container of the Pod, and every command run in one, counts against it."""
-        found = self._podman("pod", "inspect", self._pod(pod), "--format", "{{.CgroupPath}}", timeout=30,
-                             what=f"read the cgroup of Pod {pod}")
-        cgroup = found.stdout.strip().lstrip("/")
-        for candidate in (Path("/sys/fs/cgroup/pids") / cgroup, Path("/sys/fs/cgroup") / cgroup):
-            try:
-                (candidate / "pids.max").write_text(str(podman_play.POD_PIDS_LIMIT))
+        container of the Pod, and every command run in one, counts against it. With cgroupfs the
+        cgroup exists at creation; a systemd slice may appear only once the infra container runs."""
+        for attempt in ("created", "infra started"):
+            found = self._podman("pod", "inspect", self._pod(pod), "--format", "{{.CgroupPath}}\t{{.InfraContainerID}}",
+                                 timeout=30, what=f"read the cgroup of Pod {pod}")
+            cgroup, _, infra = found.stdout.strip().partition("\t")
+            cgroup = cgroup.lstrip("/")
+            for candidate in (Path("/sys/fs/cgroup/pids") / cgroup, Path("/sys/fs/cgroup") / cgroup):
+                try:
+                    (candidate / "pids.max").write_text(str(podman_play.POD_PIDS_LIMIT))
+                except OSError:
+                    continue
                 self.cgroups[pod] = candidate
-                self._note(pod, f"pids limit {podman_play.POD_PIDS_LIMIT} on {candidate}")
+                self._note(pod, f"pids limit {podman_play.POD_PIDS_LIMIT} on {candidate} ({attempt})")
                 return
-            except OSError:
-                continue
+            if attempt == "created" and infra:
+                self._podman("start", infra, timeout=30, what=f"start the infra container of Pod {pod}")
         if os.geteuid() == 0:  # as root it must work: never run unbounded by accident
             _remove_pods(self.podman, [self._pod(pod)])
             raise InfraError(f"could not limit the processes of Pod {pod} (cgroup {cgroup!r})",
