@@ -15,7 +15,7 @@ LAB_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels"
                                                           "annotations": {"io.containers.sdnotify": "container"}},
            "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "ports": [{"containerPort": 80}]}],
                     "initContainers": [{"name": "i", "image": "busybox:1.36"}],
-                    "volumes": [{"name": "/", "emptyDir": {"sizeLimit": "10Mi"}}, {"name": "../etc", "emptyDir": {}}]}}
+                    "volumes": [{"name": "/", "emptyDir": {"sizeLimit": "10Mi"}}, {"name": "../etc"}]}}
 
 
 @pytest.mark.parametrize("text, expected", [

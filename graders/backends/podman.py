@@ -155,7 +155,7 @@ class PodmanSandbox:
         played = self._inside(self.workdir / f"pod{index}.yaml")
         played.write_text(yaml.safe_dump(podman_play.playable(
             pod, self._pod(name), self.labels, lambda number, volume: self._volume_folder(name, index, number, volume))))
-        result = self._podman("kube", "play", "--start=false", "--network", self.network,
+        result = self._podman("kube", "play", "--start=false", "--network", self.network, "--log-driver", "k8s-file",
                               "--log-opt", f"max-size={podman_play.LOG_MAX_SIZE}", str(played),
                               timeout=timeout, what=f"create Pod {name}")
         self._note(name, f"podman kube play: exit {result.returncode}")

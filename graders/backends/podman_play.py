@@ -117,9 +117,9 @@ def playable(pod: dict[str, Any], name: str, labels: dict[str, str],
             expand_container(container)
             bound_resources(container)
     for index, volume in enumerate(spec.get("volumes") or []):
-        if "emptyDir" in volume:
+        if "emptyDir" in volume or set(volume) == {"name"}:  # no source: the API server defaults to emptyDir
             folder = volume_folder(index, volume)
-            volume.pop("emptyDir")
+            volume.pop("emptyDir", None)
             volume["hostPath"] = {"path": str(folder), "type": "Directory"}
     return played
 
