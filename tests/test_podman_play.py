@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from graders import policy
+from graders.errors import InfraError
 from graders.backends import podman, podman_play
 from graders.backends.podman_play import expand, expand_container, playable, quantity
 
@@ -174,3 +175,13 @@ def test_env_sources_and_subpath_are_refused_unless_allowed() -> None:
 ])
 def test_annotations_as_the_baseline_judges_them(key: str, value: str, refused: bool) -> None:
     assert _violations({}, annotations={key: value}) == ([f"metadata.annotations[{key}]"] if refused else [])
+
+
+def test_host_paths_outside_the_run_folder_are_refused(tmp_path: Path) -> None:
+    sandbox = object.__new__(podman.PodmanSandbox)  # only its folder matters here: no podman needed
+    sandbox.workdir = tmp_path.resolve()
+    assert sandbox._inside(tmp_path / "volumes" / "pod1" / "volume0") == tmp_path / "volumes" / "pod1" / "volume0"
+    (tmp_path / "link").symlink_to("/etc")
+    for outside in (tmp_path / ".." / "elsewhere", Path("/"), tmp_path / "link" / "passwd"):
+        with pytest.raises(InfraError, match="outside the run's folder"):
+            sandbox._inside(outside)
