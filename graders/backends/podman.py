@@ -315,7 +315,11 @@ class PodmanSandbox:
                 self._note(pod, f"pids limit {podman_play.POD_PIDS_LIMIT} on {candidate} ({attempt})")
                 return
             if attempt == "created" and infra:
-                self._podman("start", infra, timeout=30, what=f"start the infra container of Pod {pod}")
+                try:  # its failure shows as the cgroup still missing below
+                    subprocess.run([self.podman, "start", infra], capture_output=True, timeout=30,
+                                   stdin=subprocess.DEVNULL, cwd=self.workdir)
+                except (subprocess.TimeoutExpired, OSError):
+                    pass
         if os.geteuid() == 0:  # as root it must work: never run unbounded by accident
             _remove_pods(self.podman, [self._pod(pod)])
             raise InfraError(f"could not limit the processes of Pod {pod} (cgroup {cgroup!r})",
@@ -328,8 +332,9 @@ class PodmanSandbox:
         """`podman pod start`; None when it did not return in time because an init container never
         finished (the Pod's own failure, as a cluster would show it)."""
         argv = [self.podman, "pod", "start", self._pod(name)]
-        try:
-            return _run(argv, timeout=timeout)
+        try:  # conmon inherits the working folder and writes an `oom` file there: not the student's folder
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                                  errors="replace", cwd=self.workdir)
         except subprocess.TimeoutExpired:
             waiting = [c.get("name", "") for c in pod["spec"].get("initContainers") or []]
             _remove_pods(self.podman, [self._pod(name)])
