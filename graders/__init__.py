@@ -6,5 +6,6 @@ The pytest surface (options, fixtures, report) lives in graders.plugin.
 """
 
 from graders.lab import Lab
+from graders.policy import Allowances
 
-__all__ = ["Lab"]
+__all__ = ["Allowances", "Lab"]

@@ -2,13 +2,14 @@
 
 A lab's test file declares `lab = Lab(...)` and decorates one test per check:
 
-    lab = Lab("1.1", "What is a Pod?", pods=["my-first-pod"])
+    lab = Lab("1.1", "What is a Pod?", pods=["my-first-pod"], allows=Allowances(volumes={"emptyDir"}))
 
     @lab.check("first-pod-ready", points=15, title="my-first-pod is Running and Ready", section="part-1")
     def test_first_pod_ready(lab_run):
         pods.ready(lab_run, "my-first-pod", ...)
 
-Check ids are a contract: the report, GitHub Classroom and later labs refer to them.
+Check ids are a contract: the report, GitHub Classroom and later labs refer to them. `allows` says what
+a Pod may take from outside its spec (volume types, env sources, subPath); the rest is refused offline.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence, TypeVar
 
 import pytest
+
+from graders.policy import DEFAULT_ALLOWANCES, Allowances
 
 F = TypeVar("F", bound=Callable[..., object])
 MARKER = "grader_check"
@@ -45,6 +48,7 @@ class Lab:
     title: str
     pods: Sequence[str]
     readme: str = "README.md"
+    allows: Allowances = DEFAULT_ALLOWANCES
     checks: list[Check] = field(default_factory=list)
     # Pod -> the containers the lesson asks for, so that a container written as a Pod of its own
     # (the misconception "a sidecar is its own Pod") is recognised and explained.

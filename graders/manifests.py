@@ -45,6 +45,7 @@ class Submission:
     split_pods: dict[str, tuple[str, str]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # accepted Pod -> the file it came from
     unreadable: list[str] = field(default_factory=list)  # files not read at all (not YAML, a broken link...)
+    allows: policy.Allowances = policy.DEFAULT_ALLOWANCES  # the lab's, for the policy
 
     def why_not_gradable(self, pod: str) -> str | None:
         """Why a Pod cannot be graded on the cluster, or None when it can."""
@@ -64,9 +65,11 @@ class Submission:
 
 
 def load_submission(folder: Path, expected_pods: Sequence[str],
-                    containers: Mapping[str, Sequence[str]] | None = None) -> Submission:
-    """`containers`: Pod -> the container names the lab asks for (recognises a container written as a Pod)."""
-    submission = Submission(folder=folder, expected_pods=tuple(expected_pods))
+                    containers: Mapping[str, Sequence[str]] | None = None,
+                    allows: policy.Allowances = policy.DEFAULT_ALLOWANCES) -> Submission:
+    """`containers`: Pod -> the container names the lab asks for (recognises a container written as a Pod);
+    `allows`: what the lab lets a Pod take from the machine (volume types, env sources), for the policy."""
+    submission = Submission(folder=folder, expected_pods=tuple(expected_pods), allows=allows)
     owners = {container: pod for pod, names in (containers or {}).items() for container in names
               if container not in expected_pods}
     paths = sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES)
@@ -120,7 +123,7 @@ def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) ->
             submission.split_pods.setdefault(split[0], (split[1], path.name))
             problems.append(Problem(path.name, _join(where, "metadata.name"), _split_reason(*split)))
             continue
-        pod, reasons = _accept_document(document, submission.expected_pods)
+        pod, reasons = _accept_document(document, submission.expected_pods, submission.allows)
         name = pod["metadata"]["name"] if pod else None
         if name and (name in found or name in submission.pods or name in submission.rejected_pods):
             reasons.append(("metadata.name", f"Pod {name} is defined more than once"))
@@ -143,7 +146,8 @@ def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) ->
     return True
 
 
-def _accept_document(document: Any, expected: tuple[str, ...]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+def _accept_document(document: Any, expected: tuple[str, ...], allows: policy.Allowances = policy.DEFAULT_ALLOWANCES
+                     ) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
     """Return the Pod (namespace stripped) when the document is one of the lab's Pods, and its problems."""
     if not isinstance(document, dict):
         return None, [("", f"expected a Kubernetes object (a mapping), found {type(document).__name__}")]
@@ -157,7 +161,7 @@ def _accept_document(document: Any, expected: tuple[str, ...]) -> tuple[dict[str
         return None, [("metadata.name", f"this lab asks for Pods named {', '.join(expected)}, found {name!r}")]
     document = _without_nulls(document)  # as the API server reads them: a null field is an absent one
     reasons = _structure_problems(document) or (_schema_problems(document) or validation.problems(document)) \
-        + policy.violations(document)
+        + policy.violations(document, allows)
     namespace = metadata.get("namespace")
     if namespace not in (None, "default"):
         reasons.append(("metadata.namespace", f"namespace {namespace!r}: the grader runs your Pods in a namespace "

@@ -137,7 +137,7 @@ def lab(request: pytest.FixtureRequest) -> Lab:
 @pytest.fixture(scope="module")
 def submission(request: pytest.FixtureRequest, lab: Lab) -> Submission:
     folder = request.config.stash[SETTINGS].submission or request.path.parent
-    return load_submission(folder, lab.pods, lab.containers)
+    return load_submission(folder, lab.pods, lab.containers, lab.allows)
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,35 @@ Student YAML is untrusted: a Pod must not reach outside its sandbox. The rules a
 Standards "baseline" profile as Kubernetes 1.36 enforces it (pod-security-admission v0.36,
 policy/check_*.go), every per-container rule applied to containers, initContainers and
 ephemeralContainers. Each violation is reported with its field path and what to do.
+
+Beyond the baseline, a lab declares what it lets a Pod take from the machine (`Allowances`): the volume
+types and env sources it needs. Everything else (secret, configMap, persistentVolumeClaim, projected,
+downwardAPI volumes, `valueFrom`, `envFrom`, `subPath`) is refused, because podman plays these from
+the machine's own stores (its secret store, its named volumes), and subPath is ignored there.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 Violation = tuple[str, str]  # (field path, reason)
+
+
+@dataclass(frozen=True)
+class Allowances:
+    """What a lab lets a Pod take from outside its own spec. The default is the least: emptyDir
+    volumes and literal `env` values only."""
+
+    volumes: frozenset[str] = frozenset({"emptyDir"})  # volume source fields, as in the Pod spec
+    env_from_sources: bool = False  # `env[].valueFrom` and `envFrom` (Secrets, ConfigMaps, fields)
+    sub_path: bool = False  # `volumeMounts[].subPath` and `subPathExpr` (ignored by podman)
+
+    def __post_init__(self) -> None:  # a lab may write a plain set
+        object.__setattr__(self, "volumes", frozenset(self.volumes))
+
+
+DEFAULT_ALLOWANCES = Allowances()
 
 BASELINE_CAPABILITIES = frozenset(
     {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
@@ -23,22 +45,57 @@ SAFE_SYSCTLS = frozenset(
 SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
 PROFILE_TYPES = frozenset({"RuntimeDefault", "Localhost"})  # seccomp and AppArmor: not Unconfined
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+# The seccomp annotations of Kubernetes < 1.19: baseline (check_seccompProfile_baseline.go, v1.0-1.18) allows
+# only these values. Later baselines ignore the annotations, but podman still acts on them (`unconfined`
+# turns seccomp off), so every backend refuses the rest.
+SECCOMP_ANNOTATIONS = ("seccomp.security.alpha.kubernetes.io/pod", "container.seccomp.security.alpha.kubernetes.io/")
+SECCOMP_ANNOTATION_VALUES = frozenset({"runtime/default", "docker/default"})
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 HOOKS = ("postStart", "preStop")
 
 
-def violations(pod: dict[str, Any]) -> list[Violation]:
+def violations(pod: dict[str, Any], allows: Allowances = DEFAULT_ALLOWANCES) -> list[Violation]:
     """Every policy violation of a Pod manifest, in field order."""
     spec = pod.get("spec")
     if not isinstance(spec, dict):
         return []  # the structure check reports a missing or malformed spec
     found = list(_pod_violations(spec))
+    found += _volume_source_violations(spec, allows)
     found += _annotation_violations(pod.get("metadata"))
     found += _security_context_violations("spec.securityContext", spec.get("securityContext"))
     for path, container in _containers(spec):
         found += _container_violations(path, container, user_namespace=spec.get("hostUsers") is False)
+        found += _container_source_violations(path, container, allows)
     return found
+
+
+def _volume_source_violations(spec: dict[str, Any], allows: Allowances) -> Iterator[Violation]:
+    for index, volume in _items(spec, "volumes"):
+        for source in volume:
+            if source not in ("name", "hostPath") and source not in allows.volumes:  # hostPath: baseline
+                yield (f"spec.volumes[{index}].{source}",
+                       f"{source} volumes are not used in this lab (the grader would take them from the "
+                       f"machine it runs on): use {_listing(allows.volumes)}")
+
+
+def _container_source_violations(path: str, container: dict[str, Any], allows: Allowances) -> Iterator[Violation]:
+    if not allows.env_from_sources:
+        for index, variable in _items(container, "env"):
+            if "valueFrom" in variable:
+                yield (f"{path}.env[{index}].valueFrom",
+                       "this lab takes env values only as literal `value:` (no Secrets, ConfigMaps or fields)")
+        if "envFrom" in container:
+            yield f"{path}.envFrom", "this lab takes env values only as literal `env: - name/value` items"
+    if not allows.sub_path:
+        for index, mount in _items(container, "volumeMounts"):
+            for key in ("subPath", "subPathExpr"):
+                if key in mount:
+                    yield f"{path}.volumeMounts[{index}].{key}", f"{key} is not used in this lab: mount the whole volume"
+
+
+def _listing(names: frozenset[str]) -> str:
+    return " or ".join(sorted(names)) or "no volumes"
 
 
 def _pod_violations(spec: dict[str, Any]) -> Iterator[Violation]:
@@ -62,6 +119,10 @@ def _annotation_violations(metadata: Any) -> Iterator[Violation]:
         if str(key).startswith(APPARMOR_ANNOTATION) and not (
                 value in ("", "runtime/default") or str(value).startswith("localhost/")):
             yield f"metadata.annotations[{key}]", f"AppArmor profile {value!r} is not allowed: use runtime/default"
+        if str(key).startswith(SECCOMP_ANNOTATIONS) and not (
+                value in SECCOMP_ANNOTATION_VALUES or str(value).startswith("localhost/")):
+            yield (f"metadata.annotations[{key}]",
+                   f"seccomp profile {value!r} is not allowed: remove the annotation (or use runtime/default)")
 
 
 def _security_context_violations(path: str, context: Any) -> Iterator[Violation]:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, as root, to run the graders on podman and the project's tests:
 # podman and its configuration, stand-in images built from Debian packages, a Python venv in .venv.
-# Then grades the reference solution of lab 1.1 once, as a smoke test. Safe to run again.
+# A preflight plays a trivial Pod and names what is missing; then the reference solution of lab 1.1 is
+# graded once, as a smoke test. Safe to run again.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -20,6 +21,9 @@ fi
 
 echo "setup: stand-in images (nginx:1.25, busybox:1.36)"
 bash scripts/build-standin-images.sh
+
+echo "setup: preflight (play a trivial Pod, then remove it)"
+bash scripts/podman/preflight.sh  # says what is missing (catatonit, runc, uidmap, containers.conf) and stops
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

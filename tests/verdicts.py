@@ -49,7 +49,25 @@ VERDICTS: dict[str, dict[str, str]] = {
 # Groups added per topic, kept apart so that each grows on its own.
 
 # Hostile submissions: escapes, the machine's stores, annotations, resource bounds (untrusted input).
+# Podman-side containment (tests/test_untrusted_podman.py asserts the limits themselves).
+SIDECAR_NEVER_STARTED = "init container wait-forever did not finish within 60 s"
 HOSTILE: dict[str, dict[str, str]] = {
+    "hostile-stores": {"manifests": "spec.volumes[1].persistentVolumeClaim: persistentVolumeClaim volumes are not "
+                                    "used in this lab", **NOT_GRADED_SIDECAR},
+    "hostile-subpath": {"manifests": "spec.containers[0].volumeMounts[0].subPath", **NOT_GRADED_SIDECAR},
+    "hostile-seccomp-annotation": {"manifests": "metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]",
+                                   **NOT_GRADED_SIDECAR},
+    "hostile-annotations": {},  # sdnotify and a long value: harmless on a cluster, not played on podman
+    "var-expansion": {},  # $(LOG_FILE) expanded from env as the kubelet does
+    # app runs no nginx; whether the grader's command fails at the pids limit or finds nothing on port 80
+    # depends on how far the loop got: the words are common to both
+    "hostile-fork-bomb": {"sidecar-localhost": "localhost:80", "sidecar-shared-volume": "localhost:80"},
+    "hostile-memory": {},  # each 4 GB dd is OOM-killed in its container; tail goes on, as on a cluster
+    "hostile-disk-fill": {"sidecar-ready": "container log-shipper: CrashLoopBackOff",
+                          "sidecar-localhost": "CrashLoopBackOff", "sidecar-shared-volume": "CrashLoopBackOff"},
+    "hostile-log-flood": {},  # 1 GiB to stdout: the log file stays bounded, the lesson's checks pass
+    "hostile-init-hangs": {"sidecar-ready": SIDECAR_NEVER_STARTED, "sidecar-localhost": SIDECAR_NEVER_STARTED,
+                           "sidecar-shared-volume": SIDECAR_NEVER_STARTED},
 }
 
 # Pods the API server refuses (422), and messages a beginner can act on.

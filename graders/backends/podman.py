@@ -1,25 +1,46 @@
 """Podman backend: real pods from Pod YAML with `podman kube play`, on a machine without Kubernetes.
 
-`podman kube play` (4.3) is not Kubernetes; each difference that would change a verdict is bridged
-here, so that a correct solution passes and a wrong one fails as it would on a cluster:
+Where podman differs from Kubernetes: `podman kube play` (4.3) is not Kubernetes; each difference
+that would change a verdict is bridged here (the played copy is built in podman_play.py), so that a
+correct solution passes and a wrong one fails as it would on a cluster:
 - Pod names are global on the machine: each Pod runs as `<name>-<run id>`, labelled with the run.
 - containerPort is published on the host (two pods with port 80 collide): ports are dropped from
   the played copy; checks read the spec as submitted.
 - emptyDir becomes an anonymous volume pre-filled from the image (nginx's log symlinks would land
-  in it): each emptyDir is played as a bind mount of a fresh, empty per-run directory.
+  in it): each emptyDir is played as a bind mount of a fresh, empty folder named by the grader.
+- Annotations act on podman (seccomp `unconfined`, `io.containers.sdnotify` hangs play, values over
+  63 characters are refused): the played copy has none; the policy refuses the unsafe ones.
+- `$(VAR)` in command/args is not expanded (podman < 4.7): the played copy is expanded as the kubelet does.
+- Secrets, configMaps, persistentVolumeClaims and subPath come from the machine's stores or are
+  ignored: the lab's policy (graders/policy.py, Allowances) refuses them before anything is played.
+- No pids, memory, CPU or log limits apply by default: see "Untrusted code" below.
 - A failed play (image not found, command not found) leaves a half-made pod and no Kubernetes
   status: the pod is removed and the failure is reported as the status Kubernetes would show.
+  Podman's own failures (pause image, catatonit, storage, runtime) are InfraErrors instead.
+- Init containers run inside `podman pod start`: one that never finishes would hang it; after the
+  apply timeout it is the Pod's failure (its containers never start), not the machine's.
 - Restarts happen without back-off: a container that restarted and is not running is crash-looping.
+- readinessProbe and startupProbe are not run by podman; terminationGracePeriodSeconds is honoured on
+  delete by this backend (podman's stop timeout is 10 s).
+- Native sidecars (init containers with `restartPolicy: Always`) would block play: not bridged.
+
+Untrusted code: each run gets its own `--internal` podman network (pods of other runs and the
+outside are unreachable), each Pod's cgroup a pids limit (POD_PIDS_LIMIT, written to the pod's
+cgroup before any container starts), each container a memory and CPU limit and a bounded log file,
+each emptyDir a size-limited tmpfs (when run as root). Everything carries the run's labels and its
+owner (host, boot id, PID): a later run removes it at once when that process is provably gone.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -29,6 +50,7 @@ from typing import Any
 
 import yaml
 
+from graders.backends import podman_play
 from graders.backends.base import (
     MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, ContainerState, ExecResult, PodState, is_stale, run_labels)
 from graders.backends.base import MAX_VOLUME_BYTES, HttpResponse  # grader-side evidence
@@ -40,6 +62,10 @@ INSTALL_HINT = ("install podman 4.x (Debian/Ubuntu: apt-get install podman); on 
 NOISE = ("failed to connect to syslog",)
 WORKDIR_PREFIX = "k8s101-"  # per-run directories for emptyDir volumes, under the temporary directory
 KUBERNETES_DEFAULT_GRACE = 30
+OWNER_LABELS = ("k8s101.dev/host", "k8s101.dev/boot-id", "k8s101.dev/pid", "k8s101.dev/pid-start")
+OWNER_FILE = "owner.json"  # in a run's work folder: the same owner as its labels
+MACHINE_FIX = ("check that `podman run --rm docker.io/library/busybox:1.36 true` works on its own; on the "
+               "project's build machines run scripts/setup-debian.sh, whose preflight says what is missing")
 
 
 class PodmanBackend:
@@ -60,16 +86,29 @@ class PodmanBackend:
         return PodmanSandbox(self.podman, lab_id, run_id)
 
     def reap_stale(self, older_than: float) -> list[str]:
+        """Remove what killed runs left: at once when their process is provably gone, else by age."""
         now = time.time()
+
+        def stale(labels: dict[str, str] | None) -> bool:
+            return is_stale(labels, older_than, now) or (
+                (labels or {}).get(MANAGED_BY_LABEL) == MANAGED_BY and owner_gone(labels or {}))
+
         listed = _call(self.podman, "pod", "ps", "--filter", f"label={MANAGED_BY_LABEL}={MANAGED_BY}",
                        "--format", "json", timeout=30, what="list the pods of killed runs")
-        names = [pod["Name"] for pod in _json(listed.stdout) if is_stale(pod.get("Labels"), older_than, now)]
+        names = [pod["Name"] for pod in _json(listed.stdout) if stale(pod.get("Labels"))]
         _remove_pods(self.podman, names)
         removed = [f"podman pod {name}" for name in names]
+        listed = _call(self.podman, "network", "ls", "--filter", f"label={MANAGED_BY_LABEL}={MANAGED_BY}",
+                       "--format", "json", timeout=30, what="list the networks of killed runs")
+        for network in _json(listed.stdout):
+            if stale(network.get("labels")):
+                _call(self.podman, "network", "rm", "--force", network["name"], timeout=60,
+                      what="remove the network of a killed run")
+                removed.append(f"podman network {network['name']}")
         for workdir in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
             try:  # another run may be removing its own directory right now
-                if workdir.is_dir() and now - workdir.stat().st_mtime > older_than:
-                    shutil.rmtree(workdir)
+                if workdir.is_dir() and (now - workdir.stat().st_mtime > older_than or _owner_file_gone(workdir)):
+                    _remove_workdir(workdir)
                     removed.append(f"directory {workdir}")
             except OSError:
                 continue
@@ -85,10 +124,22 @@ class PodmanSandbox:
         self.run_id = run_id
         self.description = f"podman pods labelled {RUN_LABEL}={run_id}"
         self.started_at = time.time()
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{run_id}-"))
+        self.labels = {**run_labels(run_id, self.started_at), **owner_labels()}
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{run_id}-")).resolve()
+        (self.workdir / OWNER_FILE).write_text(json.dumps(self.labels))
         self.submitted: dict[str, dict[str, Any]] = {}  # student's name -> Pod as submitted
         self.failed: dict[str, PodState] = {}  # Pods whose play failed, with the status Kubernetes shows
         self.notes: dict[str, list[str]] = {}  # what podman said about each Pod, our stand-in for events
+        self.volumes: dict[str, dict[str, Path]] = {}  # student's Pod -> volume name -> host folder
+        self.cgroups: dict[str, Path] = {}  # student's Pod -> its pids cgroup folder
+        self.numbers = itertools.count(1)  # Pods are applied from parallel threads: next() is atomic
+        self.network = f"{WORKDIR_PREFIX}{run_id}"
+        created = self._podman("network", "create", "--internal", *_label_args(self.labels), self.network,
+                               timeout=60, what="create this run's network")
+        if created.returncode != 0:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise InfraError(f"podman could not create a network for this run: {_error_text(created.stderr)}",
+                             tried=[f"podman network create --internal {self.network}"], fix=MACHINE_FIX)
 
     # -- naming -----------------------------------------------------------------------------------
     def _pod(self, name: str) -> str:
@@ -99,20 +150,36 @@ class PodmanSandbox:
 
     # -- Sandbox ----------------------------------------------------------------------------------
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
+        """Create the Pod stopped, bound its processes, then start it (init containers first)."""
+        deadline = time.monotonic() + timeout
         name = pod["metadata"]["name"]
         self._refuse_native_sidecars(pod)
         self.submitted[name] = copy.deepcopy(pod)
-        played = self.workdir / f"{name}.yaml"
-        played.write_text(yaml.safe_dump(self._playable(pod)))
-        result = self._podman("kube", "play", str(played), timeout=timeout, what=f"start Pod {name}")
+        index = next(self.numbers)  # file and folder names come from the grader, never from the YAML
+        played = self._inside(self.workdir / f"pod{index}.yaml")
+        played.write_text(yaml.safe_dump(podman_play.playable(
+            pod, self._pod(name), self.labels, lambda number, volume: self._volume_folder(name, index, number, volume))))
+        result = self._podman("kube", "play", "--start=false", "--network", self.network, "--log-driver", "k8s-file",
+                              "--log-opt", f"max-size={podman_play.LOG_MAX_SIZE}", str(played),
+                              timeout=timeout, what=f"create Pod {name}")
         self._note(name, f"podman kube play: exit {result.returncode}")
         if result.returncode == 0:
-            return
+            self._limit_processes(name)
+            result = self._start(name, pod, max(1.0, deadline - time.monotonic()), timeout)
+            if result is None:
+                return  # a Pod that cannot start: its state says why
+            self._note(name, f"podman pod start: exit {result.returncode}")
+            if result.returncode == 0:
+                return
         error = _error_text(result.stderr)
         self._note(name, error)
         _remove_pods(self.podman, [self._pod(name)])
+        reason = _reason_for(error)
+        if reason is None:
+            raise InfraError(f"podman could not start Pod {name} for a reason of the machine's, not of your YAML: "
+                             f"{error}", tried=[f"podman kube play {played}"], fix=_machine_fix(error))
         missing = {c.get("image", "") for c in pod["spec"].get("containers", []) if not self._image_exists(c.get("image", ""))}
-        self.failed[name] = _failed_state(pod, error, missing)
+        self.failed[name] = _failed_state(pod, error, missing, reason)
 
     def state(self, pod: str) -> PodState | None:
         if pod in self.failed:
@@ -143,6 +210,12 @@ class PodmanSandbox:
         stderr = _strip_noise(result.stderr)
         if result.returncode in (125, 126, 127) and "executable file not found" in stderr:
             return ExecResult(127, result.stdout, stderr)
+        if result.returncode != 0 and re.search(r"resource temporarily unavailable|cannot run conmon", stderr, re.I):
+            used = self._processes(pod)
+            if used is not None and used >= podman_play.POD_PIDS_LIMIT - 8:  # conmon and runc need a few
+                return ExecResult(result.returncode, result.stdout,
+                                  f"no command can start in Pod {pod}: it already runs {used} processes, the limit "
+                                  f"of {podman_play.POD_PIDS_LIMIT} for a whole Pod here (a cluster limits them too)")
         if result.returncode == 125 and "no such container" in stderr:
             raise InfraError(f"container {container} of Pod {pod} is gone: something outside the grader removed it",
                              tried=[f"podman exec {self._container(pod, container)}"],
@@ -187,36 +260,109 @@ class PodmanSandbox:
                               "--format", "{{.Names}}", timeout=30, what="list this run's containers")
         left += [f"podman container {line}" for line in result.stdout.split()]
         if self.workdir.exists():
-            left += [f"directory {path}" for path in self.workdir.glob("*/*")]
+            left += [f"directory {path}" for path in self.workdir.glob("*/*/*")]
+        left += [f"mount {path}" for path in _mounts_under(self.workdir)]
         return left
 
     def close(self) -> None:
         try:
             _remove_pods(self.podman, [self._pod(name) for name in self.submitted])
+            self._podman("network", "rm", "--force", self.network, timeout=60, what="remove this run's network")
         finally:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            _remove_workdir(self.workdir)
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _playable(self, pod: dict[str, Any]) -> dict[str, Any]:
-        """The copy of a Pod that podman plays: renamed, labelled, no host ports, real emptyDirs."""
-        played = copy.deepcopy(pod)
-        name = played["metadata"]["name"]
-        played["metadata"]["name"] = self._pod(name)
-        played["metadata"]["labels"] = {**(played["metadata"].get("labels") or {}),
-                                         **run_labels(self.run_id, self.started_at)}
-        spec = played["spec"]
-        for container in spec.get("containers", []) + spec.get("initContainers", []):
-            container.pop("ports", None)
-        for volume in spec.get("volumes", []) or []:
-            if "emptyDir" in volume:
-                path = self.workdir / name / volume["name"]
-                path.mkdir(parents=True, exist_ok=True)
-                volume.pop("emptyDir")
-                volume["hostPath"] = {"path": str(path), "type": "Directory"}
-        return played
+    def volume_folder(self, pod: str, volume: str) -> Path | None:
+        """The host folder played as the Pod's emptyDir named `volume` (the grader's side of it)."""
+        return self.volumes.get(pod, {}).get(volume)
+
+    def _volume_folder(self, pod: str, index: int, number: int, volume: dict[str, Any]) -> Path:
+        """A fresh folder for the number-th volume of the index-th Pod, bounded to its sizeLimit when
+        the grader may mount a tmpfs (as root); never named after anything in the YAML."""
+        folder = self._inside(self.workdir / "volumes" / f"pod{index}" / f"volume{number}")
+        folder.mkdir(parents=True)
+        if os.geteuid() == 0:
+            size = podman_play.emptydir_size(volume)
+            mounted = _run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777,nosuid,nodev",
+                            "k8s101-emptydir", str(folder)], timeout=30)
+            if mounted.returncode != 0:
+                raise InfraError(f"could not bound an emptyDir of Pod {pod}: {mounted.stderr.strip()}",
+                                 tried=[f"mount -t tmpfs -o size={size} {folder}"], fix="check `mount` works as root")
+        self.volumes.setdefault(pod, {})[str(volume.get("name"))] = folder
+        return folder
+
+    def _inside(self, path: Path) -> Path:
+        """path, after checking it resolves inside this run's work folder."""
+        if not path.resolve().is_relative_to(self.workdir):
+            raise InfraError(f"refusing to use {path}: it is outside the run's folder {self.workdir}",
+                             fix="report this as a bug of the graders")
+        return path
+
+    def _processes(self, pod: str) -> int | None:
+        """How many processes the Pod runs now (its cgroup's pids.current), None when unknown."""
+        try:
+            return int((self.cgroups[pod] / "pids.current").read_text())
+        except (KeyError, OSError, ValueError):
+            return None
+
+    def _limit_processes(self, pod: str) -> None:
+        """Write the pids limit into the Pod's cgroup while it is created and nothing runs yet: every
+        container of the Pod, and every command run in one, counts against it. With cgroupfs the
+        cgroup exists at creation; a systemd slice may appear only once the infra container runs."""
+        for attempt in ("created", "infra started"):
+            found = self._podman("pod", "inspect", self._pod(pod), "--format", "{{.CgroupPath}}\t{{.InfraContainerID}}",
+                                 timeout=30, what=f"read the cgroup of Pod {pod}")
+            cgroup, _, infra = found.stdout.strip().partition("\t")
+            cgroup = cgroup.lstrip("/")
+            for candidate in (Path("/sys/fs/cgroup/pids") / cgroup, Path("/sys/fs/cgroup") / cgroup):
+                try:
+                    (candidate / "pids.max").write_text(str(podman_play.POD_PIDS_LIMIT))
+                except OSError:
+                    continue
+                self.cgroups[pod] = candidate
+                self._note(pod, f"pids limit {podman_play.POD_PIDS_LIMIT} on {candidate} ({attempt})")
+                return
+            if attempt == "created" and infra:
+                try:  # its failure shows as the cgroup still missing below
+                    subprocess.run([self.podman, "start", infra], capture_output=True, timeout=30,
+                                   stdin=subprocess.DEVNULL, cwd=self.workdir)
+                except (subprocess.TimeoutExpired, OSError):
+                    pass
+        if os.geteuid() == 0:  # as root it must work: never run unbounded by accident
+            _remove_pods(self.podman, [self._pod(pod)])
+            raise InfraError(f"could not limit the processes of Pod {pod} (cgroup {cgroup!r})",
+                             tried=["/sys/fs/cgroup/pids/<cgroup>/pids.max", "/sys/fs/cgroup/<cgroup>/pids.max"],
+                             fix="use podman's cgroupfs or systemd cgroup manager with the pids controller")
+        self._note(pod, "no pids limit: the grader is not root and cannot write the Pod's cgroup")
+
+    def _start(self, name: str, pod: dict[str, Any], timeout: float,
+               apply_timeout: float) -> subprocess.CompletedProcess[str] | None:
+        """`podman pod start`; None when it did not return in time because an init container never
+        finished (the Pod's own failure, as a cluster would show it)."""
+        argv = [self.podman, "pod", "start", self._pod(name)]
+        try:  # conmon inherits the working folder and writes an `oom` file there: not the student's folder
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                                  errors="replace", cwd=self.workdir)
+        except subprocess.TimeoutExpired:
+            waiting = [c.get("name", "") for c in pod["spec"].get("initContainers") or []]
+            _remove_pods(self.podman, [self._pod(name)])
+            if not waiting:
+                raise InfraError(f"podman did not answer within {timeout:g} s while trying to start Pod {name}",
+                                 tried=[" ".join(["podman", *argv[1:]])],
+                                 fix="check `podman ps`; raise the timeout with --timeout-apply if the machine is slow")
+            error = (f"init container {', '.join(waiting)} did not finish within {apply_timeout:g} s: the Pod's containers "
+                     f"start only after every init container has exited")
+            self._note(name, error)
+            self.failed[name] = _failed_state(pod, error, set(), "CreateContainerError")
+            return None
+        except OSError as error:
+            raise InfraError(f"podman cannot be run any more ({error.strerror or error}) while trying to start Pod "
+                             f"{name}", tried=[" ".join(argv)], fix=INSTALL_HINT)
 
     def _remove_volumes(self, pod: str) -> None:
-        shutil.rmtree(self.workdir / pod, ignore_errors=True)
+        for folder in self.volumes.pop(pod, {}).values():
+            _unmount(folder)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _image_exists(self, image: str) -> bool:
         return self._podman("image", "exists", image, timeout=30, what="look up an image").returncode == 0
@@ -372,10 +518,9 @@ def _error_text(stderr: str) -> str:
     return " | ".join(errors or lines[-3:]) or "no error output"
 
 
-def _failed_state(pod: dict[str, Any], error: str, missing_images: set[str]) -> PodState:
+def _failed_state(pod: dict[str, Any], error: str, missing_images: set[str], reason: str) -> PodState:
     """The status a kubelet would show for a Pod whose containers podman could not start: an image
     problem is the reason of the containers whose image is missing; other containers wait."""
-    reason = _reason_for(error)
     image_problem = reason in ("ErrImagePull", "InvalidImageName")
 
     def blamed(container: dict[str, Any]) -> bool:
@@ -389,15 +534,112 @@ def _failed_state(pod: dict[str, Any], error: str, missing_images: set[str]) -> 
                     labels=dict(pod["metadata"].get("labels") or {}), spec=pod["spec"], containers=containers)
 
 
-def _reason_for(error: str) -> str:
-    if re.search(r"invalid reference format|repository name must be", error):
-        return "InvalidImageName"
-    if re.search(r"short-name|pinging container registry|initializing source|manifest unknown|"
-                 r"image not known|reading manifest|unable to pull|no such image", error, re.I):
-        return "ErrImagePull"
-    if re.search(r"executable file not found|no such file or directory|permission denied", error, re.I):
-        return "RunContainerError"
-    return "CreateContainerError"
+# What a cluster would show too, caused by the submission: these are the student's failures. Anything
+# else podman says when it cannot start a Pod (pause image, catatonit, storage, runtime, rlimits,
+# cgroups, networks) is the machine's: an InfraError, no points lost.
+STUDENT_ERRORS = (
+    (r"invalid reference format|repository name must be", "InvalidImageName"),
+    (r"short-name|pinging container registry|initializing source|manifest unknown|image not known|"
+     r"reading manifest|unable to pull|no such image", "ErrImagePull"),
+    (r"executable file not found|exec: \"[^\"]*\": (no such file or directory|permission denied|is a directory)|"
+     r"memory limit too low|minimum memory limit", "RunContainerError"),
+    (r"init container \S+ exited with code", "CrashLoopBackOff"),
+    (r"not a directory|did not finish within", "CreateContainerError"),
+)
+# Podman's own machinery, even when its message also says "executable file not found" (catatonit).
+MACHINE_ERRORS = (r"pause image|pause binary|catatonit|conmon|rlimit|cgroups? |hybrid mode|overlay|storage|"
+                  r"no space left|runtime \"?\w+\"? not found|netavark|\bcni\b|slirp|database|\block")
+MACHINE_FIXES = (
+    ("catatonit|pause", "install catatonit (Debian: apt-get install catatonit), which podman needs for its pause image"),
+    ("newuidmap|newgidmap", "install uidmap (Debian: apt-get install uidmap)"),
+    ("setrlimit|rlimit|hybrid mode", "point CONTAINERS_CONF at scripts/podman/containers.conf (runc, low ulimits)"),
+)
+
+
+def _reason_for(error: str) -> str | None:
+    """The kubelet's reason for a start failure the submission caused; None for the machine's own."""
+    if re.search(MACHINE_ERRORS, error, re.I):
+        return None
+    for pattern, reason in STUDENT_ERRORS:
+        if re.search(pattern, error, re.I):
+            return reason
+    return None
+
+
+def _machine_fix(error: str) -> str:
+    return next((fix for pattern, fix in MACHINE_FIXES if re.search(pattern, error, re.I)), MACHINE_FIX)
+
+
+# -- owners of killed runs ----------------------------------------------------------------------------
+def owner_labels() -> dict[str, str]:
+    """Who runs this grader: host, boot, PID and the PID's start time (a PID can be reused)."""
+    pid = os.getpid()
+    return dict(zip(OWNER_LABELS, (socket.gethostname(), _boot_id(), str(pid), _started(pid))))
+
+
+def owner_gone(labels: dict[str, str]) -> bool:
+    """True only when the owner ran on this host since its last boot and its process is gone."""
+    host, boot, pid, started = (labels.get(key, "") for key in OWNER_LABELS)
+    if not (host and boot and pid.isdigit()) or host != socket.gethostname() or boot != _boot_id():
+        return False
+    return _started(int(pid)) in ("", None) or _started(int(pid)) != started
+
+
+def _owner_file_gone(workdir: Path) -> bool:
+    try:
+        labels = json.loads((workdir / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return False  # no owner written: the age rule decides
+    return isinstance(labels, dict) and owner_gone({str(k): str(v) for k, v in labels.items()})
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _started(pid: int) -> str:
+    """The process's start time in clock ticks since boot ('' when no such process runs)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat[stat.rindex(")") + 2:].split()[19]  # field 22, counted after the command name
+
+
+def _label_args(labels: dict[str, str]) -> list[str]:
+    return [arg for key, value in labels.items() for arg in ("--label", f"{key}={value}")]
+
+
+# -- the run's folder -----------------------------------------------------------------------------------
+def _mounts_under(folder: Path) -> list[str]:
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return []
+    prefix = f"{folder}/"
+    points = [line.split()[1].replace("\\040", " ") for line in lines if len(line.split()) > 1]
+    return sorted((point for point in points if point.startswith(prefix)), reverse=True)
+
+
+def _unmount(folder: Path) -> None:
+    for point in _mounts_under(folder) + ([str(folder)] if str(folder) in _mount_points() else []):
+        _run(["umount", "-l", point], timeout=30)
+
+
+def _mount_points() -> set[str]:
+    try:
+        return {line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines() if len(line.split()) > 1}
+    except OSError:
+        return set()
+
+
+def _remove_workdir(workdir: Path) -> None:
+    """Unmount the tmpfs volumes first: rmtree would empty them and leave them mounted."""
+    _unmount(workdir)
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _container_state(spec: dict[str, Any], inspected: dict[str, Any] | None, policy: str) -> ContainerState:

@@ -1,6 +1,6 @@
 """Lab 1.1 "What is a Pod?": the rubric. Run `pytest labs/1.1` to grade your YAML in this folder."""
 
-from graders import Lab
+from graders import Allowances, Lab
 from graders.lab import ImageFacts
 from graders.checks import lifecycle, manifests, network, pods, volumes
 
@@ -11,7 +11,8 @@ WELCOME = "Welcome to nginx!"
 NGINX, NGINX_PROGRAM = "nginx:1.25", "nginx"
 lab = Lab("1.1", "What is a Pod?", pods=[FIRST, SIDECAR], readme="labs/1.1/README.md",
           containers={SIDECAR: ["app", "log-shipper"]},
-          images={NGINX: ImageFacts(command=("nginx", "-g", "daemon off;"), writes_to=("/var/log/nginx",))})
+          images={NGINX: ImageFacts(command=("nginx", "-g", "daemon off;"), writes_to=("/var/log/nginx",))},
+          allows=Allowances(volumes={"emptyDir"}, env_from_sources=False, sub_path=False))
 
 
 @lab.check("manifests", 10, "YAML parses; both Pods present, schema-valid and safe", section="check-your-work")

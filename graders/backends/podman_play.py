@@ -1,0 +1,138 @@
+"""The copy of a student's Pod that `podman kube play` gets: what podman would do differently from a
+cluster is taken out, and what a cluster bounds is bounded. Pure functions: no podman, no files.
+
+- No annotations: podman acts on some (seccomp `unconfined`, `io.containers.sdnotify` hangs play) and
+  refuses values over 63 characters; the checks read annotations from the submitted spec.
+- No ports: podman would publish containerPort on the host.
+- `$(VAR)` in command and args (and in env values) is expanded from the container's literal env, as
+  the kubelet does; podman 4.3 passes it through as written.
+- Resource limits on every container: memory (the student's if lower), CPU; requests never above them.
+- emptyDir volumes become hostPath volumes of folders the caller names (never from the volume's name).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Callable
+
+MEMORY_LIMIT = 512 * 1024**2  # bytes a container may use unless the student asks for less
+CPU_LIMIT = Decimal(1)  # CPUs a container may use unless the student asks for less
+POD_PIDS_LIMIT = 1024  # processes (and threads) of all containers of a Pod together
+EMPTYDIR_CAP = 128 * 1024**2  # bytes of an emptyDir without a lower sizeLimit
+LOG_MAX_SIZE = "10mb"  # `--log-opt max-size`: a container's log file on the machine
+CONTAINER_LISTS = ("initContainers", "containers")
+
+_SUFFIXES = {"": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6,
+             "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
+             "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+
+
+def quantity(value: Any) -> Decimal | None:
+    """A Kubernetes quantity (`512Mi`, `500m`, `1e3`, 2) as a number, or None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    match = _QUANTITY.match(str(value).strip())
+    if not match:
+        return None
+    try:
+        number = Decimal(match.group(1)) * _SUFFIXES[match.group(2) or ""]
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def expand(text: str, variables: dict[str, str]) -> str:
+    """The kubelet's `$(VAR)` expansion (k8s.io/kubernetes third_party/forked/golang/expansion):
+    `$$` is a literal `$`, `$(NAME)` is NAME's value when defined and stays as written otherwise."""
+    out, cursor = [], 0
+    while cursor < len(text):
+        char = text[cursor]
+        if char != "$" or cursor + 1 == len(text):
+            out.append(char)
+            cursor += 1
+            continue
+        following = text[cursor + 1]
+        if following == "$":
+            out.append("$")
+            cursor += 2
+        elif following == "(" and ")" in text[cursor + 2:]:
+            end = text.index(")", cursor + 2)
+            name = text[cursor + 2:end]
+            out.append(variables.get(name, f"$({name})"))
+            cursor = end + 1
+        else:  # `$(` without a closing parenthesis, or `$x`: copied as written
+            out.append("$" + following)
+            cursor += 2
+    return "".join(out)
+
+
+def expand_container(container: dict[str, Any]) -> None:
+    """Expand env values (each from the ones above it), then command and args, in place."""
+    variables: dict[str, str] = {}
+    for variable in container.get("env") or []:
+        if isinstance(variable, dict) and isinstance(variable.get("value"), str):
+            variable["value"] = expand(variable["value"], variables)
+            variables[str(variable.get("name"))] = variable["value"]
+    for key in ("command", "args"):
+        if isinstance(container.get(key), list):
+            container[key] = [expand(item, variables) if isinstance(item, str) else item for item in container[key]]
+
+
+def bound_resources(container: dict[str, Any]) -> None:
+    """Memory and CPU limits on a container: the student's own when lower, else ours; requests capped."""
+    resources = container.get("resources") if isinstance(container.get("resources"), dict) else {}
+    limits = resources.get("limits") if isinstance(resources.get("limits"), dict) else {}
+    requests = resources.get("requests") if isinstance(resources.get("requests"), dict) else {}
+    memory = _lowest(limits.get("memory"), MEMORY_LIMIT)
+    cpu = _lowest(limits.get("cpu"), CPU_LIMIT)
+    bounded = {"limits": {"memory": _bytes(memory), "cpu": _cpu(cpu)}}
+    wanted = {"memory": _lowest(requests.get("memory"), memory), "cpu": _lowest(requests.get("cpu"), cpu)}
+    bounded["requests"] = {"memory": _bytes(wanted["memory"]), "cpu": _cpu(wanted["cpu"])}
+    container["resources"] = bounded
+
+
+def emptydir_size(volume: dict[str, Any]) -> int:
+    """Bytes an emptyDir may hold: its sizeLimit, at most EMPTYDIR_CAP."""
+    source = volume.get("emptyDir") if isinstance(volume.get("emptyDir"), dict) else {}
+    return int(_lowest(source.get("sizeLimit"), EMPTYDIR_CAP))
+
+
+def playable(pod: dict[str, Any], name: str, labels: dict[str, str],
+             volume_folder: Callable[[int, dict[str, Any]], Path]) -> dict[str, Any]:
+    """The copy podman plays, under the name `name` with `labels`. volume_folder(index, volume) gives
+    the host folder of the index-th volume, an emptyDir (other volume types never reach podman)."""
+    played = copy.deepcopy(pod)
+    metadata = played["metadata"]
+    metadata["name"] = name
+    metadata["labels"] = {**(metadata.get("labels") or {}), **labels}
+    metadata.pop("annotations", None)
+    spec = played["spec"]
+    for key in CONTAINER_LISTS:
+        for container in spec.get(key) or []:
+            container.pop("ports", None)
+            expand_container(container)
+            bound_resources(container)
+    for index, volume in enumerate(spec.get("volumes") or []):
+        if "emptyDir" in volume or set(volume) == {"name"}:  # no source: the API server defaults to emptyDir
+            folder = volume_folder(index, volume)
+            volume.pop("emptyDir", None)
+            volume["hostPath"] = {"path": str(folder), "type": "Directory"}
+    return played
+
+
+def _lowest(value: Any, ceiling: Decimal | int) -> Decimal:
+    """The student's quantity when it is a positive number below the ceiling, else the ceiling."""
+    number = quantity(value)
+    return number if number is not None and 0 < number < ceiling else Decimal(ceiling)
+
+
+def _bytes(memory: Decimal) -> str:
+    return str(max(1, int(memory)))  # 0 would mean "no limit" to podman
+
+
+def _cpu(cpus: Decimal) -> str:
+    return f"{max(1, int(cpus * 1000))}m"

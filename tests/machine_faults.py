@@ -1,0 +1,32 @@
+"""Podman's own failures injected into a grading run (`-p tests.machine_faults`, chosen by $K8S101_MACHINE_FAULT).
+
+    pause-image   every Pod fails to start as on a fresh machine without catatonit (podman's words)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from graders.backends import podman
+
+PAUSE_IMAGE = ('Error: building local pause image: finding pause binary: exec: "catatonit": '
+               'executable file not found in $PATH')
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _inject_machine_fault() -> None:
+    patch = pytest.MonkeyPatch()
+    if os.environ.get("K8S101_MACHINE_FAULT") == "pause-image":
+        run = podman._run
+
+        def run_without_catatonit(argv, timeout):
+            if argv[1:3] == ["kube", "play"]:
+                return subprocess.CompletedProcess(argv, 125, "", PAUSE_IMAGE + "\n")
+            return run(argv, timeout)
+
+        patch.setattr(podman, "_run", run_without_catatonit)
+    yield
+    patch.undo()

@@ -1,0 +1,187 @@
+"""The copy of a Pod that podman plays, and the policy that keeps the machine's stores out: offline."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from graders import policy
+from graders.errors import InfraError
+from graders.backends import podman, podman_play
+from graders.backends.podman_play import expand, expand_container, playable, quantity
+
+LAB_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"app": "x"},
+                                                          "annotations": {"io.containers.sdnotify": "container"}},
+           "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "ports": [{"containerPort": 80}]}],
+                    "initContainers": [{"name": "i", "image": "busybox:1.36"}],
+                    "volumes": [{"name": "/", "emptyDir": {"sizeLimit": "10Mi"}}, {"name": "../etc"}]}}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("$(A)", "1"), ("$(A)$(B)", "12"), ("$$(A)", "$(A)"), ("$$$(A)", "$1"), ("$(UNSET)", "$(UNSET)"),
+    ("$(A", "$(A"), ("$A", "$A"), ("a$", "a$"), ("$", "$"), ("$()", "$()"), ("x $(B) y", "x 2 y"),
+])
+def test_expansion_is_the_kubelets(text: str, expected: str) -> None:
+    assert expand(text, {"A": "1", "B": "2"}) == expected
+
+
+def test_env_values_expand_from_the_ones_above_then_command_and_args() -> None:
+    container = {"env": [{"name": "DIR", "value": "/logs"}, {"name": "FILE", "value": "$(DIR)/a.log"},
+                         {"name": "LATER", "value": "$(AFTER)"}, {"name": "AFTER", "value": "z"}],
+                 "command": ["sh", "-c"], "args": ["tail -F $(FILE) $$(FILE) $(AFTER) $(NOPE)"]}
+    expand_container(container)
+    assert container["env"][1]["value"] == "/logs/a.log"
+    assert container["env"][2]["value"] == "$(AFTER)"  # only variables defined above, as the kubelet does
+    assert container["args"] == ["tail -F /logs/a.log $(FILE) z $(NOPE)"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("512Mi", 512 * 2**20), ("1G", 10**9), ("500m", Decimal("0.5")), ("2", 2), (2, 2), ("1e3", 1000),
+    ("1.5Gi", int(1.5 * 2**30)), ("nonsense", None), (True, None), ([], None), ("1e999999", Decimal("1e999999")),
+])
+def test_quantities(value, expected) -> None:
+    assert quantity(value) == expected
+
+
+def test_the_played_copy_is_bounded_renamed_and_has_no_annotations_or_ports(tmp_path: Path) -> None:
+    folders = []
+
+    def folder(index: int, volume: dict) -> Path:
+        folders.append((index, volume["name"]))
+        return tmp_path / f"volume{index}"
+
+    played = playable(LAB_POD, "p-run1", {"run": "1"}, folder)
+    assert played["metadata"] == {"name": "p-run1", "labels": {"app": "x", "run": "1"}}
+    assert LAB_POD["metadata"]["annotations"]  # the submitted spec keeps them for the checks
+    for container in played["spec"]["containers"] + played["spec"]["initContainers"]:
+        assert "ports" not in container
+        assert container["resources"]["limits"] == {"memory": str(512 * 2**20), "cpu": "1000m"}
+    assert folders == [(0, "/"), (1, "../etc")]
+    assert [v["hostPath"]["path"] for v in played["spec"]["volumes"]] == [str(tmp_path / "volume0"),
+                                                                          str(tmp_path / "volume1")]
+
+
+@pytest.mark.parametrize("limits, requests, expected_limits, expected_requests", [
+    ({"memory": "64Mi", "cpu": "250m"}, {}, {"memory": str(64 * 2**20), "cpu": "250m"},
+     {"memory": str(64 * 2**20), "cpu": "250m"}),
+    ({"memory": "8Gi", "cpu": 16}, {"memory": "4Gi", "cpu": 8}, {"memory": str(512 * 2**20), "cpu": "1000m"},
+     {"memory": str(512 * 2**20), "cpu": "1000m"}),
+    ({}, {"memory": "32Mi", "cpu": "100m"}, {"memory": str(512 * 2**20), "cpu": "1000m"},
+     {"memory": str(32 * 2**20), "cpu": "100m"}),
+    ({"memory": "0.5"}, {}, {"memory": "1", "cpu": "1000m"}, {"memory": "1", "cpu": "1000m"}),
+])
+def test_limits_are_the_students_when_lower(limits, requests, expected_limits, expected_requests) -> None:
+    container = {"resources": {"limits": limits, "requests": requests}}
+    podman_play.bound_resources(container)
+    assert container["resources"] == {"limits": expected_limits, "requests": expected_requests}
+
+
+@pytest.mark.parametrize("source, size", [({}, podman_play.EMPTYDIR_CAP), ({"sizeLimit": "10Mi"}, 10 * 2**20),
+                                          ({"sizeLimit": "100Gi"}, podman_play.EMPTYDIR_CAP)])
+def test_emptydir_size_is_its_limit_under_a_cap(source: dict, size: int) -> None:
+    assert podman_play.emptydir_size({"name": "v", "emptyDir": source}) == size
+
+
+# -- what podman says when a Pod cannot start: the student's, or the machine's --------------------------
+STUDENT = {
+    "Error: initializing source docker://nginx:1.255: reading manifest 1.255": "ErrImagePull",
+    "Error: invalid reference format": "InvalidImageName",
+    'Error: starting container 1a: runc: runc create failed: unable to start container process: exec: "ngnx": '
+    'executable file not found in $PATH: OCI runtime attempted to invoke a command that was not found': "RunContainerError",
+    'starting container 2b: runc create failed: unable to start container process: exec: "/etc/passwd": '
+    'permission denied: OCI permission denied': "RunContainerError",
+    "init container wait-forever did not finish within 60 s": "CreateContainerError",
+}
+MACHINE = [
+    "Error: building local pause image: finding pause binary: exec: \"catatonit\": executable file not found "
+    "in $PATH",  # the pause image: catatonit missing on a fresh machine
+    "starting container c0: runc: runc create failed: unable to start container process: error during container "
+    "init: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: "
+    "OCI permission denied",  # measured here without scripts/podman/containers.conf
+    "Error: crun: cgroups in hybrid mode not supported, falling back to cgroupfs: OCI runtime error",
+    "Error: mounting storage for container 3c: creating overlay mount: no space left on device",
+    "Error: default OCI runtime \"runc\" not found: invalid argument",
+    "Error: netavark: failed to create bridge interface",
+]
+
+
+@pytest.mark.parametrize("error, reason", sorted(STUDENT.items()))
+def test_failures_a_cluster_shows_are_the_students(error: str, reason: str) -> None:
+    assert podman._reason_for(error) == reason
+
+
+@pytest.mark.parametrize("error", MACHINE)
+def test_podmans_own_failures_are_the_machines(error: str) -> None:
+    assert podman._reason_for(error) is None
+
+
+def test_the_missing_pause_binary_says_to_install_catatonit() -> None:
+    assert "apt-get install catatonit" in podman._machine_fix(MACHINE[0])
+
+
+# -- killed runs ------------------------------------------------------------------------------------------
+def test_a_live_owner_is_never_gone_and_a_dead_one_on_this_boot_is() -> None:
+    mine = podman.owner_labels()
+    assert not podman.owner_gone(mine)
+    host, boot, _, _ = (mine[key] for key in podman.OWNER_LABELS)
+    dead = dict(zip(podman.OWNER_LABELS, (host, boot, str(2**22 + 17), "123")))  # above pid_max: not running
+    assert podman.owner_gone(dead)
+    reused = {**mine, podman.OWNER_LABELS[3]: "1"}  # same PID, another process (started at another time)
+    assert podman.owner_gone(reused)
+    for key, other in ((podman.OWNER_LABELS[0], "another-host"), (podman.OWNER_LABELS[1], "another-boot")):
+        assert not podman.owner_gone({**dead, key: other})  # not provably gone: the age rule decides
+    assert not podman.owner_gone({})
+
+
+# -- the machine's stores and annotations: refused on every backend ---------------------------------------
+def _violations(spec: dict, allows: policy.Allowances = policy.DEFAULT_ALLOWANCES, annotations=None) -> list[str]:
+    pod = {"metadata": {"name": "p", "annotations": annotations or {}},
+           "spec": {"containers": [{"name": "c", "image": "i"}], **spec}}
+    return [path for path, _ in policy.violations(pod, allows)]
+
+
+@pytest.mark.parametrize("source", ["secret", "configMap", "persistentVolumeClaim", "projected", "downwardAPI",
+                                    "ephemeral", "nfs", "csi", "image"])
+def test_volume_types_the_lab_does_not_allow_are_refused(source: str) -> None:
+    assert _violations({"volumes": [{"name": "v", source: {}}]}) == [f"spec.volumes[0].{source}"]
+    assert _violations({"volumes": [{"name": "v", source: {}}]}, policy.Allowances(volumes={"emptyDir", source})) == []
+
+
+def test_env_sources_and_subpath_are_refused_unless_allowed() -> None:
+    container = {"name": "c", "image": "i", "env": [{"name": "A", "value": "1"},
+                                                   {"name": "B", "valueFrom": {"secretKeyRef": {"name": "s"}}}],
+                 "envFrom": [{"secretRef": {"name": "s"}}],
+                 "volumeMounts": [{"name": "v", "mountPath": "/a", "subPath": "x"},
+                                  {"name": "v", "mountPath": "/b", "subPathExpr": "$(A)"}]}
+    spec = {"initContainers": [container], "volumes": [{"name": "v", "emptyDir": {}}]}
+    assert _violations(spec) == ["spec.initContainers[0].env[1].valueFrom", "spec.initContainers[0].envFrom",
+                                 "spec.initContainers[0].volumeMounts[0].subPath",
+                                 "spec.initContainers[0].volumeMounts[1].subPathExpr"]
+    assert _violations(spec, policy.Allowances(env_from_sources=True, sub_path=True)) == []
+
+
+@pytest.mark.parametrize("key, value, refused", [
+    ("seccomp.security.alpha.kubernetes.io/pod", "unconfined", True),
+    ("container.seccomp.security.alpha.kubernetes.io/app", "unconfined", True),
+    ("container.seccomp.security.alpha.kubernetes.io/app", "", True),
+    ("seccomp.security.alpha.kubernetes.io/pod", "runtime/default", False),
+    ("seccomp.security.alpha.kubernetes.io/pod", "docker/default", False),
+    ("seccomp.security.alpha.kubernetes.io/pod", "localhost/profile.json", False),
+    ("container.apparmor.security.beta.kubernetes.io/app", "unconfined", True),
+    ("container.apparmor.security.beta.kubernetes.io/app", "runtime/default", False),
+    ("io.containers.sdnotify", "container", False),  # harmless on a cluster; not played on podman
+])
+def test_annotations_as_the_baseline_judges_them(key: str, value: str, refused: bool) -> None:
+    assert _violations({}, annotations={key: value}) == ([f"metadata.annotations[{key}]"] if refused else [])
+
+
+def test_host_paths_outside_the_run_folder_are_refused(tmp_path: Path) -> None:
+    sandbox = object.__new__(podman.PodmanSandbox)  # only its folder matters here: no podman needed
+    sandbox.workdir = tmp_path.resolve()
+    assert sandbox._inside(tmp_path / "volumes" / "pod1" / "volume0") == tmp_path / "volumes" / "pod1" / "volume0"
+    (tmp_path / "link").symlink_to("/etc")
+    for outside in (tmp_path / ".." / "elsewhere", Path("/"), tmp_path / "link" / "passwd"):
+        with pytest.raises(InfraError, match="outside the run's folder"):
+            sandbox._inside(outside)

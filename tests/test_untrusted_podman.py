@@ -1,0 +1,194 @@
+"""Hostile Pods on real podman: nothing escapes the run's folder and network, nothing exhausts the
+machine, killed runs are cleaned up, and podman's own failures are never the student's."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from graders.backends import podman_play
+from graders.backends.podman import PodmanBackend, PodmanSandbox
+from tests.grading import REFERENCE, REPO, SUBMISSIONS, grade_lab
+
+pytestmark = pytest.mark.skipif(subprocess.run(["podman", "info"], capture_output=True).returncode != 0,
+                                reason="podman does not work here")
+
+
+def sidecar(submission: str) -> dict[str, Any]:
+    return yaml.safe_load((SUBMISSIONS / submission / "app-with-sidecar.yaml").read_text())
+
+
+def podman(*args: str) -> str:
+    return subprocess.run(["podman", *args], capture_output=True, text=True, timeout=60).stdout
+
+
+def host_processes() -> int:
+    return sum(1 for entry in os.listdir("/proc") if entry.isdigit())
+
+
+def mem_available() -> int:
+    line = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemAvailable"))
+    return int(line.split()[1]) * 1024
+
+
+@pytest.fixture
+def sandbox() -> Iterator[PodmanSandbox]:
+    opened = PodmanBackend().open_sandbox("1.1", os.urandom(4).hex())
+    try:
+        yield opened
+    finally:
+        opened.close()
+    assert not opened.workdir.exists() and opened.leftovers() == []
+    assert podman("network", "ls", "--filter", f"name={opened.network}", "--format", "{{.Name}}").split() == []
+
+
+def until(condition, timeout: float = 60, every: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(every)
+    return value
+
+
+def test_a_fork_bomb_stops_at_the_pods_limit_and_podman_inspect_shows_the_limits(sandbox: PodmanSandbox) -> None:
+    before = host_processes()
+    sandbox.apply(sidecar("hostile-fork-bomb"), timeout=60)
+    cgroup = sandbox.cgroups["app-with-sidecar"]
+    assert (cgroup / "pids.max").read_text().strip() == str(podman_play.POD_PIDS_LIMIT)
+    until(lambda: int((cgroup / "pids.current").read_text()) >= podman_play.POD_PIDS_LIMIT - 8)
+    time.sleep(2)  # the loop keeps trying to fork: the host must not see more
+    assert int((cgroup / "pids.current").read_text()) <= podman_play.POD_PIDS_LIMIT
+    assert host_processes() - before < podman_play.POD_PIDS_LIMIT + 200  # 200: other work on the machine
+    for container in ("app", "log-shipper"):
+        inspected = json.loads(podman("inspect", sandbox._container("app-with-sidecar", container)))[0]["HostConfig"]
+        assert inspected["Memory"] == podman_play.MEMORY_LIMIT
+        assert inspected["NanoCpus"] == 10**9
+        assert inspected["LogConfig"]["Size"] == "10MB"
+    result = sandbox.exec("app-with-sidecar", "log-shipper", ["true"], timeout=10)
+    assert result.exit_code != 0 and "the limit of 1024 for a whole Pod" in result.stderr
+
+
+def test_memory_is_bounded_per_container(sandbox: PodmanSandbox) -> None:
+    before = mem_available()
+    sandbox.apply(sidecar("hostile-memory"), timeout=60)
+    cgroup = Path(str(sandbox.cgroups["app-with-sidecar"]).replace("/pids/", "/memory/"))
+    lowest = before
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:  # dd asks for 4 GB every second
+        lowest = min(lowest, mem_available())
+        time.sleep(0.2)
+    assert before - lowest < 1.5 * 2**30
+    failures = sum(int(path.read_text()) for path in cgroup.glob("libpod-*/memory.failcnt"))
+    assert failures > 0  # the limit was hit, not just set
+    state = sandbox.state("app-with-sidecar")
+    assert state is not None and state.container("log-shipper").running  # tail goes on, as on a cluster
+
+
+def test_an_emptydir_holds_its_size_limit(sandbox: PodmanSandbox) -> None:
+    sandbox.apply(sidecar("hostile-disk-fill"), timeout=60)
+    folder = sandbox.volume_folder("app-with-sidecar", "logs")
+    assert folder is not None and folder.is_relative_to(sandbox.workdir)
+    mount = next(line.split() for line in Path("/proc/self/mounts").read_text().splitlines()
+                 if line.split()[1] == str(folder))
+    assert mount[2] == "tmpfs" and f"size={10 * 1024}k" in mount[3]
+    until(lambda: (folder / "fill").exists())
+    time.sleep(1)
+    assert (folder / "fill").stat().st_size <= 10 * 2**20  # 1 GiB asked for
+    sandbox.delete("app-with-sidecar", grace_seconds=0, timeout=30)
+    assert not folder.exists() and str(folder) not in Path("/proc/self/mounts").read_text()
+
+
+def test_volume_names_never_reach_a_host_path(sandbox: PodmanSandbox) -> None:
+    """Names like `/` and `../../tmp/...` are refused by the API server (and, on merge, by the manifests
+    check); the backend must hold on its own, so this plays the Pod without that check."""
+    targets = [Path("/tmp/h1-escape-probe"), Path("/etc/h1-escape-probe"), Path("/escaped")]
+    assert not any(path.exists() for path in targets)
+    sandbox.apply(sidecar("hostile-volume-names"), timeout=60)
+    state = until(lambda: sandbox.state("app-with-sidecar"))
+    until(lambda: any(list(folder.glob("escaped")) for folder in sandbox.volumes["app-with-sidecar"].values()))
+    for container in ("app", "log-shipper"):
+        mounts = json.loads(podman("inspect", sandbox._container("app-with-sidecar", container)))[0]["Mounts"]
+        sources = [Path(m["Source"]) for m in mounts if m["Destination"] in ("/var/log/nginx", "/escape",
+                                                                             "/root-of-host", "/etc-escape")]
+        assert sources and all(source.resolve().is_relative_to(sandbox.workdir) for source in sources), mounts
+    assert not any(path.exists() for path in targets)
+    assert state.containers  # it was played: the defence is the folder naming, not a refusal
+
+
+def test_runs_cannot_reach_each_other(sandbox: PodmanSandbox) -> None:
+    server = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "server"}, "spec": {"containers": [
+        {"name": "web", "image": "busybox:1.36", "command": ["sh", "-c", "echo hello > /tmp/i; httpd -f -p 8080 -h /tmp"]}]}}
+    client = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "client"}, "spec": {"containers": [
+        {"name": "c", "image": "busybox:1.36", "command": ["sleep", "600"]}]}}
+    other = PodmanBackend().open_sandbox("1.1", os.urandom(4).hex())
+    try:
+        sandbox.apply(server, timeout=60)
+        sandbox.apply(client, timeout=60)
+        other.apply(client, timeout=60)
+        address = until(lambda: podman("inspect", sandbox._container("server", "web"), "--format",
+                                       "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}").strip())
+        fetch = ["sh", "-c", f"printf 'GET /i HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {address} 8080"]
+        until(lambda: "hello" in sandbox.exec("client", "c", fetch, timeout=10).stdout, timeout=20)  # same run: yes
+        assert "hello" not in other.exec("client", "c", fetch, timeout=10).stdout  # another run: no
+        network = json.loads(podman("network", "inspect", sandbox.network))[0]
+        assert network["internal"] is True and network["labels"]["k8s101.dev/run-id"] == sandbox.run_id
+    finally:
+        other.close()
+
+
+KILLED_RUN = """
+import sys, time
+from graders.backends.podman import PodmanBackend
+sandbox = PodmanBackend().open_sandbox("1.1", sys.argv[1])
+sandbox.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "left"}, "spec": {
+    "containers": [{"name": "c", "image": "busybox:1.36", "command": ["sleep", "600"]}],
+    "volumes": [{"name": "v", "emptyDir": {}}]}}, timeout=60)
+print(sandbox.workdir, sandbox.network, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_runs_leftovers_go_at_the_next_start_once_its_process_is_gone() -> None:
+    run_id = os.urandom(4).hex()
+    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, run_id], cwd=REPO, stdout=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        workdir, network = process.stdout.readline().split()
+        backend = PodmanBackend()
+        alive = backend.reap_stale(older_than=3600)
+        assert not any(run_id in line for line in alive), alive  # its process runs: kept
+        assert subprocess.run(["podman", "pod", "exists", f"left-{run_id}"]).returncode == 0 and Path(workdir).exists()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        removed = backend.reap_stale(older_than=3600)  # an hour is far away: only the owner rule applies
+        assert f"podman pod left-{run_id}" in removed and f"podman network {network}" in removed
+        assert f"directory {workdir}" in removed and not Path(workdir).exists()
+        assert workdir not in Path("/proc/self/mounts").read_text()
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+        subprocess.run(["podman", "pod", "rm", "-f", "-t", "0", "--ignore", f"left-{run_id}"], capture_output=True)
+        subprocess.run(["podman", "network", "rm", "-f", f"k8s101-{run_id}"], capture_output=True)
+
+
+def test_a_missing_pause_binary_is_the_machines_problem_not_the_students(pytester: pytest.Pytester,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("K8S101_MACHINE_FAULT", "pause-image")
+    report = pytester.path / "grade.json"
+    result = grade_lab(pytester, "-p", "tests.machine_faults", "--backend", "podman", "--submission", str(REFERENCE),
+                       "--grade-report", str(report))
+    checks = {check["id"]: check for check in json.loads(report.read_text())["checks"]}
+    for cid in ("first-pod-ready", "first-pod-serves", "sidecar-ready", "sidecar-localhost", "sidecar-shared-volume"):
+        assert checks[cid]["status"] == "error", checks[cid]
+        assert "for a reason of the machine's, not of your YAML" in checks[cid]["message"]
+        assert "catatonit" in checks[cid]["message"]
+    result.stdout.no_fnmatch_line("*Traceback*")
