@@ -57,6 +57,9 @@ HOSTILE: dict[str, dict[str, str]] = {
     "hostile-subpath": {"manifests": "spec.containers[0].volumeMounts[0].subPath", **NOT_GRADED_SIDECAR},
     "hostile-seccomp-annotation": {"manifests": "metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]",
                                    **NOT_GRADED_SIDECAR},
+    # volumes named "/", "../../…/tmp/…" and "/etc/…": refused as the API server does, never played (and the
+    # podman backend names its folders itself, so even an accepted name could not reach the host)
+    "hostile-volume-names": {"manifests": 'spec.volumes[0].name: Invalid value: "/"', **NOT_GRADED_SIDECAR},
     "hostile-annotations": {},  # sdnotify and a long value: harmless on a cluster, not played on podman
     "var-expansion": {},  # $(LOG_FILE) expanded from env as the kubelet does
     # app runs no nginx; whether the grader's command fails at the pids limit or finds nothing on port 80
