@@ -20,9 +20,14 @@ correct solution passes and a wrong one fails as it would on a cluster:
 - Init containers run inside `podman pod start`: one that never finishes would hang it; after the
   apply timeout it is the Pod's failure (its containers never start), not the machine's.
 - Restarts happen without back-off: a container that restarted and is not running is crash-looping.
-- readinessProbe and startupProbe are not run by podman; terminationGracePeriodSeconds is honoured on
-  delete by this backend (podman's stop timeout is 10 s).
-- Native sidecars (init containers with `restartPolicy: Always`) would block play: not bridged.
+- readinessProbe is not run by podman: the checks run it from the grader's side (exec, httpGet,
+  tcpSocket), as a kubelet would (probes_readiness = False). startupProbe and livenessProbe: not bridged.
+- terminationGracePeriodSeconds is honoured on delete by this backend (podman's stop timeout is 10 s);
+  a Pod that outlives a grace longer than the delete timeout fails cleanup, as on a cluster.
+- Native sidecars (init containers with `restartPolicy: Always`) would block play: refused at once
+  with an InfraError that names --backend kind.
+- Evidence comes from the grader's side: HTTP from a grader-owned busybox container joined to the Pod,
+  the volume from the host folder the grader owns, the image by its ID (see the end of PodmanSandbox).
 
 Untrusted code: each run gets its own `--internal` podman network (pods of other runs and the
 outside are unreachable), each Pod's cgroup a pids limit (POD_PIDS_LIMIT, written to the pod's
