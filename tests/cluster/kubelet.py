@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 import yaml
 
+from graders.backends import podman_play
 from graders.backends.podman import _error_text, _reason_for
 from tests.cluster.faults import Faults
 from tests.cluster.podman import podman, remove_pods
@@ -351,8 +352,10 @@ class Kubelet:
         for c in spec["containers"] + spec.get("initContainers", []):
             c["volumeMounts"] = [m for m in c.get("volumeMounts") or [] if not m["name"].startswith(TOKEN_VOLUME)]
         for c in spec["containers"] + spec.get("initContainers", []):
-            for key in ("ports", "readinessProbe", "livenessProbe", "startupProbe", "imagePullPolicy", "resources"):
+            for key in ("ports", "readinessProbe", "livenessProbe", "startupProbe", "imagePullPolicy"):
                 c.pop(key, None)
+            podman_play.expand_container(c)  # the kubelet expands $(VAR) in command and args; podman 4.3 does not
+            podman_play.bound_resources(c)  # memory and CPU limits, as the run's LimitRange caps them on a cluster
         spec["restartPolicy"] = "Never"  # restarts are this kubelet's, with back-off
         for volume in spec.get("volumes") or []:
             # emptyDir: a fresh directory (podman's anonymous volume copies the image's files in);
