@@ -92,10 +92,10 @@ MISSING = object()
 
 def mismatches(expected: Any, actual: Any, path: str = "") -> list[Mismatch]:
     """Where `actual` (a Pod, or part of one) differs from the partial tree `expected`."""
-    return _match(expected, actual, path, parent="")
+    return _match(expected, actual, path)
 
 
-def _match(expected: Any, actual: Any, path: str, parent: str) -> list[Mismatch]:
+def _match(expected: Any, actual: Any, path: str) -> list[Mismatch]:
     if actual is MISSING:
         return [Mismatch(path, _show_expected(expected), "nothing: the field is missing")]
     if isinstance(expected, Matcher):
@@ -108,15 +108,15 @@ def _match(expected: Any, actual: Any, path: str, parent: str) -> list[Mismatch]
             if key in NAMED_LISTS and isinstance(value, list):
                 found += _match_named(value, actual, key, path)
             else:
-                found += _match(value, actual.get(key, MISSING), _join(path, key), parent=key)
+                found += _match(value, actual.get(key, MISSING), _join(path, key))
         return found
     if isinstance(expected, list):
         if not isinstance(actual, list):
             return [Mismatch(path, f"a list: {_show(expected)}", _show(actual))]
         if len(actual) != len(expected):
             return [Mismatch(path, _show(expected), _show(actual))]
-        return [m for i, (e, a) in enumerate(zip(expected, actual)) for m in _match(e, a, f"{path}[{i}]", parent)]
-    return _match_scalar(expected, actual, path, parent)
+        return [m for i, (e, a) in enumerate(zip(expected, actual)) for m in _match(e, a, f"{path}[{i}]")]
+    return _match_scalar(expected, actual, path)
 
 
 def _match_named(expected: list[Any], actual: Mapping[str, Any], key: str, path: str) -> list[Mismatch]:
@@ -134,13 +134,14 @@ def _match_named(expected: list[Any], actual: Mapping[str, Any], key: str, path:
                                   f"names {', '.join(names)}" if names else "no entries"))
             continue
         place, index = where
-        found += _match(item, actual[place][index], f"{_join(path, place)}[{index}]", parent=place)
+        found += _match(item, actual[place][index], f"{_join(path, place)}[{index}]")
     return found
 
 
-def _match_scalar(expected: Any, actual: Any, path: str, parent: str) -> list[Mismatch]:
-    leaf = path.rsplit(".", 1)[-1]
-    if parent in QUANTITY_PARENTS:
+def _match_scalar(expected: Any, actual: Any, path: str) -> list[Mismatch]:
+    segments = path.split(".")
+    leaf = segments[-1]
+    if len(segments) > 1 and segments[-2] in QUANTITY_PARENTS:  # resources.limits.cpu, .requests.memory
         try:
             same = parse_quantity(actual) == parse_quantity(expected)
         except ValueError as error:
