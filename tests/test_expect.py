@@ -135,6 +135,14 @@ def test_a_native_sidecar_is_found_among_init_containers() -> None:
     assert [m.path for m in expect.mismatches(wanted, POD)] == ["spec.initContainers[0].image"]
 
 
+def test_a_plain_init_container_is_not_one_of_the_containers() -> None:
+    pod = copy.deepcopy(POD)
+    del pod["spec"]["initContainers"][0]["restartPolicy"]  # runs to completion before the containers start
+    found = expect.mismatches({"spec": {"containers": [{"name": "shipper"}]}}, pod)
+    assert [str(m) for m in found] == ["spec.containers: expected an entry named shipper; found names helper, nginx"]
+    assert expect.mismatches({"spec": {"initContainers": [{"name": "shipper", "image": "busybox:1.36"}]}}, pod) == []
+
+
 def test_a_missing_container_lists_the_names_there_are() -> None:
     found = expect.mismatches({"spec": {"containers": [{"name": "app"}]}}, POD)
     assert [str(m) for m in found] == ["spec.containers: expected an entry named app; found names helper, nginx, shipper"]

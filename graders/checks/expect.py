@@ -120,16 +120,20 @@ def _match(expected: Any, actual: Any, path: str) -> list[Mismatch]:
 
 
 def _match_named(expected: list[Any], actual: Mapping[str, Any], key: str, path: str) -> list[Mismatch]:
-    """Items of a named list, found by name; an expected container may also be a (native sidecar) initContainer."""
+    """Items of a named list, found by name. An expected container may also be a native sidecar: an
+    initContainer with restartPolicy Always, which runs beside the containers (Kubernetes 1.29+)."""
     places = [key, "initContainers"] if key == "containers" else [key]
+
+    def candidates() -> list[tuple[str, int, Mapping[str, Any]]]:
+        return [(place, index, have) for place in places for index, have in enumerate(_list(actual.get(place)))
+                if isinstance(have, Mapping) and (place == key or have.get("restartPolicy") == "Always")]
+
     found: list[Mismatch] = []
     for item in expected:
         name = item.get("name") if isinstance(item, Mapping) else None
-        where = next(((place, index) for place in places for index, have in enumerate(_list(actual.get(place)))
-                      if isinstance(have, Mapping) and have.get("name") == name), None)
+        where = next(((place, index) for place, index, have in candidates() if have.get("name") == name), None)
         if where is None:
-            names = [str(have.get("name")) for place in places for have in _list(actual.get(place))
-                     if isinstance(have, Mapping)]
+            names = [str(have.get("name")) for _, _, have in candidates()]
             found.append(Mismatch(_join(path, key), f"an entry named {name}",
                                   f"names {', '.join(names)}" if names else "no entries"))
             continue
