@@ -467,8 +467,8 @@ def readiness_probe_answers(run: LabRun, pod: str, container: str) -> None:
         raise CheckFailed(
             expected=f"the readinessProbe of container {container} (GET {url}) to get an answer 200-399",
             observed=(f"it gets HTTP {status}" if status else "nothing answers there") +
-                     f": the kubelet never marks the container Ready, so Pod {pod} stays {describe(state).split(';')[0]}"
-                     f" but READY 0/{len(state.containers)}",
+                     f": the kubelet never marks the container Ready, so Pod {pod} stays Running but never Ready "
+                     f"(READY 0/{len(state.containers)} in `kubectl get pod`)",
             hint="probe the path and port the server really serves")
 
 
