@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from graders.backends.base import NOT_FOUND, ContainerState, ExecResult, PodState
+from graders.backends.base import NOT_FOUND, ApplyRejected, ContainerState, ExecResult, PodState
 from graders.checks import expect
 from graders.errors import CheckFailed
 from graders.lab import Lab
@@ -208,6 +208,9 @@ def test_a_limit_below_its_request_is_refused_as_the_api_server_would(tmp_path: 
     failed = failure(lambda: expect.limits_not_below_requests(make_run(tmp_path, pod), "web"))
     assert "web.yaml: spec.containers[1].resources.requests.memory: 256Mi is more than its limit 128Mi" in failed.observed
     expect.limits_not_below_requests(make_run(tmp_path, POD), "web")
+    refused = make_run(tmp_path, pod)  # a cluster refuses it: the message still names the field
+    refused.apply_errors["web"] = ApplyRejected("422 Unprocessable Entity")
+    assert "256Mi is more than its limit 128Mi" in failure(lambda: expect.limits_not_below_requests(refused, "web")).observed
 
 
 # -- waiting for the Pod ---------------------------------------------------------------------------

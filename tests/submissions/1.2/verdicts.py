@@ -17,7 +17,9 @@ VERDICTS: dict[str, dict[str, str]] = {
     "wrong-probe-port": {"readiness": "readinessProbe.httpGet.port: expected port 80, or the name of the "
                                       "containerPort 80; found 8080"},
     "probe-wrong-path": {"readiness": "it gets HTTP 404: the kubelet never marks the container Ready"},
-    # A cluster's API server refuses this Pod (422); the message of the resources check says so.
+    # A cluster's API server refuses this Pod (422): resources fails with the same words on every backend,
+    # and on kind/context the other checks also fail "not graded" (the Pod was refused). Once offline
+    # API-server validation rejects it in `manifests`, this entry becomes manifests + NOT_GRADED.
     "limit-below-request": {"resources": "web.yaml: spec.containers[0].resources.requests.memory: 256Mi is more "
                                          "than its limit 128Mi"},
     "cpu-units": {"resources": "web.yaml: spec.containers[0].resources.limits.cpu: expected 500m (= 0.5); "
