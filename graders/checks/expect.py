@@ -1,0 +1,480 @@
+"""Expectations as data: a rubric states the part of a Pod it cares about as a partial tree, and the
+checks here say, field by field and in the student's file, where the Pod differs.
+
+    expect.spec_matches(run, "web", {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.25",
+                                                              "resources": {"limits": {"cpu": "500m"}}}]}},
+                        what="...", hint="...")
+
+- Dicts match when every expected key matches (extra fields in the Pod are fine).
+- Lists of named items (containers, ports, env, volumes, volumeMounts) match by name, in any order;
+  an expected container is also found among initContainers (native sidecars live there).
+- Images are normalised (nginx:1.25 = docker.io/library/nginx:1.25), quantities under requests and
+  limits too (0.5 = 500m, 128Mi = 134217728); other scalars must be equal, type included ("80" is not 80).
+- A Matcher stands for a rule rather than a value (e.g. a port given by number or by name).
+
+Observed-state checks (labels and annotations read back, env inside a container, the page a server
+answers with, phase) wait for the Pod's containers to run, failing fast on what cannot improve.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from graders.backends.base import NOT_FOUND, PodState
+from graders.checks.diagnostics import FATAL_REASONS, describe, details
+from graders.checks.network import http_get
+from graders.checks.pods import normalize_image
+from graders.errors import CheckFailed, InfraError
+from graders.run import LabRun
+from graders.waiting import NotYet, until
+from graders.yamlfiles import read_documents
+
+# Labels every Linux node carries, whatever the cluster. A nodeSelector asking for anything else cannot be
+# judged from here, and on podman (which ignores nodeSelector) not at all: the grader treats it as matching
+# no node, which is what a one-node test cluster does with it.
+# TODO(lead): a backend that can list its nodes should supply their labels ("needs --backend kind").
+NODE_LABELS: dict[str, frozenset[str]] = {"kubernetes.io/os": frozenset({"linux"}),
+                                          "kubernetes.io/arch": frozenset({"amd64", "arm64"})}
+NAMED_LISTS = ("containers", "initContainers", "ephemeralContainers", "ports", "env", "volumes", "volumeMounts")
+QUANTITY_PARENTS = ("requests", "limits")
+
+
+# -- quantities ---------------------------------------------------------------------------------------
+_SUFFIXES = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
+             "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
+             "P": Decimal("1e15"), "E": Decimal("1e18"),
+             "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
+             "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60}
+_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?$")
+
+
+def parse_quantity(value: Any) -> Decimal:
+    """A Kubernetes quantity as a number: '500m' -> 0.5, '128Mi' -> 134217728, 0.5 (YAML float) -> 0.5.
+
+    ValueError for anything the API server would refuse as a quantity."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{value!r} is not a quantity")
+    match = _QUANTITY.match(str(value).strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a quantity (e.g. 500m, 0.5, 128Mi)")
+    number, exponent, suffix = match.groups()
+    try:
+        return Decimal(number) * (Decimal(10) ** int(exponent[1:]) if exponent else _SUFFIXES[suffix or ""])
+    except InvalidOperation as error:
+        raise ValueError(f"{value!r} is not a quantity") from error
+
+
+# -- matching a partial tree ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Matcher:
+    """An expected value given as a rule: `describe` is what the student reads after "expected"."""
+
+    describe: str
+    accepts: Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    path: str  # in the student's terms: spec.containers[0].resources.limits.cpu
+    expected: str
+    found: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: expected {self.expected}; found {self.found}"
+
+
+MISSING = object()
+
+
+def mismatches(expected: Any, actual: Any, path: str = "") -> list[Mismatch]:
+    """Where `actual` (a Pod, or part of one) differs from the partial tree `expected`."""
+    return _match(expected, actual, path)
+
+
+def _match(expected: Any, actual: Any, path: str) -> list[Mismatch]:
+    if actual is MISSING:
+        return [Mismatch(path, _show_expected(expected), "nothing: the field is missing")]
+    if isinstance(expected, Matcher):
+        return [] if expected.accepts(actual) else [Mismatch(path, expected.describe, _show(actual))]
+    if isinstance(expected, Mapping):
+        if not isinstance(actual, Mapping):
+            return [Mismatch(path, "a mapping of fields", _show(actual))]
+        found: list[Mismatch] = []
+        for key, value in expected.items():
+            if key in NAMED_LISTS and isinstance(value, list):
+                found += _match_named(value, actual, key, path)
+            else:
+                found += _match(value, actual.get(key, MISSING), _join(path, key))
+        return found
+    if isinstance(expected, list):
+        if not isinstance(actual, list):
+            return [Mismatch(path, f"a list: {_show(expected)}", _show(actual))]
+        if len(actual) != len(expected):
+            return [Mismatch(path, _show(expected), _show(actual))]
+        return [m for i, (e, a) in enumerate(zip(expected, actual)) for m in _match(e, a, f"{path}[{i}]")]
+    return _match_scalar(expected, actual, path)
+
+
+def _match_named(expected: list[Any], actual: Mapping[str, Any], key: str, path: str) -> list[Mismatch]:
+    """Items of a named list, found by name. An expected container may also be a native sidecar: an
+    initContainer with restartPolicy Always, which runs beside the containers (Kubernetes 1.29+)."""
+    places = [key, "initContainers"] if key == "containers" else [key]
+
+    def candidates() -> list[tuple[str, int, Mapping[str, Any]]]:
+        return [(place, index, have) for place in places for index, have in enumerate(_list(actual.get(place)))
+                if isinstance(have, Mapping) and (place == key or have.get("restartPolicy") == "Always")]
+
+    found: list[Mismatch] = []
+    for item in expected:
+        name = item.get("name") if isinstance(item, Mapping) else None
+        where = next(((place, index) for place, index, have in candidates() if have.get("name") == name), None)
+        if where is None:
+            names = [str(have.get("name")) for _, _, have in candidates()]
+            found.append(Mismatch(_join(path, key), f"an entry named {name}",
+                                  f"names {', '.join(names)}" if names else "no entries"))
+            continue
+        place, index = where
+        found += _match(item, actual[place][index], f"{_join(path, place)}[{index}]")
+    return found
+
+
+def _match_scalar(expected: Any, actual: Any, path: str) -> list[Mismatch]:
+    segments = path.split(".")
+    leaf = segments[-1]
+    if len(segments) > 1 and segments[-2] in QUANTITY_PARENTS:  # resources.limits.cpu, .requests.memory
+        try:
+            same = parse_quantity(actual) == parse_quantity(expected)
+        except ValueError as error:
+            return [Mismatch(path, str(expected), f"{_show(actual)}, which is not a quantity ({error})")]
+        if same:
+            return []
+        return [Mismatch(path, f"{expected} (= {_plain(parse_quantity(expected))})",
+                         f"{_show(actual)} (= {_plain(parse_quantity(actual))})")]
+    if leaf == "image" and isinstance(actual, str) and isinstance(expected, str):
+        return [] if normalize_image(actual) == normalize_image(expected) else [Mismatch(path, expected, _show(actual))]
+    if type(actual) is type(expected) and actual == expected:
+        return []
+    if isinstance(expected, int) and isinstance(actual, str) and actual.strip() == str(expected):
+        return [Mismatch(path, f"the number {expected}", f"the text {actual!r}: remove the quotes")]
+    return [Mismatch(path, _show_expected(expected), _show(actual))]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _plain(number: Decimal) -> str:
+    return format(number.normalize(), "f")
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _show_expected(value: Any) -> str:
+    if isinstance(value, Matcher):
+        return value.describe
+    return _show(value) if not isinstance(value, (Mapping, list)) else f"{value}"
+
+
+def port_of(container: Mapping[str, Any], port: Any) -> int | None:
+    """The port number a probe's `port` means in a container: a number, or the name of a containerPort."""
+    if isinstance(port, int) and not isinstance(port, bool):
+        return port
+    for declared in _list(container.get("ports")):
+        if isinstance(declared, Mapping) and declared.get("name") == port:
+            value = declared.get("containerPort")
+            return value if isinstance(value, int) else None
+    return None
+
+
+def port_matcher(container: Mapping[str, Any], number: int) -> Matcher:
+    """Accepts `number`, or the name of the container's port `number` (probes may use either)."""
+    return Matcher(f"port {number}, or the name of the containerPort {number}",
+                   lambda value: port_of(container, value) == number)
+
+
+# -- checks on the submitted spec ----------------------------------------------------------------------
+def file_of(run: LabRun, pod: str) -> str:
+    """The name of the file the student wrote the Pod in (for messages)."""
+    key = ("file", pod)
+    if key not in run.memo:
+        run.memo[key] = _find_file(run, pod)
+    return run.memo[key]
+
+
+def _find_file(run: LabRun, pod: str) -> str:
+    # TODO(lead): Submission could record the file of each accepted Pod; until then read them again
+    # (with the same limits: these files were accepted once already).
+    folder = Path(run.submission.folder)
+    for name in run.submission.files:
+        try:
+            documents = read_documents(folder / name, folder)
+        except Exception:  # unreadable now: it cannot be the file an accepted Pod came from
+            continue
+        if any(isinstance(d, dict) and d.get("kind") == "Pod" and isinstance(d.get("metadata"), dict)
+               and d["metadata"].get("name") == pod for d in documents):
+            return name
+    return "your YAML"
+
+
+def spec_matches(run: LabRun, pod: str, expected: Mapping[str, Any], *, what: str, hint: str) -> None:
+    """The Pod as submitted has every field of `expected`, and so does the cluster's copy of its spec
+    (which is what `kubectl get pod -o yaml` shows: quantities and defaults as the cluster stores them)."""
+    run.require(pod)
+    file = file_of(run, pod)
+    found = mismatches(expected, run.submission.pods[pod])
+    if found:
+        raise CheckFailed(expected=f"Pod {pod}: {what}",
+                          observed="\n".join(f"{file}: {m}" for m in found), hint=hint)
+    state = run.sandbox.state(pod)
+    if state is not None and "spec" in expected:
+        found = mismatches(expected["spec"], state.spec, "spec")
+        if found:
+            raise CheckFailed(expected=f"Pod {pod}: {what}",
+                              observed="the cluster reports: " + "; ".join(map(str, found)), hint=hint)
+
+
+def limits_not_below_requests(run: LabRun, pod: str) -> None:
+    """Each limit is at least its request: otherwise the API server refuses the Pod (422).
+
+    Judged from the YAML before run.require(), so that the verdict is the same whether the backend
+    refused the Pod (a cluster) or ran it (podman does not check)."""
+    if pod not in run.submission.pods:
+        run.require(pod)  # not accepted offline: says why
+    spec = run.submission.pods[pod]["spec"]
+    problems = []
+    for place in ("initContainers", "containers"):
+        for index, container in enumerate(_list(spec.get(place))):
+            resources = container.get("resources") or {}
+            for resource, request in (resources.get("requests") or {}).items():
+                limit = (resources.get("limits") or {}).get(resource)
+                try:
+                    below = limit is not None and parse_quantity(limit) < parse_quantity(request)
+                except ValueError:
+                    continue  # the schema check reports a malformed quantity
+                if below:
+                    problems.append(f"{place}[{index}].resources.requests.{resource}: {request} is more than "
+                                    f"its limit {limit}")
+    if problems:
+        raise CheckFailed(
+            expected=f"Pod {pod}: every resource limit at least as large as its request",
+            observed=f"{file_of(run, pod)}: spec." + "; spec.".join(problems) +
+                     " (a cluster refuses such a Pod: 'must be less than or equal to ... limit')",
+            hint="a request is what the scheduler reserves, a limit is the most the container may use: "
+                 "the limit cannot be smaller than the request")
+
+
+# -- waiting for the Pod -------------------------------------------------------------------------------
+def unmatched_node_selector(pod_spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The nodeSelector entries that no node is known to carry (see NODE_LABELS)."""
+    selector = pod_spec.get("nodeSelector") or {}
+    return {key: value for key, value in selector.items() if str(value) not in NODE_LABELS.get(key, ())}
+
+
+def wait_started(run: LabRun, pod: str) -> PodState:
+    """Wait until every container of the Pod runs (Ready or not: readiness is a check of its own).
+
+    Fails at once on a nodeSelector no node matches (the Pod would stay Pending) and on a state that
+    cannot improve (ErrImagePull, CrashLoopBackOff, ...). Remembered for the later checks."""
+    key = ("started", pod)
+    if key not in run.memo:
+        try:
+            run.memo[key] = _wait_started(run, pod)
+        except CheckFailed as failure:
+            run.memo[key] = failure
+    outcome = run.memo[key]
+    if isinstance(outcome, CheckFailed):
+        raise outcome
+    return outcome
+
+
+def _wait_started(run: LabRun, pod: str) -> PodState:
+    run.require(pod)
+    unmatched = unmatched_node_selector(run.submission.pods[pod]["spec"])
+    if unmatched:
+        wanted = ", ".join(f"{key}={value}" for key, value in unmatched.items())
+        raise CheckFailed(
+            expected=f"Pod {pod} scheduled onto a node",
+            observed=f"the Pod stays Pending: its nodeSelector asks for a node labelled {wanted}, and no node "
+                     f"has that label (the scheduler says: 0/1 nodes are available: 1 node(s) didn't match "
+                     f"Pod's node affinity/selector)",
+            hint="a nodeSelector must name labels your nodes really have (`kubectl get nodes --show-labels`); "
+                 "every Linux node has kubernetes.io/os=linux")
+
+    def probe() -> PodState:
+        state = run.sandbox.state(pod)
+        if state is None:
+            raise InfraError(f"Pod {pod} disappeared after it was created: something outside the grader deleted it",
+                             tried=[f"reading Pod {pod} in {run.sandbox.description}"], fix="run the grader again")
+        for container in state.containers:
+            if container.reason in FATAL_REASONS:
+                raise CheckFailed(
+                    expected=f"container {container.name} of Pod {pod} (image {container.image}) to start",
+                    observed=f"container {container.name}: {container.reason}: {container.message}".rstrip(": "),
+                    hint=FATAL_REASONS[container.reason], details=details(run, pod, [container.name]))
+        if state.phase in ("Succeeded", "Failed"):
+            raise CheckFailed(expected=f"Pod {pod} to keep running", observed=f"the Pod has finished "
+                              f"({describe(state)})", hint="a web server's container must keep running",
+                              details=details(run, pod))
+        if state.phase == "Running" and all(c.running for c in state.containers):
+            return state
+        raise NotYet(describe(state))
+
+    try:
+        return until(probe, timeout=run.timeouts.ready)
+    except NotYet as last:
+        raise CheckFailed(expected=f"Pod {pod} Running within {run.timeouts.ready:g} s", observed=last.observed,
+                          hint=f"`kubectl describe pod {pod}` shows why it is stuck; slow machine? raise "
+                               f"--timeout-ready", details=details(run, pod)) from None
+
+
+# -- observed state ------------------------------------------------------------------------------------
+def metadata_observed(run: LabRun, pod: str, *, labels: Mapping[str, str] | None = None,
+                      annotations: Mapping[str, str] | None = None, hint: str = "") -> None:
+    """The Pod carries these labels and annotations, as the cluster reports them (`kubectl get pod --show-labels`)."""
+    labels, annotations = labels or {}, annotations or {}
+    run.require(pod)
+    state = run.sandbox.state(pod)
+    if state is None:
+        raise CheckFailed(expected=f"Pod {pod} to exist", observed="it does not", hint="see the checks above")
+    observed_annotations = getattr(state, "annotations", None)
+    source = "the cluster reports"
+    if observed_annotations is None:
+        # TODO(lead): PodState has no annotations on today's main; read them back once a backend reports them.
+        observed_annotations = run.submission.pods[pod]["metadata"].get("annotations") or {}
+        source = "the cluster reports labels; annotations as your YAML has them (this backend does not report them)"
+    problems = _pairs("label", labels, state.labels) + _pairs("annotation", annotations, observed_annotations)
+    if problems:
+        raise CheckFailed(expected=f"Pod {pod} with " + ", ".join(
+                              [f"label {k}: {v}" for k, v in labels.items()] +
+                              [f"annotation {k}: {v}" for k, v in annotations.items()]),
+                          observed=f"{source}: " + "; ".join(problems), hint=hint)
+
+
+def _pairs(kind: str, expected: Mapping[str, str], observed: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for key, value in expected.items():
+        if key not in observed:
+            keys = ", ".join(sorted(k for k in observed if "k8s101" not in k)) or "none"
+            problems.append(f"no {kind} {key} ({kind}s present: {keys})")
+        elif str(observed[key]) != value:
+            problems.append(f"{kind} {key}: {observed[key]!r}, not {value!r}")
+    return problems
+
+
+def env_observed(run: LabRun, pod: str, container: str, env: Mapping[str, str], *, hint: str) -> None:
+    """The container's main process sees these environment variables (what `env` would print inside it)."""
+    wait_started(run, pod)
+    # The environment an exec gets is the container's own (kubelet and podman both pass it), so read the
+    # exec'd process's: PID 1's /proc/1/environ is no good, nginx overwrites it with its process title.
+    # NUL-separated, so values with newlines survive.
+    # TODO(lead): this runs the student's `cat`; use a grader-side route (the container's configured env
+    # from the backend, or /proc read from outside) once the backends offer one, so an image cannot fake it.
+    result = run.sandbox.exec(pod, container, ["cat", "/proc/self/environ"], timeout=run.timeouts.exec)
+    if result.exit_code == NOT_FOUND:
+        raise CheckFailed(expected=f"cat in container {container} to read its environment",
+                          observed="the image has no cat", hint="use the image the README names")
+    if result.exit_code != 0:
+        raise InfraError(f"could not read the environment of container {container} of Pod {pod}",
+                         tried=[f"cat /proc/self/environ: exit {result.exit_code}: {result.stderr.strip()[:200]}"],
+                         fix="run the grader again")
+    seen = dict(item.split("=", 1) for item in result.stdout.split("\0") if "=" in item)
+    problems = []
+    for name, value in env.items():
+        if name not in seen:
+            problems.append(f"{name} is not set")
+        elif seen[name] != value:
+            problems.append(f"{name}={seen[name]!r}, not {value!r}")
+    if problems:
+        names = ", ".join(sorted(n for n in seen if n not in ("PATH", "HOSTNAME", "HOME", "TERM", "container")))
+        raise CheckFailed(expected=f"inside container {container} of Pod {pod}: " +
+                                   ", ".join(f"{k}={v}" for k, v in env.items()),
+                          observed="; ".join(problems) + f" (variables you set that it has: {names or 'none'})",
+                          hint=hint)
+
+
+def http_status(run: LabRun, pod: str, container: str, url: str) -> int | None:
+    """The HTTP status a GET of url from inside the container gets, None when nothing answers."""
+    seconds = str(max(1, int(run.timeouts.exec) - 1))
+    result = run.sandbox.exec(pod, container, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", seconds,
+                                               url], timeout=run.timeouts.exec)
+    if result.exit_code == NOT_FOUND:
+        raise CheckFailed(expected=f"curl in container {container} of Pod {pod}", observed="the image has no curl",
+                          hint="use the image the README names")
+    code = result.stdout.strip()
+    return int(code) if code.isdigit() and code != "000" else None
+
+
+def page_served(run: LabRun, pod: str, container: str, *, port: int, path: str = "/", text: str, what: str,
+                hint: str) -> None:
+    """From inside `container`, http://localhost:port/path answers with `text` in the page."""
+    wait_started(run, pod)
+    url = f"http://localhost:{port}{path}"
+
+    def probe() -> None:
+        result = http_get(run, pod, container, url)
+        if result.exit_code == 0 and text in result.stdout:
+            return
+        if result.exit_code == 0:
+            raise NotYet(f"an answer without {text!r}: {result.stdout.strip()[:200]!r}")
+        answer = (result.stderr or result.stdout).strip().splitlines()
+        raise NotYet(f"exit status {result.exit_code}: {answer[-1] if answer else 'no output'}")
+
+    try:
+        until(probe, timeout=run.timeouts.exec)
+    except NotYet as last:
+        raise CheckFailed(expected=f"{url}, requested from container {container} of Pod {pod}, to answer with {what}",
+                          observed=last.observed, hint=hint) from None
+
+
+def phase_is(run: LabRun, pod: str, phase: str) -> PodState:
+    """The Pod's phase, as `kubectl get pod` shows it in STATUS."""
+    state = wait_started(run, pod)
+    if state.phase != phase:
+        raise CheckFailed(expected=f"Pod {pod} in phase {phase}", observed=describe(state),
+                          hint=f"`kubectl get pod {pod} -o wide` shows the phase")
+    return state
+
+
+def readiness_probe_answers(run: LabRun, pod: str, container: str) -> None:
+    """The container's httpGet readinessProbe, made by the grader from inside the Pod, gets 200-399, as
+    the kubelet requires before it marks the container Ready."""
+    # TODO(lead): podman ignores readinessProbe, so the grader makes the request itself; use the
+    # grader-side probe runner once merged, and declare "readiness probes" a backend capability
+    # (kind runs the probe for real; pods.wait_running then waits for READY).
+    state = wait_started(run, pod)
+    spec = next((c for c in _list(run.submission.pods[pod]["spec"].get("containers")) if c.get("name") == container), {})
+    http = (spec.get("readinessProbe") or {}).get("httpGet")
+    if not isinstance(http, Mapping):
+        raise CheckFailed(expected=f"an httpGet readinessProbe on container {container}", observed="none",
+                          hint="add readinessProbe.httpGet with path and port")
+    port, path = port_of(spec, http.get("port")), http.get("path", "/")
+    if port is None:
+        raise CheckFailed(expected=f"the readinessProbe's port to be a number or the name of a containerPort",
+                          observed=f"port {http.get('port')!r} names no port of container {container}",
+                          hint="use the name you gave the port under ports (e.g. http)")
+    url = f"http://localhost:{port}{path}"
+    try:
+        status = until(lambda: http_status(run, pod, container, url) or _no_answer(url), timeout=run.timeouts.exec)
+    except NotYet:
+        status = None
+    if status is None or not 200 <= status < 400:
+        raise CheckFailed(
+            expected=f"the readinessProbe of container {container} (GET {url}) to get an answer 200-399",
+            observed=(f"it gets HTTP {status}" if status else "nothing answers there") +
+                     f": the kubelet never marks the container Ready, so Pod {pod} stays Running but never Ready "
+                     f"(READY 0/{len(state.containers)} in `kubectl get pod`)",
+            hint="probe the path and port the server really serves")
+
+
+def _no_answer(url: str) -> int:
+    raise NotYet(f"nothing answers at {url}")

@@ -1,0 +1,39 @@
+"""Expected verdicts of the graded submissions of lab 1.2 (the folders beside this file), on any backend
+that runs the official nginx:1.25 image: submission folder -> {failed check id: text its message must
+contain}. Every check not named must pass.
+"""
+
+from __future__ import annotations
+
+CHECKS = ["manifests", "metadata", "container", "env", "resources", "init-page", "readiness", "node-selector",
+          "status", "cleanup"]
+NOT_GRADED = {check: "not graded" for check in CHECKS[1:-1]}
+PENDING = "the Pod stays Pending: its nodeSelector asks for a node labelled disktype=ssd"
+
+VERDICTS: dict[str, dict[str, str]] = {
+    "reference": {},
+    "other-notations": {},
+    "json-style": {},
+    "wrong-probe-port": {"readiness": "readinessProbe.httpGet.port: expected port 80, or the name of the "
+                                      "containerPort 80; found 8080"},
+    "probe-wrong-path": {"readiness": "it gets HTTP 404: the kubelet never marks the container Ready"},
+    # A cluster's API server refuses this Pod (422): resources fails with the same words on every backend,
+    # and on kind/context the other checks also fail "not graded" (the Pod was refused). Once offline
+    # API-server validation rejects it in `manifests`, this entry becomes manifests + NOT_GRADED.
+    "limit-below-request": {"resources": "web.yaml: spec.containers[0].resources.requests.memory: 256Mi is more "
+                                         "than its limit 128Mi"},
+    "cpu-units": {"resources": "web.yaml: spec.containers[0].resources.limits.cpu: expected 500m (= 0.5); "
+                               "found 5 (= 5)"},
+    "env-typo": {"env": "web.yaml: spec.containers[0].env: expected an entry named GREETING; found names GREETNG"},
+    # nginx then serves an empty directory: / answers 403, so the readiness probe fails too.
+    "init-wrong-path": {"init-page": "an answer without 'Written by an init container'",
+                        "readiness": "it gets HTTP 403"},
+    "quoted-port": {"manifests": "spec.containers[0].ports[0].containerPort", **NOT_GRADED,
+                    "cleanup": "none of them was created"},
+    "unmatched-node-selector": {"node-selector": PENDING, "container": PENDING, "env": PENDING,
+                                "init-page": PENDING, "readiness": PENDING, "status": PENDING},
+    "missing-annotation": {"metadata": "no annotation description (annotations present: none)"},
+    "restart-never": {"status": "web.yaml: spec.restartPolicy: expected 'Always'; found 'Never'"},
+    "wrong-mount-path": {"init-page": "web.yaml: spec.containers[0].volumeMounts[0].mountPath: expected "
+                                      "'/usr/share/nginx/html'; found '/var/www/html'"},
+}
