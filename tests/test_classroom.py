@@ -47,13 +47,16 @@ def classroom_job() -> dict:
 
 def test_one_scored_step_per_check_with_its_points() -> None:
     steps = classroom_job()["steps"]
-    [(_, lab)] = discover_labs(REPO)
+    labs = [lab for _, lab in discover_labs(REPO)]
+    assert [lab.id for lab in labs] == ["1.1", "1.2"]
     graders = [s for s in steps if s.get("uses", "").startswith("classroom-resources/autograding-command-grader")]
-    assert [(s["id"], s["with"]["max-score"]) for s in graders] == [
-        (f"lab-1-1-{check.id}", check.points) for check in lab.checks]
-    assert sum(s["with"]["max-score"] for s in graders) == 100
-    for step, check in zip(graders, lab.checks):
-        assert step["with"]["command"] == f"python -m graders.classroom score {REPORT} {check.id}"
+    expected = [(f"lab-{lab.id.replace('.', '-')}-{check.id}", check.points, lab, check)
+                for lab in labs for check in lab.checks]
+    assert [(s["id"], s["with"]["max-score"]) for s in graders] == [(sid, points) for sid, points, _, _ in expected]
+    assert sum(s["with"]["max-score"] for s in graders) == 100 * len(labs)
+    for step, (_, _, lab, check) in zip(graders, expected):
+        report = REPORT.replace("lab-1.1.json", f"lab-{lab.id}.json")
+        assert step["with"]["command"] == f"python -m graders.classroom score {report} {check.id}"
         assert step["with"]["timeout"] == 1  # minutes: the step only reads a file
         assert "env" not in step  # the command grader would not pass it on
 
@@ -62,6 +65,7 @@ def test_the_lab_is_graded_once_and_the_reporter_lists_every_scored_step() -> No
     steps = classroom_job()["steps"]
     runs = [s.get("run", "") for s in steps]
     assert sum("python -m graders.classroom grade 1.1" in run for run in runs) == 1
+    assert sum("python -m graders.classroom grade 1.2" in run for run in runs) == 1
     assert sum("python -m graders.backends.kind" in run for run in runs) == 1
     ids = [s["id"] for s in steps if "autograding-command-grader" in s.get("uses", "")]
     [reporter] = [s for s in steps if "autograding-grading-reporter" in s.get("uses", "")]
@@ -141,9 +145,10 @@ def test_ci_runs_the_generated_steps_on_the_reference_and_expects_full_marks() -
     ci = yaml.safe_load((REPO / classroom.CI_WORKFLOW).read_text())["jobs"]["classroom"]["steps"]
     steps = classroom_job()["steps"]
     assert ci[0]["uses"] == steps[0]["uses"] == "actions/checkout@v5"
-    assert ci[1]["run"].strip() == "cp tests/submissions/1.1/reference/*.yaml labs/1.1/"
+    assert ci[1]["run"].strip().splitlines() == ["cp tests/submissions/1.1/reference/*.yaml labs/1.1/",
+                                                 "cp tests/submissions/1.2/reference/*.yaml labs/1.2/"]
     assert ci[2:-1] == steps[1:]  # the same steps, in the same order
-    assert ci[-1]["run"].startswith("python -m graders.classroom points --expect 100 lab-1-1-manifests ")
+    assert ci[-1]["run"].startswith("python -m graders.classroom points --expect 200 lab-1-1-manifests ")
 
 
 def test_setup_failures_and_errors_give_no_score_and_an_annotation() -> None:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from graders.backends.base import NOT_FOUND, ApplyRejected, ContainerState, ExecResult, PodState
+from graders.backends.base import ApplyRejected, ContainerState, ExecResult, HttpResponse, PodState
 from graders.checks import expect
 from graders.errors import CheckFailed
 from graders.lab import Lab
@@ -47,6 +47,7 @@ class FakeSandbox:
 
     states: dict[str, PodState | None]
     answer: Callable[[list[str]], ExecResult] = lambda argv: ExecResult(0, "", "")
+    http: Callable[[str], HttpResponse] = lambda url: HttpResponse(200, "")  # by URL, from the grader's side
     description: str = "a fake sandbox"
     calls: list[str] = field(default_factory=list)
 
@@ -60,6 +61,11 @@ class FakeSandbox:
     def exec(self, pod: str, container: str, argv: list[str], timeout: float) -> ExecResult:
         self.calls.append(f"exec {container} {argv[0]}")
         return self.answer(argv)
+
+    def http_get(self, pod: str, port: int, path: str, timeout: float) -> HttpResponse:
+        url = f"http://localhost:{port}{path}"
+        self.calls.append(f"http {url}")
+        return self.http(url)
 
     def logs(self, pod: str, container: str, tail: int = 20) -> str:
         return ""
@@ -272,40 +278,36 @@ def test_env_is_read_inside_the_container(tmp_path: Path) -> None:
 
 
 def test_a_page_is_served_or_the_last_answer_is_shown(tmp_path: Path) -> None:
-    def answer(argv: list[str]) -> ExecResult:
-        return ExecResult(0, "<h1>Welcome to nginx!</h1>", "")
-    run = make_run(tmp_path, POD, FakeSandbox({"web": running(POD)}, answer))
+    sandbox = FakeSandbox({"web": running(POD)}, http=lambda url: HttpResponse(200, "<h1>Welcome to nginx!</h1>"))
+    run = make_run(tmp_path, POD, sandbox)
     failed = failure(lambda: expect.page_served(run, "web", "nginx", port=80, text="Written", what="the page", hint="h"))
-    assert failed.observed == "an answer without 'Written': '<h1>Welcome to nginx!</h1>'"
+    assert failed.observed == "HTTP 200, an answer without 'Written': '<h1>Welcome to nginx!</h1>'"
     expect.page_served(run, "web", "nginx", port=80, text="Welcome", what="the page", hint="h")
+    assert not [call for call in sandbox.calls if call.startswith("exec")]  # never the student's programs
 
 
-def test_the_readiness_probe_is_made_from_inside_the_pod(tmp_path: Path) -> None:
+def test_the_readiness_probe_is_made_from_the_graders_side(tmp_path: Path) -> None:
     pod = copy.deepcopy(POD)
     pod["spec"]["containers"][1]["readinessProbe"] = {"httpGet": {"path": "/healthz", "port": "http"}}
     urls: list[str] = []
 
-    def answer(argv: list[str]) -> ExecResult:
-        urls.append(argv[-1])
-        return ExecResult(0, "404" if argv[-1].endswith("/healthz") else "200", "")
-    failed = failure(lambda: expect.readiness_probe_answers(make_run(tmp_path, pod, FakeSandbox({"web": running(pod)}, answer)),
+    def http(url: str) -> HttpResponse:
+        urls.append(url)
+        return HttpResponse(404 if url.endswith("/healthz") else 200)
+    failed = failure(lambda: expect.readiness_probe_answers(make_run(tmp_path, pod, FakeSandbox({"web": running(pod)},
+                                                                                                 http=http)),
                                                             "web", "nginx"))
     assert urls == ["http://localhost:80/healthz"]
     assert "it gets HTTP 404: the kubelet never marks the container Ready" in failed.observed
     pod["spec"]["containers"][1]["readinessProbe"]["httpGet"]["path"] = "/"
-    expect.readiness_probe_answers(make_run(tmp_path, pod, FakeSandbox({"web": running(pod)}, answer)), "web", "nginx")
+    expect.readiness_probe_answers(make_run(tmp_path, pod, FakeSandbox({"web": running(pod)}, http=http)), "web", "nginx")
 
 
 def test_a_probe_port_that_nothing_serves_gets_no_answer(tmp_path: Path) -> None:
     pod = copy.deepcopy(POD)
     pod["spec"]["containers"][1]["readinessProbe"] = {"httpGet": {"path": "/", "port": 8080}}
-    run = make_run(tmp_path, pod, FakeSandbox({"web": running(pod)}, lambda argv: ExecResult(7, "000", "refused")))
+    run = make_run(tmp_path, pod, FakeSandbox({"web": running(pod)}, http=lambda url: HttpResponse(None, error="refused")))
     assert "nothing answers there" in failure(lambda: expect.readiness_probe_answers(run, "web", "nginx")).observed
-
-
-def test_an_image_without_curl_is_the_students_problem(tmp_path: Path) -> None:
-    run = make_run(tmp_path, POD, FakeSandbox({"web": running(POD)}, lambda argv: ExecResult(NOT_FOUND, "", "")))
-    assert "no curl" in failure(lambda: expect.http_status(run, "web", "nginx", "http://localhost/")).observed
 
 
 def test_phase_is_the_clusters(tmp_path: Path) -> None:

@@ -18,15 +18,16 @@ answers with, phase) wait for the Pod's containers to run, failing fast on what 
 
 from __future__ import annotations
 
+
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
 from graders.backends.base import NOT_FOUND, PodState
 from graders.checks.diagnostics import FATAL_REASONS, describe, details
-from graders.checks.network import http_get
 from graders.checks.pods import normalize_image
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
@@ -403,37 +404,37 @@ def env_observed(run: LabRun, pod: str, container: str, env: Mapping[str, str], 
 
 
 def http_status(run: LabRun, pod: str, container: str, url: str) -> int | None:
-    """The HTTP status a GET of url from inside the container gets, None when nothing answers."""
-    seconds = str(max(1, int(run.timeouts.exec) - 1))
-    result = run.sandbox.exec(pod, container, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", seconds,
-                                               url], timeout=run.timeouts.exec)
-    if result.exit_code == NOT_FOUND:
-        raise CheckFailed(expected=f"curl in container {container} of Pod {pod}", observed="the image has no curl",
-                          hint="use the image the README names")
-    code = result.stdout.strip()
-    return int(code) if code.isdigit() and code != "000" else None
+    """The HTTP status a GET of url (http://localhost:PORT/PATH) gets inside the Pod's network, None when
+    nothing answers. Made from the grader's side: the student's image and its programs are not involved."""
+    port, path = _port_and_path(url)
+    return run.sandbox.http_get(pod, port, path, timeout=run.timeouts.exec).status
 
 
 def page_served(run: LabRun, pod: str, container: str, *, port: int, path: str = "/", text: str, what: str,
                 hint: str) -> None:
-    """From inside `container`, http://localhost:port/path answers with `text` in the page."""
+    """http://localhost:port/path, requested inside the Pod's network from the grader's side, answers
+    with `text` in the page (container: the one that serves it, for the message)."""
     wait_started(run, pod)
     url = f"http://localhost:{port}{path}"
 
     def probe() -> None:
-        result = http_get(run, pod, container, url)
-        if result.exit_code == 0 and text in result.stdout:
+        answer = run.sandbox.http_get(pod, port, path, timeout=run.timeouts.exec)
+        if answer.status == 200 and text in answer.body:
             return
-        if result.exit_code == 0:
-            raise NotYet(f"an answer without {text!r}: {result.stdout.strip()[:200]!r}")
-        answer = (result.stderr or result.stdout).strip().splitlines()
-        raise NotYet(f"exit status {result.exit_code}: {answer[-1] if answer else 'no output'}")
+        if answer.status is not None:
+            raise NotYet(f"HTTP {answer.status}, an answer without {text!r}: {answer.body.strip()[:200]!r}")
+        raise NotYet(f"no answer: {answer.error or 'nothing listens there'}")
 
     try:
         until(probe, timeout=run.timeouts.exec)
     except NotYet as last:
-        raise CheckFailed(expected=f"{url}, requested from container {container} of Pod {pod}, to answer with {what}",
+        raise CheckFailed(expected=f"{url}, served by container {container} of Pod {pod}, to answer with {what}",
                           observed=last.observed, hint=hint) from None
+
+
+def _port_and_path(url: str) -> tuple[int, str]:
+    parts = urlsplit(url)
+    return parts.port or 80, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def phase_is(run: LabRun, pod: str, phase: str) -> PodState:
