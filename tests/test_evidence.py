@@ -320,7 +320,8 @@ def stub_run(state, known=None, events=(), spec_image="nginx:1.25"):
     from graders.run import Timeouts
     pod = {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "app", "image": spec_image}]}}
     return SimpleNamespace(sandbox=StubSandbox(state, known, events), memo={("running", "web"): state},
-                           submission=SimpleNamespace(pods={"web": pod}), timeouts=Timeouts(ready=0.5),
+                           submission=SimpleNamespace(pods={"web": pod}, sources={"web": "web.yaml"}),
+                           lab=SimpleNamespace(images={}), timeouts=Timeouts(ready=0.5),
                            require=lambda name: None, note=lambda text: None)
 
 

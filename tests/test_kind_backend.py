@@ -550,6 +550,7 @@ def test_kind_config_lets_the_kubelet_run_on_cgroup_v1_hosts():
     patches = [yaml.safe_load(patch) for node in config["nodes"] for patch in node.get("kubeadmConfigPatches", [])]
     [kubelet] = [patch for patch in patches if patch["kind"] == "KubeletConfiguration"]
     assert kubelet["failCgroupV1"] is False
+    assert kubelet["podPidsLimit"] == 1024  # a fork bomb stops in its Pod, as on podman
 
 
 def test_kind_config_reads_registry_hosts_from_certs_d():

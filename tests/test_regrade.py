@@ -124,7 +124,7 @@ def test_edits_to_grader_files_are_flagged(classroom) -> None:
     rows = gradebook(out)
     assert rows["forger"]["flags"] == "changed .github/workflows/classroom.yml; added labs/1.1/conftest.py"
     assert rows["linker"]["flags"] == "labs/1.1/my-first-pod.yaml is not a regular file (not graded)"
-    assert rows["no-lab"]["flags"] == "missing labs/1.1/test_lab_1_1.py"  # the whole labs/ folder is gone
+    assert rows["no-lab"]["flags"] == ("missing labs/1.1/test_lab_1_1.py; missing labs/1.2/test_lab_1_2.py")  # no labs/ at all
     assert [name for name, row in rows.items() if row["flags"]] == ["forger", "linker", "no-lab"]
 
 

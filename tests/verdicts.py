@@ -62,9 +62,10 @@ HOSTILE: dict[str, dict[str, str]] = {
     "hostile-volume-names": {"manifests": 'spec.volumes[0].name: Invalid value: "/"', **NOT_GRADED_SIDECAR},
     "hostile-annotations": {},  # sdnotify and a long value: harmless on a cluster, not played on podman
     "var-expansion": {},  # $(LOG_FILE) expanded from env as the kubelet does
-    # app runs no nginx; whether the grader's command fails at the pids limit or finds nothing on port 80
-    # depends on how far the loop got: the words are common to both
-    "hostile-fork-bomb": {"sidecar-localhost": "localhost:80", "sidecar-shared-volume": "localhost:80"},
+    # app forks 3,000 sleeps (the Pod stops at its pids limit) and runs no nginx; the grader's probes join only
+    # the Pod's network, so they still get an answer (refused) and the verdict is the student's, not the machine's
+    "hostile-fork-bomb": {"sidecar-ready": "instead of nginx", "sidecar-localhost": "localhost:80",
+                          "sidecar-shared-volume": "localhost:80"},
     "hostile-memory": {},  # each 4 GB dd is OOM-killed in its container; tail goes on, as on a cluster
     "hostile-disk-fill": {"sidecar-ready": "container log-shipper: CrashLoopBackOff",
                           "sidecar-localhost": "CrashLoopBackOff", "sidecar-shared-volume": "CrashLoopBackOff"},

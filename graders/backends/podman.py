@@ -385,8 +385,8 @@ class PodmanSandbox:
     MAX_VOLUME_FILES = 100
 
     def _probe(self, pod: str, script: str, timeout: float, what: str, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run a shell script in a grader-owned, short-lived busybox container that joins the Pod (and so
-        its network namespace): the student's programs are not involved. About 0.15 s; bounded in time,
+        """Run a shell script in a grader-owned, short-lived busybox container that joins the Pod's network
+        namespace (and nothing else of it): the student's programs are not involved. About 0.15 s; bounded in time,
         processes and memory; labelled with the run, so leftovers() sees it should --rm ever fail."""
         if pod in self.failed or pod not in self.submitted:
             raise InfraError(f"Pod {pod} is not running, so the grader cannot reach into it",
@@ -395,15 +395,31 @@ class PodmanSandbox:
         labels = [arg for key, value in run_labels(self.run_id, self.started_at).items()
                   for arg in ("--label", f"{key}={value}")]
         result = self._podman(
-            "run", "--rm", "--pod", self._pod(pod), "--name", f"{self._pod(pod)}-grader-{uuid.uuid4().hex[:8]}",
+            "run", "--rm", "--network", f"ns:{self._network_namespace(pod)}",
+            "--name", f"{self._pod(pod)}-grader-{uuid.uuid4().hex[:8]}",
             *labels, "--pids-limit", "32", "--memory", "64m", "--pull", "never", self.PROBE_IMAGE,
             "timeout", str(seconds), "sh", "-c", script, "probe", *args, timeout=seconds + 30, what=what)
         if result.returncode in (125, 126, 127):  # podman's own failure, not the probe's
             raise InfraError(f"podman could not start the grader's probe container to {what}: "
                              f"{_error_text(result.stderr)}",
-                             tried=[f"podman run --rm --pod {self._pod(pod)} {self.PROBE_IMAGE}"],
+                             tried=[f"podman run --rm --network ns:(the network of {self._pod(pod)}) {self.PROBE_IMAGE}"],
                              fix=f"check that `podman image exists {self.PROBE_IMAGE}` and `podman pod ps` work")
         return result
+
+    def _network_namespace(self, pod: str) -> str:
+        """The Pod's network namespace, through its infra container. The probe joins only that, not the
+        Pod's cgroup: a Pod that used up its own pids limit (a fork bomb) cannot starve the grader's probe.
+        (podman 4.3 refuses `--network container:` for a container of a pod.)"""
+        result = self._podman("pod", "inspect", "--format", "{{.InfraContainerID}}", self._pod(pod), timeout=30,
+                              what=f"find the network of Pod {pod}")
+        infra = result.stdout.strip()
+        pid = self._podman("inspect", "--format", "{{.State.Pid}}", infra, timeout=30,
+                           what=f"find the network of Pod {pod}").stdout.strip() if infra else ""
+        if result.returncode != 0 or not pid.isdigit() or pid == "0":
+            raise InfraError(f"podman cannot say where the network of Pod {pod} is: {_error_text(result.stderr)}",
+                             tried=[f"podman pod inspect {self._pod(pod)}", f"podman inspect {infra or '(no infra)'}"],
+                             fix="check `podman pod ps`; run the grader again")
+        return f"/proc/{pid}/ns/net"
 
     def http_get(self, pod: str, port: int, path: str, timeout: float) -> HttpResponse:
         url = f"http://127.0.0.1:{int(port)}/{path.lstrip('/')}"

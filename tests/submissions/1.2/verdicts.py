@@ -29,7 +29,7 @@ VERDICTS: dict[str, dict[str, str]] = {
     "init-wrong-path": {"init-page": "an answer without 'Written by an init container'",
                         "readiness": "it gets HTTP 403"},
     "quoted-port": {"manifests": "spec.containers[0].ports[0].containerPort", **NOT_GRADED,
-                    "cleanup": "none of them was created"},
+                    "cleanup": "not graded"},
     "unmatched-node-selector": {"node-selector": PENDING, "container": PENDING, "env": PENDING,
                                 "init-page": PENDING, "readiness": PENDING, "status": PENDING},
     "missing-annotation": {"metadata": "no annotation description (annotations present: none)"},
