@@ -9,7 +9,7 @@ from graders.errors import CheckFailed
 from graders.run import LabRun
 
 SIGTERM_BIT = 1 << (15 - 1)  # bit of SIGTERM in /proc/PID/status signal masks
-SHORT_GRACE = 1  # seconds granted to a Pod that will not stop on SIGTERM anyway
+SHORT_GRACE = 0  # seconds granted to a Pod that will not stop on SIGTERM anyway: it is killed at the end of any grace
 SHORT_ENOUGH = 2  # a Pod's own grace period this short needs no shortening, and no note about SIGTERM
 DEFAULT_GRACE = 30  # Kubernetes' terminationGracePeriodSeconds when a Pod sets none
 
