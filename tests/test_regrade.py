@@ -174,11 +174,14 @@ def test_a_run_over_its_time_is_stopped_as_on_ctrl_c(tmp_path: Path, monkeypatch
     """SIGTERM, not SIGKILL: the graders then unwind and remove the run's Pods (test_lab_1_1_podman's
     SIGTERM test shows that they do)."""
     from graders import regrade as module
-    monkeypatch.setattr(module, "RUN_TIMEOUT", 4)  # a reference run on podman takes longer than this
+    monkeypatch.setattr(module, "RUN_TIMEOUT", 4)
     started, popen = [], subprocess.Popen
     monkeypatch.setattr(module.subprocess, "Popen", lambda *a, **kw: started.append(popen(*a, **kw)) or started[-1])
     submission = tmp_path / "submission"
-    shutil.copytree(REFERENCE, submission)
+    # a sidecar that never prints the log makes the run wait for it (about 9 s in all): the 4 s end while the
+    # graders run (the reference takes about 4 s, and a signal in its last instants, after Python restored
+    # the default handlers, would kill it instead)
+    shutil.copytree(REFERENCE.parent / "sidecar-silent", submission)
     report, problem = module.grade_once(submission, module.find_lab("1.1"), ["--backend", "podman"])
     assert (report, problem) == (None, "the grading run took more than 4 s")
     assert started[0].returncode == pytest.ExitCode.INTERRUPTED  # unwound like Ctrl-C, not killed (-9)
