@@ -80,20 +80,23 @@ def _wait_running(run: LabRun, pod: str) -> PodState:
                 f"container {name}: running, not Ready (readinessProbe: {why})" for name, why in unready.items()))
         raise NotYet(describe(state))
 
-    try:
-        state = until(probe, timeout=max(0.0, deadline(run, pod) - time.monotonic()))
-    except NotYet as last:
-        _still_pulling(run, pod)
-        raise CheckFailed(
-            expected=f"Pod {pod} Running with all containers Ready within {run.timeouts.ready:g} s",
-            observed=last.observed,
-            hint=("a readinessProbe that never succeeds keeps the container out of Ready: check its port, "
-                  "path and command" if unready else
-                  f"`kubectl describe pod {pod}` shows why it is stuck; slow machine? raise --timeout-ready"),
-            details=details(run, pod))
-    if any(c.restarts for c in state.containers):
-        state = _stable(run, pod, state)
-    return state
+    while True:
+        try:
+            state = until(probe, timeout=max(0.0, deadline(run, pod) - time.monotonic()))
+        except NotYet as last:
+            _still_pulling(run, pod)
+            raise CheckFailed(
+                expected=f"Pod {pod} Running with all containers Ready within {run.timeouts.ready:g} s",
+                observed=last.observed,
+                hint=("a readinessProbe that never succeeds keeps the container out of Ready: check its port, "
+                      "path and command" if unready else
+                      f"`kubectl describe pod {pod}` shows why it is stuck; slow machine? raise --timeout-ready"),
+                details=details(run, pod))
+        if not any(c.restarts for c in state.containers):
+            return state
+        stable = _stable(run, pod, state, crashing_since)
+        if stable is not None:
+            return stable  # else it crashed again but may still settle: wait for it as the kubelet does
 
 
 def _readiness(run: LabRun, pod: str, state: PodState) -> dict[str, str]:
@@ -157,8 +160,9 @@ def _still_pulling(run: LabRun, pod: str) -> None:
                 "--timeout-ready")
 
 
-def _stable(run: LabRun, pod: str, state: PodState) -> PodState:
-    """A container that already restarted must stay up a moment: it may be crash-looping."""
+def _stable(run: LabRun, pod: str, state: PodState, crashing_since: dict[str, float]) -> PodState | None:
+    """A container that already restarted must stay up a moment: it may be crash-looping. None when it
+    crashed again but is still within the crash-loop rule (CRASH_RESTARTS restarts, CRASH_WINDOW s)."""
     time.sleep(STABLE_AFTER_RESTART)
     later = run.sandbox.state(pod)
     if later is None:
@@ -166,6 +170,9 @@ def _stable(run: LabRun, pod: str, state: PodState) -> PodState:
     for before in state.containers:
         after = later.container(before.name)
         if after is None or not after.running or after.restarts != before.restarts:
+            if after is not None and not _crash_loop_settled(after, crashing_since) \
+                    and time.monotonic() < deadline(run, pod):
+                return None
             raise CheckFailed(
                 expected=f"container {before.name} of Pod {pod} to keep running",
                 observed=f"container {before.name}: CrashLoopBackOff: it keeps exiting and being restarted "
