@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from graders.backends.base import NOT_FOUND, PodState
 from graders.checks.diagnostics import FATAL_REASONS, describe, details
-from graders.checks.pods import normalize_image
+from graders.checks.pods import normalize_image, remembered
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
 from graders.waiting import NotYet, until
@@ -286,16 +286,7 @@ def wait_started(run: LabRun, pod: str) -> PodState:
 
     Fails at once on a nodeSelector no node matches (the Pod would stay Pending) and on a state that
     cannot improve (ErrImagePull, CrashLoopBackOff, ...). Remembered for the later checks."""
-    key = ("started", pod)
-    if key not in run.memo:
-        try:
-            run.memo[key] = _wait_started(run, pod)
-        except CheckFailed as failure:
-            run.memo[key] = failure
-    outcome = run.memo[key]
-    if isinstance(outcome, CheckFailed):
-        raise outcome
-    return outcome
+    return remembered(run, ("started", pod), lambda: _wait_started(run, pod))
 
 
 def _wait_started(run: LabRun, pod: str) -> PodState:

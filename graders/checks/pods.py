@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import time
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from graders.backends.base import ContainerState, PodState
 from graders.checks.diagnostics import FATAL_REASONS, describe, details, fatal_hint
@@ -38,10 +38,15 @@ def wait_running(run: LabRun, pod: str) -> PodState:
 
     Fails at once on a state that cannot improve (ErrImagePull, CrashLoopBackOff, ...).
     """
-    key = ("running", pod)
+    return remembered(run, ("running", pod), lambda: _wait_running(run, pod))
+
+
+def remembered(run: LabRun, key: tuple[str, str], wait: Callable[[], PodState]) -> PodState:
+    """The outcome of a wait, computed once per run: later checks of the Pod get the same state, or the
+    same failure, without waiting again."""
     if key not in run.memo:
         try:
-            run.memo[key] = _wait_running(run, pod)
+            run.memo[key] = wait()
         except CheckFailed as failure:
             run.memo[key] = failure
     outcome = run.memo[key]
