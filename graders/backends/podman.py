@@ -446,24 +446,14 @@ class PodmanSandbox:
         return files
 
     def _volume_dir(self, pod: str, volume: str) -> Path:
-        """The host folder podman bind-mounts for one of the Pod's emptyDir volumes, as podman reports it
-        (not rebuilt from the naming in _playable); it must lie inside this run's work directory."""
-        spec = self.submitted.get(pod, {}).get("spec", {})
-        for container in spec.get("containers", []) + spec.get("initContainers", []):
-            for mount in container.get("volumeMounts") or []:
-                if mount.get("name") != volume:
-                    continue
-                result = self._podman("container", "inspect", self._container(pod, container["name"]),
-                                      timeout=30, what=f"find volume {volume} of Pod {pod}")
-                for inspected in _json(result.stdout) if result.returncode == 0 else []:
-                    for found in inspected.get("Mounts") or []:
-                        if found.get("Destination", "").rstrip("/") == mount["mountPath"].rstrip("/"):
-                            source = Path(found.get("Source", "")).resolve()
-                            if source.is_dir() and source.is_relative_to(self.workdir.resolve()):
-                                return source
-        raise InfraError(f"the grader cannot find the folder of volume {volume} of Pod {pod}",
-                         tried=[f"podman container inspect (Mounts) of the containers of {pod}"],
-                         fix="only emptyDir volumes played by this grader can be read from the grader's side")
+        """The host folder the grader made for one of the Pod's emptyDir volumes (it named and mounted it
+        itself, so no podman call is needed); it must lie inside this run's work directory."""
+        folder = self.volume_folder(pod, volume)
+        if folder is None or not folder.is_dir() or not folder.resolve().is_relative_to(self.workdir.resolve()):
+            raise InfraError(f"the grader cannot find the folder of volume {volume} of Pod {pod}",
+                             tried=[f"the emptyDir folders this run made for Pod {pod}"],
+                             fix="only emptyDir volumes played by this grader can be read from the grader's side")
+        return folder.resolve()
 
     def _refuse_native_sidecars(self, pod: dict[str, Any]) -> None:
         """podman 4.3 runs initContainers to completion before the containers: a native sidecar
