@@ -1,5 +1,10 @@
-"""How the project's tests grade lab 1.1 as a student does: a separate `pytest labs/1.1` process,
-with the repository's pytest.ini, from any working folder."""
+"""How the project's tests grade a lab as a student does: a separate `pytest labs/<id>` process, with the
+repository's pytest.ini, from any working folder.
+
+The tables of every lab are found by tests/labs.py. The backend's own tests (robustness, evidence, faults,
+regrade) grade lab 1.1, whose two Pods, one with a sidecar, reach every kind of check: LAB, SUBMISSIONS and
+REFERENCE are that example lab's.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +19,14 @@ SUBMISSIONS = REPO / "tests" / "submissions" / "1.1"
 REFERENCE = SUBMISSIONS / "reference"
 
 
-def lab_args(*args: str) -> list[str]:
-    return [str(LAB), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), *args]
+def lab_args(*args: str, lab: Path = LAB) -> list[str]:
+    return [str(lab), "-c", str(REPO / "pytest.ini"), "--rootdir", str(REPO), *args]
 
 
-def grade_lab(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(*lab_args(*args))
+def grade_lab(pytester: pytest.Pytester, *args: str, lab: Path = LAB) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(*lab_args(*args, lab=lab))
 
 
-def grader_command(*args: str) -> list[str]:
+def grader_command(*args: str, lab: Path = LAB) -> list[str]:
     """The command line of a grading run, for tests that signal or race it."""
-    return [sys.executable, "-m", "pytest", *lab_args(*args)]
+    return [sys.executable, "-m", "pytest", *lab_args(*args, lab=lab)]

@@ -1,8 +1,10 @@
-"""The lab verdict table on the kind/context path: every graded submission, graded through
+"""Every lab's verdict table on the kind/context path: every graded submission, graded through
 graders/backends/kube.py against the fake cluster (tests/cluster), gets the verdict it gets on podman.
 
-Marked `cluster` (deselect with `-m "not cluster"`). Where a verdict must differ on this path, DIFFERS
-says why (the same checks fail; only the words differ).
+Marked `cluster` (deselect with `-m "not cluster"`) and `podman` (the fake cluster plays Pods with it).
+Where a verdict must differ on this path, the lab's verdicts.py says why in CONTEXT_DIFFERS (the same
+checks fail; only the words differ); what the fake cluster cannot model is in its NOT_ON_THE_FAKE_CLUSTER
+(tests/test_labs.py checks that both name submissions of the table, with reasons).
 """
 
 from __future__ import annotations
@@ -10,40 +12,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Iterator
-from unittest.mock import patch
 
 import pytest
 
 from tests.cluster.fixture import CONTEXT, FakeCluster, fake_cluster
-from tests.grading import SUBMISSIONS, grade_lab
-from tests.verdicts import VERDICTS, mismatches
+from tests.grading import LAB, grade_lab
+from tests.labs import LabUnderTest, find_labs, mismatches
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.podman]
 
-# submission -> (verdict on the context path, why it differs from podman's): the table's verdicts
-# hold on both paths today; a submission whose verdict must differ goes here, with the reason.
-DIFFERS: dict[str, tuple[dict[str, str], str]] = {
-    "evidence-foreign-digest": (
-        {"first-pod-ready": "ErrImagePull", "first-pod-serves": "ErrImagePull"},
-        "a cluster pulls by digest and the registry has no such manifest for nginx (ErrImagePull); podman runs the "
-        "local image that digest names, and the grader refuses it by identity: the same checks fail"),
-}
-
-# Submissions that test how the grading machine contains a hostile Pod. On a cluster the node does that
-# (the kubelet's podPidsLimit, eviction at an emptyDir's sizeLimit, log rotation), and the fake cluster
-# models none of it: played through it, these would load this machine instead of testing a verdict.
-NOT_ON_THE_FAKE_CLUSTER: dict[str, str] = {
-    "hostile-fork-bomb": "pids are bounded by the kubelet's podPidsLimit (kind-config.yaml), not modelled here",
-    "hostile-disk-fill": "a kubelet evicts a Pod over its emptyDir sizeLimit; not modelled here",
-    "hostile-log-flood": "a kubelet rotates container logs; not modelled here (1 GiB would land on this disk)",
-    "hostile-init-hangs": "a cluster waits for the init container until the ready deadline (180 s): the same FAIL, "
-                          "three minutes later; its podman verdict is in the table",
-}
-
-
-def test_every_submission_left_out_is_in_the_table_with_a_reason() -> None:
-    assert set(NOT_ON_THE_FAKE_CLUSTER) <= set(VERDICTS)
-    assert all(reason.strip() for reason in NOT_ON_THE_FAKE_CLUSTER.values())
+LABS = find_labs()
+EXAMPLE = next(lab for lab in LABS if lab.folder == LAB)  # its sidecar-exits shows the kubelet's own events
 
 
 @pytest.fixture(scope="module")
@@ -52,28 +31,27 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCluster]:
         yield running
 
 
-def grade(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, cluster: FakeCluster, submission: Path,
-          *args: str) -> tuple[pytest.RunResult, dict]:
-    """Grade as a student with a context does: `pytest labs/1.1 --backend context --context NAME`."""
+def grade(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, cluster: FakeCluster, lab: LabUnderTest,
+          submission: Path, *args: str) -> tuple[pytest.RunResult, dict]:
+    """Grade as a student with a context does: `pytest labs/<id> --backend context --context NAME`."""
     monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig))  # how the context backend finds the file
     report = pytester.path / "grade.json"
     result = grade_lab(pytester, "--backend", "context", "--context", CONTEXT, "--submission", str(submission),
-                       "--grade-report", str(report), *args)
+                       "--grade-report", str(report), *args, lab=lab.folder)
     return result, json.loads(report.read_text())
 
 
-@pytest.mark.parametrize("variant", sorted(set(VERDICTS) - set(NOT_ON_THE_FAKE_CLUSTER)))
+@pytest.mark.parametrize(("lab", "variant"), [
+    pytest.param(lab, variant, id=f"{lab.id}/{variant}")
+    for lab in LABS for variant in sorted(set(lab.verdicts) - set(lab.not_on_the_fake_cluster()))])
 def test_same_verdict_as_on_podman(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
-                                   cluster: FakeCluster, variant: str) -> None:
-    result, report = grade(pytester, monkeypatch, cluster, SUBMISSIONS / variant)
-    if variant in DIFFERS:
-        with patch.dict(VERDICTS, {variant: DIFFERS[variant][0]}):
-            found = mismatches(variant, report)
-    else:
-        found = mismatches(variant, report)
+                                   cluster: FakeCluster, lab: LabUnderTest, variant: str) -> None:
+    result, report = grade(pytester, monkeypatch, cluster, lab, lab.submissions / variant)
+    differs = lab.context_differs()
+    found = mismatches(lab, variant, report, differs[variant][0] if variant in differs else None)
     assert found == [], result.stdout.str() + "\n".join(cluster.output[-20:])
     assert report["score"] == sum(c["max_points"] for c in report["checks"] if c["passed"])
-    result.stdout.fnmatch_lines([f"Score: {report['score']}/100 (backend context)"])
+    result.stdout.fnmatch_lines([f"Score: {report['score']}/{lab.max_score} (backend context)"])
     result.stdout.no_fnmatch_line("*Traceback*")
     result.stdout.no_fnmatch_line("*grader error*")
 
@@ -81,7 +59,8 @@ def test_same_verdict_as_on_podman(pytester: pytest.Pytester, monkeypatch: pytes
 def test_the_table_was_graded_on_real_containers(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
                                                  cluster: FakeCluster) -> None:
     """Not a table replayed: the failure shows the kubelet's status and events from the fake cluster."""
-    result, _ = grade(pytester, monkeypatch, cluster, SUBMISSIONS / "sidecar-exits", "--timeout-ready", "120")
+    result, _ = grade(pytester, monkeypatch, cluster, EXAMPLE, EXAMPLE.submissions / "sidecar-exits",
+                      "--timeout-ready", "120")
     result.stdout.fnmatch_lines(["*container log-shipper: CrashLoopBackOff*", "Recent events of app-with-sidecar:",
                                  "*Normal Pulled: Successfully pulled image \"busybox:1.36\"*",
                                  "*Warning BackOff: Back-off restarting failed container log-shipper in pod*"])

@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 
 from graders.export import export
-from tests.grading import REFERENCE, REPO, SUBMISSIONS, grade_lab, grader_command
-from tests.verdicts import CHECKS, VERDICTS
+from tests.grading import LAB, REFERENCE, REPO, SUBMISSIONS, grade_lab, grader_command
+from tests.labs import find_labs, lab_by_id
+
+EXAMPLE = lab_by_id(LAB.name)  # the lab the class below submits
+CHECKS, VERDICTS = EXAMPLE.check_ids, EXAMPLE.verdicts
 
 CONFTEST_SPY = "open({marker!r}, 'a').write({folder!r} + '\\n')\n"
 
@@ -124,7 +127,8 @@ def test_edits_to_grader_files_are_flagged(classroom) -> None:
     rows = gradebook(out)
     assert rows["forger"]["flags"] == "changed .github/workflows/classroom.yml; added labs/1.1/conftest.py"
     assert rows["linker"]["flags"] == "labs/1.1/my-first-pod.yaml is not a regular file (not graded)"
-    assert rows["no-lab"]["flags"] == ("missing labs/1.1/test_lab_1_1.py; missing labs/1.2/test_lab_1_2.py")  # no labs/ at all
+    assert rows["no-lab"]["flags"] == "; ".join(  # no labs/ at all: every lab's rubric is missing
+        f"missing {lab.folder.relative_to(REPO).as_posix()}/test_lab_{lab.id.replace('.', '_')}.py" for lab in find_labs())
     assert [name for name, row in rows.items() if row["flags"]] == ["forger", "linker", "no-lab"]
 
 

@@ -1,15 +1,10 @@
-"""Expected verdicts of the graded submissions under tests/submissions/1.1/, on any backend.
+"""Expected verdicts of the graded submissions of lab 1.1 (the folders beside this file), on any backend.
 
-The podman end-to-end tests assert them; CI's kind job checks a report against them:
-
-    python -m tests.verdicts VARIANT REPORT.json
+The podman end-to-end tests and the fake cluster's parity test assert them (tests/labs.py finds this
+file); CI's kind job checks its reports against them: `python -m tests.labs verdict 1.1 VARIANT REPORT.json`.
 """
 
 from __future__ import annotations
-
-import json
-import sys
-from pathlib import Path
 
 CHECKS = ["manifests", "first-pod-ready", "first-pod-serves", "sidecar-ready", "sidecar-localhost",
           "sidecar-shared-volume", "cleanup"]
@@ -121,32 +116,26 @@ EVIDENCE: dict[str, dict[str, str]] = {
 VERDICTS.update({**HOSTILE, **INVALID, **EVIDENCE})
 
 
-def mismatches(variant: str, report: dict) -> list[str]:
-    """What differs between a grade report and the expected verdict of a submission."""
-    expected = VERDICTS[variant]
-    checks = {check["id"]: check for check in report["checks"]}
-    found = []
-    if list(checks) != CHECKS:
-        found.append(f"checks {list(checks)} instead of {CHECKS}")
-    failed = {cid for cid, check in checks.items() if not check["passed"]}
-    if failed != set(expected):
-        found.append(f"failed checks {sorted(failed)} instead of {sorted(expected)}")
-    for cid, text in expected.items():
-        message = checks.get(cid, {}).get("message", "")
-        if text not in message:
-            found.append(f"{cid}: message lacks {text!r}: {message!r}")
-    return found
+# The fake cluster's parity test (tests/test_fake_cluster_parity.py).
+# submission -> (verdict on the context path, why it differs from podman's): the table's verdicts
+# hold on both paths today; a submission whose verdict must differ goes here, with the reason.
+CONTEXT_DIFFERS: dict[str, tuple[dict[str, str], str]] = {
+    "evidence-foreign-digest": (
+        {"first-pod-ready": "ErrImagePull", "first-pod-serves": "ErrImagePull"},
+        "a cluster pulls by digest and the registry has no such manifest for nginx (ErrImagePull); podman runs the "
+        "local image that digest names, and the grader refuses it by identity: the same checks fail"),
+}
 
+# Submissions that test how the grading machine contains a hostile Pod. On a cluster the node does that
+# (the kubelet's podPidsLimit, eviction at an emptyDir's sizeLimit, log rotation), and the fake cluster
+# models none of it: played through it, these would load this machine instead of testing a verdict.
+NOT_ON_THE_FAKE_CLUSTER: dict[str, str] = {
+    "hostile-fork-bomb": "pids are bounded by the kubelet's podPidsLimit (kind-config.yaml), not modelled here",
+    "hostile-disk-fill": "a kubelet evicts a Pod over its emptyDir sizeLimit; not modelled here",
+    "hostile-log-flood": "a kubelet rotates container logs; not modelled here (1 GiB would land on this disk)",
+    "hostile-init-hangs": "a cluster waits for the init container until the ready deadline (180 s): the same FAIL, "
+                          "three minutes later; its podman verdict is in the table",
+}
 
-def main() -> int:
-    variant, report = sys.argv[1], Path(sys.argv[2])
-    problems = mismatches(variant, json.loads(report.read_text()))
-    for problem in problems:
-        print(f"{variant}: {problem}")
-    if not problems:
-        print(f"{variant}: verdict as expected")
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+# Broken submissions CI also grades on a real kind cluster, besides the reference (.github/workflows/ci.yml).
+ON_KIND = ["sidecar-exits", "wrong-mount-path"]

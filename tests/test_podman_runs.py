@@ -1,7 +1,6 @@
-"""Lab 1.1 graded end to end on podman: real Pods, a reference solution and typical mistakes.
-
-Each submission under tests/submissions/1.1/ is graded by a separate `pytest labs/1.1` run, exactly
-as a student runs it; the JSON report says which checks failed and why.
+"""What a podman grading run shows beyond a verdict (tests/test_labs_podman.py grades every lab's table):
+notes, the failure's layout, failing fast, a cancelled run. Shown on lab 1.1's submissions (the example
+lab of tests/grading.py), whose sidecar reaches each of these cases.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.grading import SUBMISSIONS, grade_lab, grader_command
-from tests.verdicts import VERDICTS, mismatches
 
+pytestmark = pytest.mark.podman
 
 
 def grade(pytester: pytest.Pytester, submission: Path, *args: str) -> tuple[pytest.RunResult, dict]:
@@ -24,21 +23,6 @@ def grade(pytester: pytest.Pytester, submission: Path, *args: str) -> tuple[pyte
     result = grade_lab(pytester, "--backend", "podman", "--submission", str(submission),
                        "--grade-report", str(report), *args)
     return result, json.loads(report.read_text())
-
-
-@pytest.mark.parametrize("variant", sorted(VERDICTS))
-def test_submission_gets_the_expected_verdict(pytester: pytest.Pytester, variant: str) -> None:
-    result, report = grade(pytester, SUBMISSIONS / variant)
-    expected = VERDICTS[variant]
-    assert mismatches(variant, report) == [], result.stdout.str()
-    checks = {check["id"]: check for check in report["checks"]}
-    for cid in expected:
-        assert checks[cid]["status"] == "failed" and checks[cid]["points"] == 0
-    assert report["score"] == sum(c["max_points"] for c in checks.values() if c["passed"])
-    assert report["max_score"] == 100
-    assert result.ret == (0 if not expected else 1)
-    result.stdout.fnmatch_lines([f"Score: {report['score']}/100 (backend podman)"])
-    result.stdout.no_fnmatch_line("*Traceback*")
 
 
 def test_reference_passes_with_a_hint_about_sigterm(pytester: pytest.Pytester) -> None:
@@ -76,15 +60,6 @@ def test_crash_looping_sidecar_fails_fast(pytester: pytest.Pytester) -> None:
     result, _ = grade(pytester, SUBMISSIONS / "sidecar-exits", "--timeout-ready", "300")
     result.stdout.fnmatch_lines(["Observed: container log-shipper: CrashLoopBackOff*"])
     assert result.duration < 60
-
-
-def test_only_selected_checks_are_reported(pytester: pytest.Pytester) -> None:
-    result, report = grade(pytester, SUBMISSIONS / "reference", "-k", "manifests")
-    assert [check["id"] for check in report["checks"]] == ["manifests"]
-    assert report == {"lab": "1.1", "score": 10, "max_score": 10, "checks": [
-        {"id": "manifests", "title": "YAML parses; both Pods present, schema-valid and safe", "points": 10,
-         "max_points": 10, "passed": True, "status": "passed", "message": ""}]}
-    assert result.ret == 0
 
 
 def test_sigterm_mid_run_leaves_no_pod(tmp_path: Path) -> None:

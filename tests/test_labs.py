@@ -1,0 +1,74 @@
+"""Each lab's tables agree with its rubric and its folders, offline: the podman and fake-cluster tables
+(tests/test_labs_podman.py, tests/test_fake_cluster_parity.py) then grade what these name."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.labs import REPO, LabUnderTest, find_labs
+
+LABS = find_labs()
+by_id = pytest.mark.parametrize("lab", LABS, ids=[lab.id for lab in LABS])
+
+
+def test_every_lab_folder_with_a_rubric_and_submissions_is_found() -> None:
+    rubrics = {path.parent.name for path in REPO.glob("labs/*/test_lab_*.py")}
+    tables = {path.parent.name for path in REPO.glob("tests/submissions/*/verdicts.py")}
+    assert rubrics == tables, "every lab needs tests/submissions/<id>/verdicts.py, and every table a lab"
+    assert [lab.folder.name for lab in LABS] == sorted(rubrics, key=lambda i: [int(p) for p in i.split(".")])
+    assert all(lab.folder.name == lab.id for lab in LABS)
+
+
+@by_id
+def test_the_table_names_the_rubrics_checks_and_its_points_sum_to_100(lab: LabUnderTest) -> None:
+    assert lab.table.CHECKS == lab.check_ids
+    assert lab.max_score == 100
+    for variant, failed in lab.verdicts.items():
+        assert set(failed) <= set(lab.check_ids), variant
+        assert all(isinstance(words, str) and words for words in failed.values()), variant
+
+
+@by_id
+def test_every_submission_folder_has_a_verdict_and_every_verdict_a_folder(lab: LabUnderTest) -> None:
+    folders = {path.name for path in lab.submissions.iterdir() if path.is_dir() and path.name != "__pycache__"}
+    assert folders == set(lab.verdicts)
+    assert lab.verdicts["reference"] == {}
+
+
+@by_id
+def test_what_the_fake_cluster_and_ci_leave_out_or_add_is_in_the_table_with_a_reason(lab: LabUnderTest) -> None:
+    assert set(lab.not_on_the_fake_cluster()) <= set(lab.verdicts)
+    assert set(lab.context_differs()) <= set(lab.verdicts)
+    assert all(reason.strip() for reason in lab.not_on_the_fake_cluster().values())
+    assert all(reason.strip() for _, reason in lab.context_differs().values())
+    assert set(lab.on_kind()) <= set(lab.verdicts)
+
+
+def run_labs(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tests.labs", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_ci_grades_every_labs_reference_on_kind() -> None:
+    lines = run_labs("on-kind").stdout.splitlines()
+    assert [f"{lab.id} reference" for lab in LABS] == [line for line in lines if line.endswith(" reference")]
+    assert all(line.split()[1] in find_labs()[[lab.id for lab in LABS].index(line.split()[0])].verdicts
+               for line in lines)
+
+
+@by_id
+def test_ci_checks_a_report_against_the_table(lab: LabUnderTest, tmp_path) -> None:
+    report = {"lab": lab.id, "score": 100, "max_score": 100, "checks": [
+        {"id": check.id, "passed": True, "message": ""} for check in lab.lab.checks]}
+    (tmp_path / "ok.json").write_text(json.dumps(report))
+    passed = run_labs("verdict", lab.id, "reference", str(tmp_path / "ok.json"))
+    assert (passed.returncode, passed.stdout) == (0, f"{lab.id} reference: verdict as expected\n")
+    report["checks"][-1]["passed"] = False
+    (tmp_path / "bad.json").write_text(json.dumps(report))
+    failed = run_labs("verdict", lab.id, "reference", str(tmp_path / "bad.json"))
+    assert failed.returncode == 1 and f"failed checks ['{lab.check_ids[-1]}'] instead of []" in failed.stdout
+    assert run_labs("verdict", "0.0", "reference", str(tmp_path / "ok.json")).returncode != 0
