@@ -10,6 +10,8 @@ import tempfile
 
 import pytest
 
+from tests.podman_guard import name_the_test_for_podman, podman_refused_unless_selected  # noqa: F401 (fixtures)
+
 
 def podman_objects() -> set[str]:
     """Every podman pod, container and volume on the machine, plus the graders' work directories."""

@@ -196,6 +196,7 @@ def in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)  # the workflow grades from the root of the student's repository
 
 
+@pytest.mark.podman
 def test_grade_gives_a_score_for_failed_checks(tmp_path: Path, in_repo: None, capfd: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "grades" / "lab-1.1.json"
     wrong = REPO / "tests" / "submissions" / "1.1" / "missing-label"

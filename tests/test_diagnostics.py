@@ -47,6 +47,7 @@ def test_a_mount_at_or_beside_the_folder_is_not_blamed(path: str) -> None:
     assert mount_hides(container, NGINX, "x") is None
 
 
+@pytest.mark.podman
 def test_a_container_that_logged_nothing_says_so_on_podman(pytester: pytest.Pytester) -> None:
     """'read its last log lines below': they are there, or the grader says there are none."""
     from tests.grading import SUBMISSIONS, grade_lab

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -107,7 +106,7 @@ def test_kube_state_carries_the_running_image_id(kube_api, kube_sandbox):
 
 # -- podman backend: grader-side operations on real pods ----------------------------------------------
 
-needs_podman = pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
+needs_podman = pytest.mark.podman
 WEB = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {
     "containers": [
         {"name": "app", "image": "nginx:1.25", "volumeMounts": [{"name": "logs", "mountPath": "/var/log/nginx"}]},

@@ -19,7 +19,7 @@ from graders.backends.base import NOT_FOUND, ApplyRejected
 from graders.backends.kube import ClusterBackend, KubernetesSandbox, load_configuration
 from tests.cluster.fixture import CONTEXT, FakeCluster, fake_cluster
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.podman]  # the fake cluster plays Pods with podman
 SA_DELAY = 1.5
 
 

@@ -19,7 +19,7 @@ import yaml
 from tests.cluster.fixture import CONTEXT, fake_cluster
 from tests.grading import REFERENCE, grader_command
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.podman]  # the fake cluster plays Pods with podman
 DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens on the discard port
 # an xfail must fail on the grade (or a hung run), never on a broken scenario
 WRONG_GRADE = (AssertionError, pytest.fail.Exception)

@@ -26,6 +26,7 @@ FAULTS = {
 }
 
 
+@pytest.mark.podman
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_a_fault_is_an_error_of_the_checks_it_touches(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
                                                       fault: str) -> None:

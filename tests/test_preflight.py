@@ -23,6 +23,7 @@ def preflight(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["bash", str(PREFLIGHT)], capture_output=True, text=True, timeout=120, env=env)
 
 
+@pytest.mark.podman
 def test_a_machine_that_plays_pods_passes() -> None:
     result = preflight(dict(os.environ))
     assert result.returncode == 0, result.stderr
@@ -38,6 +39,7 @@ def test_a_missing_catatonit_is_named_with_its_package(tmp_path: Path) -> None:
     assert "catatonit (apt-get install catatonit)" in result.stderr
 
 
+@pytest.mark.podman
 def test_missing_podman_settings_are_named(tmp_path: Path) -> None:
     result = preflight({**os.environ, "CONTAINERS_CONF": str(tmp_path / "nowhere.conf")})
     assert result.returncode == 1

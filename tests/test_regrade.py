@@ -107,6 +107,7 @@ def gradebook(out: Path) -> dict[str, dict[str, str]]:
         return {row["student"]: row for row in csv.DictReader(file)}
 
 
+@pytest.mark.podman
 def test_the_class_is_graded_from_its_yaml_alone(classroom) -> None:
     result, out, marker = classroom
     assert result.returncode == 0, result.stdout + result.stderr
@@ -122,6 +123,7 @@ def test_the_class_is_graded_from_its_yaml_alone(classroom) -> None:
     assert not marker.exists(), "the forger's conftest.py ran"
 
 
+@pytest.mark.podman
 def test_edits_to_grader_files_are_flagged(classroom) -> None:
     _, out, _ = classroom
     rows = gradebook(out)
@@ -132,6 +134,7 @@ def test_edits_to_grader_files_are_flagged(classroom) -> None:
     assert [name for name, row in rows.items() if row["flags"]] == ["forger", "linker", "no-lab"]
 
 
+@pytest.mark.podman
 def test_feedback_progress_and_full_reports(classroom) -> None:
     result, out, _ = classroom
     typo = (out / "feedback" / "image-typo.md").read_text()
@@ -174,8 +177,9 @@ def test_on_kind_the_cluster_is_made_once_and_runs_reach_it_by_its_kubeconfig(mo
     assert env is not None and env["KUBECONFIG"] == str(REPO / ".pytest-kind" / "k8s-101" / "kubeconfig")
 
 
+@pytest.mark.podman
 def test_a_run_over_its_time_is_stopped_as_on_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """SIGTERM, not SIGKILL: the graders then unwind and remove the run's Pods (test_lab_1_1_podman's
+    """SIGTERM, not SIGKILL: the graders then unwind and remove the run's Pods (test_podman_runs.py's
     SIGTERM test shows that they do)."""
     from graders import regrade as module
     monkeypatch.setattr(module, "RUN_TIMEOUT", 4)

@@ -15,6 +15,8 @@ import yaml
 from graders.backends.base import MANAGED_BY_LABEL, RUN_LABEL, STARTED_LABEL
 from tests.grading import SUBMISSIONS, grader_command
 
+pytestmark = pytest.mark.podman
+
 OURS = f"label={MANAGED_BY_LABEL}=k8s101-graders"
 
 

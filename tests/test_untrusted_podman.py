@@ -19,8 +19,7 @@ from graders.backends import podman_play
 from graders.backends.podman import PodmanBackend, PodmanSandbox
 from tests.grading import REFERENCE, REPO, SUBMISSIONS, grade_lab
 
-pytestmark = pytest.mark.skipif(subprocess.run(["podman", "info"], capture_output=True).returncode != 0,
-                                reason="podman does not work here")
+pytestmark = pytest.mark.podman
 
 
 def sidecar(submission: str) -> dict[str, Any]:
