@@ -17,6 +17,7 @@ import pytest
 import time
 
 from graders.backends.base import MANAGED_BY, RUN_LABEL, STARTED_LABEL, ApplyRejected, ContainerState
+from graders.backends import kube
 from graders.backends.context import ContextBackend
 from graders.backends.kube import KubernetesSandbox, api_client, check_reachable, exec_status, sandbox_namespace
 from graders.errors import InfraError
@@ -197,10 +198,13 @@ def test_state_of_a_pod_without_status_is_pending_and_not_terminating(kube_api, 
                                                reason="ContainerCreating"),)
 
 
-def test_state_maps_a_server_error_to_an_infra_error(kube_api, sandbox):
+def test_state_maps_a_server_error_to_an_infra_error(kube_api, sandbox, monkeypatch):
+    monkeypatch.setattr(kube, "RIDE_OUT", 1)  # of 20 s: a read retries a 5xx until then, then it is reported
     kube_api.fail(f"get {PODS}/web", 500, "InternalError", "etcd is down")
+    began = time.monotonic()
     with pytest.raises(InfraError, match="read Pod web: 500 etcd is down"):
         sandbox.state("web")
+    assert len(list(kube_api.mock[f"get {PODS}/web"])) > 1 and time.monotonic() - began < 5
 
 
 # -- logs and events --------------------------------------------------------------------------------
