@@ -31,6 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from graders import readme_labs
 from graders.lab import Lab
 from graders.rubric import discover_labs
 
@@ -38,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = Path(".github/classroom/classroom.yml")  # kept here; the export writes it to EXPORTED_WORKFLOW
 EXPORTED_WORKFLOW = Path(".github/workflows/classroom.yml")
 CI_WORKFLOW = Path(".github/workflows/ci.yml")
+README = Path("README.md")  # its list of labs
 CI_START, CI_END = "  # classroom:start (generated", "  # classroom:end"
 REPORTS = "${{ runner.temp }}/grades"  # never the repository: a committed report must not be read
 CLUSTER = "k8s-101"
@@ -356,18 +358,25 @@ def main(argv: list[str] | None = None) -> int:
         total, maximum = points(args.ids)
         print(f"Points {total:g}/{maximum}")
         return 0 if total == maximum == args.expect else 1
-    labs = discover_labs(REPO)
-    expected = {WORKFLOW: render_workflow(labs), CI_WORKFLOW: _with_ci_job((REPO / CI_WORKFLOW).read_text(), labs)}
-    if args.check:
+    return write_generated(REPO, check=args.check)
+
+
+def write_generated(repo: Path, check: bool = False) -> int:
+    """Regenerate what the labs' rubrics generate in repo (or, with check, exit 1 when any is stale)."""
+    labs = discover_labs(repo)
+    expected = {WORKFLOW: render_workflow(labs), CI_WORKFLOW: _with_ci_job((repo / CI_WORKFLOW).read_text(), labs)}
+    if (repo / README).exists():
+        expected[README] = readme_labs.with_labs((repo / README).read_text(encoding="utf-8"), labs, repo)
+    if check:
         stale = [str(path) for path, text in expected.items()
-                 if not (REPO / path).exists() or (REPO / path).read_text() != text]
+                 if not (repo / path).exists() or (repo / path).read_text(encoding="utf-8") != text]
         if stale:
             print(f"out of date: {', '.join(stale)}: run `python -m graders.classroom write`")
             return 1
         return 0
     for path, text in expected.items():
-        (REPO / path).parent.mkdir(parents=True, exist_ok=True)
-        (REPO / path).write_text(text)
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text, encoding="utf-8")
         print(f"wrote {path}")
     return 0
 
