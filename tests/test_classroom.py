@@ -151,7 +151,7 @@ def test_ci_runs_the_generated_steps_on_the_reference_and_expects_full_marks() -
     assert ci[1]["run"].strip().splitlines() == [f"cp tests/submissions/{lab_id}/reference/*.yaml labs/{lab_id}/"
                                                  for lab_id in LAB_IDS]
     assert ci[2:-1] == steps[1:]  # the same steps, in the same order
-    assert ci[-1]["run"].startswith("python -m graders.classroom points --expect 200 lab-1-1-manifests ")
+    assert ci[-1]["run"].startswith(f"python -m graders.classroom points --expect {100 * len(LAB_IDS)} lab-1-1-manifests ")
 
 
 def test_setup_failures_and_errors_give_no_score_and_an_annotation() -> None:

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.labs import REPO, LabUnderTest, find_labs
+from tests.labs import REPO, LabUnderTest, find_labs, main
 
 LABS = find_labs()
 by_id = pytest.mark.parametrize("lab", LABS, ids=[lab.id for lab in LABS])
@@ -48,27 +50,46 @@ def test_what_the_fake_cluster_and_ci_leave_out_or_add_is_in_the_table_with_a_re
     assert set(lab.on_kind()) <= set(lab.verdicts)
 
 
-def run_labs(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tests.labs", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=60)
-
-
-def test_ci_grades_every_labs_reference_on_kind() -> None:
-    lines = run_labs("on-kind").stdout.splitlines()
-    assert [f"{lab.id} reference" for lab in LABS] == [line for line in lines if line.endswith(" reference")]
-    assert all(line.split()[1] in find_labs()[[lab.id for lab in LABS].index(line.split()[0])].verdicts
-               for line in lines)
+def test_ci_grades_every_labs_reference_on_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["on-kind"]) == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert [lab_id for lab_id, variant in lines if variant == "reference"] == [lab.id for lab in LABS]
+    tables = {lab.id: lab.verdicts for lab in LABS}
+    assert all(variant in tables[lab_id] for lab_id, variant in lines)
 
 
 @by_id
-def test_ci_checks_a_report_against_the_table(lab: LabUnderTest, tmp_path) -> None:
+def test_ci_checks_a_report_against_the_table(lab: LabUnderTest, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     report = {"lab": lab.id, "score": 100, "max_score": 100, "checks": [
         {"id": check.id, "passed": True, "message": ""} for check in lab.lab.checks]}
     (tmp_path / "ok.json").write_text(json.dumps(report))
-    passed = run_labs("verdict", lab.id, "reference", str(tmp_path / "ok.json"))
-    assert (passed.returncode, passed.stdout) == (0, f"{lab.id} reference: verdict as expected\n")
+    assert main(["verdict", lab.id, "reference", str(tmp_path / "ok.json")]) == 0
+    assert capsys.readouterr().out == f"{lab.id} reference: verdict as expected\n"
     report["checks"][-1]["passed"] = False
     (tmp_path / "bad.json").write_text(json.dumps(report))
-    failed = run_labs("verdict", lab.id, "reference", str(tmp_path / "bad.json"))
-    assert failed.returncode == 1 and f"failed checks ['{lab.check_ids[-1]}'] instead of []" in failed.stdout
-    assert run_labs("verdict", "0.0", "reference", str(tmp_path / "ok.json")).returncode != 0
+    assert main(["verdict", lab.id, "reference", str(tmp_path / "bad.json")]) == 1
+    assert f"failed checks ['{lab.check_ids[-1]}'] instead of []" in capsys.readouterr().out
+
+
+def test_ci_runs_the_table_as_a_module(tmp_path: Path) -> None:
+    (tmp_path / "empty.json").write_text(json.dumps({"checks": []}))
+    run = subprocess.run([sys.executable, "-m", "tests.labs", "verdict", LABS[0].id, "reference",
+                          str(tmp_path / "empty.json")], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "checks [] instead of" in run.stdout
+    unknown = subprocess.run([sys.executable, "-m", "tests.labs", "verdict", "0.0", "reference", "x.json"], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 1 and "no lab '0.0' with graded submissions" in unknown.stderr
+
+def anchors(readme: str) -> set[str]:
+    """The anchors GitHub gives a Markdown file's headings."""
+    headings = re.findall(r"^#+ (.+)$", readme, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
+@by_id
+def test_every_check_links_to_a_section_of_the_labs_readme(lab: LabUnderTest) -> None:
+    readme = (REPO / lab.lab.readme).read_text(encoding="utf-8")
+    assert (REPO / lab.lab.readme).parent == lab.folder
+    missing = [(check.id, check.section) for check in lab.lab.checks if check.section not in anchors(readme)]
+    assert missing == []
