@@ -1,20 +1,83 @@
-"""The grader's pytest surface: options, validation, infrastructure errors, the report."""
+"""The grader's pytest surface: options, validation, infrastructure errors, the report.
+
+Graded on a small synthetic lab made in the test's folder (one Pod, four checks), so that these tests
+follow no real lab's ids and points.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from tests.grading import LAB, REFERENCE, REPO
-from tests.grading import grade_lab as run
+from tests.grading import REPO
+
+RUBRIC = '''
+from graders import Lab
+from graders.checks import expect, lifecycle, manifests, pods
+
+lab = Lab("9.1", "A synthetic lab", pods=["solo"], readme="README.md")
 
 
-def test_missing_podman_is_an_infrastructure_error_not_a_lost_point(pytester: pytest.Pytester,
+@lab.check("manifests", 10, "YAML parses; Pod solo present", section="check-your-work")
+def test_manifests(submission):
+    manifests.manifests_valid(submission)
+
+
+@lab.check("solo-ready", 40, "solo runs and is Ready", section="part-1")
+def test_solo_ready(lab_run):
+    pods.pod_ready(lab_run, "solo")
+
+
+@lab.check("solo-running", 30, "solo is Running", section="part-1")
+def test_solo_running(lab_run):
+    expect.phase_is(lab_run, "solo", "Running")
+
+
+@lab.check("cleanup", 20, "solo deletes cleanly", section="clean-up")
+def test_cleanup(lab_run):
+    lifecycle.deleted_cleanly(lab_run, ["solo"])
+'''
+SOLUTION = """apiVersion: v1
+kind: Pod
+metadata:
+  name: solo
+spec:
+  containers:
+    - name: web
+      image: nginx:1.25
+"""
+
+
+@pytest.fixture
+def lab(pytester: pytest.Pytester) -> Path:
+    """The synthetic lab's folder (README, rubric, the solution as its YAML), and the solution's own folder."""
+    folder = pytester.mkdir("lab")
+    (folder / "README.md").write_text("# Lab 9.1\n\n## Part 1\n\n## Check your work\n\n## Clean up\n")
+    (folder / "test_lab_9_1.py").write_text(RUBRIC)
+    pytester.mkdir("solution")
+    (pytester.path / "solution" / "solo.yaml").write_text(SOLUTION)
+    (pytester.path / "pytest.ini").write_text((REPO / "pytest.ini").read_text())
+    return folder
+
+
+@pytest.fixture
+def solution(lab: Path) -> Path:
+    return lab.parent / "solution"
+
+
+def run(pytester: pytest.Pytester, *args: str, ini: Path | None = None) -> pytest.RunResult:
+    """`pytest lab/` graded as a student runs it, with the project's pytest.ini."""
+    return pytester.runpytest_subprocess(str(pytester.path / "lab"), "-c", str(ini or pytester.path / "pytest.ini"),
+                                         "--rootdir", str(pytester.path), *args)
+
+
+def test_missing_podman_is_an_infrastructure_error_not_a_lost_point(pytester: pytest.Pytester, solution: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(pytester.path))  # no podman here
     report = pytester.path / "grade.json"
-    result = run(pytester, "--backend", "podman", "--submission", str(REFERENCE), "--grade-report", str(report))
+    result = run(pytester, "--backend", "podman", "--submission", str(solution), "--grade-report", str(report))
     grade = json.loads(report.read_text())
     statuses = {check["id"]: check["status"] for check in grade["checks"]}
     assert statuses.pop("manifests") == "passed"  # offline checks still grade
@@ -23,18 +86,19 @@ def test_missing_podman_is_an_infrastructure_error_not_a_lost_point(pytester: py
     result.stdout.fnmatch_lines([
         "*Infrastructure problem (no points lost): podman is not installed or not on PATH",
         "*fix:   install podman*",
-        "*ERROR*first-pod-ready*-/15*",
-        "Score: 10/100 (backend podman); 6 check(s) could not be graded because of an infrastructure problem*",
+        "*ERROR*solo-ready*-/40*",
+        "Score: 10/100 (backend podman); 3 check(s) could not be graded because of an infrastructure problem*",
     ])
     result.stdout.no_fnmatch_line("*Traceback*")
     assert result.ret == 1
 
 
-def test_unknown_context_is_an_infrastructure_error(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_context_is_an_infrastructure_error(pytester: pytest.Pytester, solution: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     kubeconfig = pytester.path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    result = run(pytester, "--backend", "context", "--context", "nope", "--submission", str(REFERENCE))
+    result = run(pytester, "--backend", "context", "--context", "nope", "--submission", str(solution))
     result.stdout.fnmatch_lines(["*cannot load the kubeconfig context 'nope'*",
                                  "*`kubectl config get-contexts` lists the contexts*"])
     assert result.ret == 1
@@ -58,34 +122,33 @@ def test_unknown_context_is_an_infrastructure_error(pytester: pytest.Pytester, m
                                                      "folder is a file, not a folder*"),
     (["--grade-report", "/tmp"], "*--grade-report /tmp: it is a folder; give a file name such as grade.json*"),
 ])
-def test_bad_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
+def test_bad_options_are_usage_errors(pytester: pytest.Pytester, lab: Path, args: list[str], message: str) -> None:
     result = run(pytester, *args)
     result.stderr.fnmatch_lines([message])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
-def test_ini_values_are_validated_with_their_source(pytester: pytest.Pytester) -> None:
+def test_ini_values_are_validated_with_their_source(pytester: pytest.Pytester, lab: Path) -> None:
     ini = pytester.path / "grader.ini"
-    ini.write_text((REPO / "pytest.ini").read_text().replace("pythonpath = .", f"pythonpath = {REPO}")
-                   + "grader_timeout_delete = -3\n")
-    result = pytester.runpytest_subprocess(str(LAB), "-c", str(ini), "--rootdir", str(REPO))
+    ini.write_text((REPO / "pytest.ini").read_text() + "grader_timeout_delete = -3\n")
+    result = run(pytester, ini=ini)
     result.stderr.fnmatch_lines(["*Invalid timeout '-3' from ini grader_timeout_delete*"])
 
 
-def test_header_shows_backend_and_timeouts(pytester: pytest.Pytester) -> None:
+def test_header_shows_backend_and_timeouts(pytester: pytest.Pytester, lab: Path) -> None:
     result = run(pytester, "--backend", "podman", "--timeout-ready", "42", "--collect-only")
     result.stdout.fnmatch_lines(["grader: backend podman; timeouts apply 60s, ready 42s, exec 10s, delete 60s*"])
 
 
-def test_a_day_is_still_a_valid_timeout(pytester: pytest.Pytester) -> None:
+def test_a_day_is_still_a_valid_timeout(pytester: pytest.Pytester, lab: Path) -> None:
     result = run(pytester, "--backend", "podman", "--timeout-ready", "86400", "--collect-only")
     result.stdout.fnmatch_lines(["grader: backend podman; timeouts apply 60s, ready 86400s*"])
     assert result.ret == 0
 
 
-def test_a_report_in_a_new_folder_is_written(pytester: pytest.Pytester) -> None:
+def test_a_report_in_a_new_folder_is_written(pytester: pytest.Pytester, solution: Path) -> None:
     report = pytester.path / "new" / "deeper" / "grade.json"
-    run(pytester, "--backend", "podman", "--submission", str(REFERENCE), "-k", "manifests",
+    run(pytester, "--backend", "podman", "--submission", str(solution), "-k", "manifests",
         "--grade-report", str(report))
     assert json.loads(report.read_text())["score"] == 10
     assert [p.name for p in report.parent.iterdir()] == ["grade.json"]  # the start-up probe left nothing
@@ -99,12 +162,12 @@ users: [{name: u, user: {token: t}}]
 """
 
 
-def test_an_unreachable_cluster_is_said_once_in_the_students_terms(pytester: pytest.Pytester,
+def test_an_unreachable_cluster_is_said_once_in_the_students_terms(pytester: pytest.Pytester, solution: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     (pytester.path / "kubeconfig").write_text(UNREACHABLE)
     monkeypatch.setenv("KUBECONFIG", str(pytester.path / "kubeconfig"))
     report = pytester.path / "grade.json"
-    result = run(pytester, "--backend", "context", "--context", "gone", "--submission", str(REFERENCE),
+    result = run(pytester, "--backend", "context", "--context", "gone", "--submission", str(solution),
                  "--grade-report", str(report))
     # pytest's own "short test summary info" repeats each error's first line (in full when CI is set, as on
     # GitHub): count what the graders print, before it
@@ -113,11 +176,11 @@ def test_an_unreachable_cluster_is_said_once_in_the_students_terms(pytester: pyt
     assert output.count("fix:   check `kubectl --context gone cluster-info`") == 1  # the first check, in full
     assert "ConnectionPool" not in output and "NewConnectionError" not in output and "Captured log" not in output
     result.stdout.fnmatch_lines([
-        "[[]first-pod-serves[]] *", "Infrastructure problem (no points lost): not graded (see above)",
-        "*ERROR*first-pod-ready*-/15*", "*-> not graded: the Kubernetes API of context gone does not answer*",
-        "*ERROR*first-pod-serves*-/10*", "*-> not graded (see above)",
+        "[[]solo-running[]] *", "Infrastructure problem (no points lost): not graded (see above)",
+        "*ERROR*solo-ready*-/40*", "*-> not graded: the Kubernetes API of context gone does not answer*",
+        "*ERROR*solo-running*-/30*", "*-> not graded (see above)",
     ])
-    assert output.count("not graded (see above)") == 5 * 2  # five checks, in the errors and in the summary
+    assert output.count("not graded (see above)") == 2 * 2  # two checks, in the errors and in the summary
     grade = json.loads(report.read_text())  # the report keeps the whole message for every check
     assert all("127.0.0.1:9: Connection refused" in check["message"] and "fix:" in check["message"]
                for check in grade["checks"] if check["status"] == "error")
