@@ -1,5 +1,5 @@
 """A submission whose every file is refused offline starts no backend: no podman call, no kind download,
-no cluster. That is a student's very first run (the untouched starter), on the default backend."""
+no cluster. That is a student's very first run (the untouched starter of any lab), on the default backend."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.grading import LAB, grade_lab
+from tests.grading import grade_lab
+from tests.labs import LabUnderTest, find_labs
+
+LABS = find_labs()
 
 
 def shims(folder: Path) -> Path:
@@ -22,14 +25,16 @@ def shims(folder: Path) -> Path:
     return log
 
 
+@pytest.mark.parametrize("lab", LABS, ids=[lab.id for lab in LABS])
 @pytest.mark.parametrize("backend", ["kind", "podman"])
 def test_untouched_starter_starts_no_backend(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
-                                             backend: str) -> None:
+                                             backend: str, lab: LabUnderTest) -> None:
     bin_dir = pytester.mkdir("bin")
     log = shims(bin_dir)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     report = pytester.path / "grade.json"
-    result = grade_lab(pytester, "--backend", backend, "--submission", str(LAB), "--grade-report", str(report))
+    result = grade_lab(pytester, "--backend", backend, "--submission", str(lab.folder), "--grade-report", str(report),
+                       lab=lab.folder)
     assert not log.exists(), f"a backend was started: {log.read_text()}"
     grade = json.loads(report.read_text())
     assert grade["score"] == 0 and result.ret == 1
