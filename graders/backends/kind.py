@@ -50,7 +50,7 @@ READY_AFTER_START = 90.0  # seconds a cluster just created or started may take t
 READY_IF_RUNNING = 20.0  # the same for a cluster that was already running
 LOCK_TIMEOUT = 1500.0  # seconds to wait for another run that holds the lock (it may be creating)
 FIX = ("start Docker (`docker info` must work) and check internet access for the first run, "
-       "or grade without Kubernetes: pytest labs/1.1 --backend podman")
+       "or grade without Kubernetes: add --backend podman to the same pytest command")
 # containerd's hosts.toml for docker.io, written into the node after creation (see kind-config.yaml):
 # Google's public Docker Hub cache first, Docker Hub itself when the cache fails.
 DOCKER_HUB_MIRROR = ('server = "https://registry-1.docker.io"\n\n'

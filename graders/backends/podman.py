@@ -127,6 +127,7 @@ class PodmanSandbox:
     def __init__(self, podman: str, lab_id: str, run_id: str) -> None:
         self.podman = podman
         self.run_id = run_id
+        self.lab_id = lab_id  # for commands the student is told to run
         self.description = f"podman pods labelled {RUN_LABEL}={run_id}"
         self.started_at = time.time()
         self.labels = {**run_labels(run_id, self.started_at), **owner_labels()}
@@ -466,7 +467,7 @@ class PodmanSandbox:
                 f"initContainers with restartPolicy: Always), which podman cannot run: grading it needs "
                 f"--backend kind",
                 tried=["podman kube play runs initContainers to completion first; a native sidecar never completes"],
-                fix="run `pytest labs/1.1 --backend kind` (or --backend context), or make the sidecar an "
+                fix=f"run `pytest labs/{self.lab_id} --backend kind` (or --backend context), or make the sidecar an "
                     "ordinary entry of spec.containers")
 
     def image_digests(self, image: str) -> set[str] | None:
