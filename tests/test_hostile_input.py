@@ -12,7 +12,7 @@ import yaml
 
 from graders.yamlfiles import MAX_DOCUMENTS, MAX_FILE_BYTES
 
-from tests.grading import LAB, grade_lab
+from tests.grading import LAB, lab_args
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "my-first-pod"},
        "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}
@@ -95,7 +95,8 @@ def test_hostile_submission_fails_manifests_cleanly(pytester: pytest.Pytester, c
     make(folder)
     report = pytester.path / "grade.json"
     started = time.monotonic()
-    result = grade_lab(pytester, "--backend", "podman", "--submission", str(folder), "--grade-report", str(report))
+    result = pytester.runpytest_inprocess(*lab_args("--backend", "podman", "--submission", str(folder),
+                                                    "--grade-report", str(report)))
     elapsed = time.monotonic() - started
     assert result.ret == 1
     checks = {check["id"]: check for check in json.loads(report.read_text())["checks"]}
