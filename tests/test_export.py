@@ -28,6 +28,9 @@ def test_the_export_holds_no_solution_and_no_project_tests(exported: Path) -> No
     assert {"labs/1.1/README.md", "labs/1.1/my-first-pod.yaml", "labs/1.1/app-with-sidecar.yaml",
             "labs/1.1/test_lab_1_1.py", "conftest.py", "pytest.ini", "pyproject.toml", "requirements.txt",
             "kind-config.yaml"} <= names
+    every_labs_files = {p.relative_to(REPO).as_posix() for p in (REPO / "labs").rglob("*")
+                        if p.is_file() and "__pycache__" not in p.parts}
+    assert every_labs_files <= names  # each lab's README, starter and rubric, whatever labs there are
     assert "-e ." in (exported / "requirements.txt").read_text().splitlines()  # the graders as a pytest plugin
     assert ".grades/" in (exported / ".gitignore").read_text().splitlines()
     solutions = {hashlib.sha256(p.read_bytes()).hexdigest()
