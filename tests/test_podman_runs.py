@@ -65,8 +65,10 @@ def test_crash_looping_sidecar_fails_fast(pytester: pytest.Pytester) -> None:
 def test_sigterm_mid_run_leaves_no_pod(tmp_path: Path) -> None:
     """What CI sends on cancel: the run stops and still removes its pods and volume directories."""
     command = grader_command("--backend", "podman", "--submission", str(SUBMISSIONS / "sidecar-silent"), "-q")
-    ours = ["podman", "pod", "ps", "-q", "--filter", "label=app.kubernetes.io/managed-by=k8s101-graders"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # this run's pods only (labelled with the grading process's PID): parallel runs on the machine have theirs
+    ours = ["podman", "pod", "ps", "-q", "--filter", "label=app.kubernetes.io/managed-by=k8s101-graders",
+            "--filter", f"label=k8s101.dev/pid={process.pid}"]
     try:
         deadline = time.monotonic() + 60
         while not subprocess.run(ours, capture_output=True, text=True).stdout.split():
