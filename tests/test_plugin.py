@@ -123,7 +123,9 @@ def test_unknown_context_is_an_infrastructure_error(pytester: pytest.Pytester, s
     (["--grade-report", "/tmp"], "*--grade-report /tmp: it is a folder; give a file name such as grade.json*"),
 ])
 def test_bad_options_are_usage_errors(pytester: pytest.Pytester, lab: Path, args: list[str], message: str) -> None:
-    result = run(pytester, *args)
+    # in-process: refused while pytest configures, before anything runs (14 interpreter starts saved)
+    result = pytester.runpytest_inprocess(str(lab), "-c", str(pytester.path / "pytest.ini"), "--rootdir",
+                                          str(pytester.path), *args)
     result.stderr.fnmatch_lines([message])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
