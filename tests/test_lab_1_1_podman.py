@@ -90,8 +90,9 @@ def test_only_selected_checks_are_reported(pytester: pytest.Pytester) -> None:
 def test_sigterm_mid_run_leaves_no_pod(tmp_path: Path) -> None:
     """What CI sends on cancel: the run stops and still removes its pods and volume directories."""
     command = grader_command("--backend", "podman", "--submission", str(SUBMISSIONS / "sidecar-silent"), "-q")
-    ours = ["podman", "pod", "ps", "-q", "--filter", "label=app.kubernetes.io/managed-by=k8s101-graders"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # this run's pods only (by their owner's PID): other runs may share the machine
+    ours = ["podman", "pod", "ps", "-q", "--filter", f"label=k8s101.dev/pid={process.pid}"]
     try:
         deadline = time.monotonic() + 60
         while not subprocess.run(ours, capture_output=True, text=True).stdout.split():

@@ -405,8 +405,7 @@ class PodmanSandbox:
             raise InfraError(f"Pod {pod} is not running, so the grader cannot reach into it",
                              fix="this is a grader bug: checks wait for the Pod first")
         seconds = max(1, int(timeout))
-        labels = [arg for key, value in run_labels(self.run_id, self.started_at).items()
-                  for arg in ("--label", f"{key}={value}")]
+        labels = _label_args(self.labels)  # the run's and its owner's, as on the Pods
         result = self._podman(
             "run", "--rm", "--network", f"ns:{self._network_namespace(pod)}",
             "--name", f"{self._pod(pod)}-grader-{uuid.uuid4().hex[:8]}",
