@@ -136,6 +136,7 @@ class PodmanSandbox:
         self.notes: dict[str, list[str]] = {}  # what podman said about each Pod, our stand-in for events
         self.volumes: dict[str, dict[str, Path]] = {}  # student's Pod -> volume name -> host folder
         self.cgroups: dict[str, Path] = {}  # student's Pod -> its pids cgroup folder
+        self.digests: dict[str, set[str] | None] = {}  # lab image -> its identities, as looked up once
         self.removed: set[str] = set()  # Pods deleted and seen gone: nothing of them left to remove
         self.pids: dict[tuple[str, str], int] = {}  # (Pod, container) -> host PID of its first process, as last read
         self.namespaces: dict[str, tuple[int, str]] = {}  # student's Pod -> its infra PID and that PID's start time
@@ -528,6 +529,11 @@ class PodmanSandbox:
                     "ordinary entry of spec.containers")
 
     def image_digests(self, image: str) -> set[str] | None:
+        if image not in self.digests:  # an image's identity does not change during a run
+            self.digests[image] = self._image_digests(image)
+        return self.digests[image]
+
+    def _image_digests(self, image: str) -> set[str] | None:
         result = self._podman("image", "inspect", image, timeout=30, what=f"look up image {image}")
         if result.returncode != 0:
             return set()  # not on this machine: nothing can run as it
