@@ -18,15 +18,15 @@ class NotYet(Exception):
         self.observed = observed
 
 
-def until(probe: Callable[[], T], timeout: float) -> T:
+def until(probe: Callable[[], T], timeout: float, longest_wait: float = 1.0) -> T:
     """Call probe until it returns; NotYet retries (the last one is re-raised at the deadline).
 
     Any other exception (CheckFailed for a state that cannot improve, InfraError) ends the wait at once.
-    Waits start at 50 ms and grow to 1 s, so a fast cluster is answered fast.
+    Waits start at 50 ms and grow to `longest_wait` (1 s), so a fast cluster is answered fast.
     """
     retrying = Retrying(
         stop=stop_after_delay(timeout),
-        wait=wait_exponential(multiplier=0.05, max=1.0),
+        wait=wait_exponential(multiplier=0.05, max=longest_wait),
         retry=retry_if_exception_type(NotYet),
         reraise=True,
     )

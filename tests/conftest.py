@@ -3,25 +3,53 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
 
+from graders.backends import podman
 from tests.podman_guard import name_the_test_for_podman, podman_refused_unless_selected  # noqa: F401 (fixtures)
 
 
 def podman_objects() -> set[str]:
-    """Every podman pod, container and volume on the machine, plus the graders' work directories."""
-    found = {f"dir {path}" for path in glob.glob(os.path.join(tempfile.gettempdir(), "k8s101-*"))}
+    """Every podman pod, container and volume on the machine, plus the graders' work directories, except
+    what another grading run still going on owns (its owner labels name a live process other than this
+    one: runs may share the machine). Everything this session started has ended by its end, so what it
+    left behind is counted."""
+    found = {f"dir {path}" for path in glob.glob(os.path.join(tempfile.gettempdir(), "k8s101-*"))
+             if not _another_live_run(_owner_file(path))}
     if shutil.which("podman") is None:
         return found
-    for kind, argv in (("pod", ["pod", "ps", "-q"]), ("container", ["ps", "-aq"]), ("volume", ["volume", "ls", "-q"])):
-        result = subprocess.run(["podman", *argv], capture_output=True, text=True, timeout=60)
-        found |= {f"{kind} {line}" for line in result.stdout.split()}
-    return found
+    pods = _listed(["pod", "ps"])
+    others = {pod["Id"] for pod in pods if _another_live_run(pod.get("Labels") or {})}
+    found |= {f"pod {pod['Id'][:12]}" for pod in pods if pod["Id"] not in others}
+    found |= {f"container {item['Id'][:12]}" for item in _listed(["ps", "-a"])  # infra containers have no labels
+              if item.get("Pod") not in others and not _another_live_run(item.get("Labels") or {})}
+    result = subprocess.run(["podman", "volume", "ls", "-q"], capture_output=True, text=True, timeout=60)
+    return found | {f"volume {line}" for line in result.stdout.split()}
+
+
+def _listed(argv: list[str]) -> list[dict]:
+    result = subprocess.run(["podman", *argv, "--format", "json"], capture_output=True, text=True, timeout=60)
+    return json.loads(result.stdout or "[]")
+
+
+def _owner_file(folder: str) -> dict[str, str]:
+    try:
+        labels = json.loads(Path(folder, podman.OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return labels if isinstance(labels, dict) else {}
+
+
+def _another_live_run(labels: dict[str, str]) -> bool:
+    owner = labels.get(podman.OWNER_LABELS[2])
+    return bool(owner) and owner != str(os.getpid()) and not podman.owner_gone(labels)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -187,3 +187,18 @@ def test_host_paths_outside_the_run_folder_are_refused(tmp_path: Path) -> None:
     for outside in (tmp_path / ".." / "elsewhere", Path("/"), tmp_path / "link" / "passwd"):
         with pytest.raises(InfraError, match="outside the run's folder"):
             sandbox._inside(outside)
+
+
+def test_a_podman_that_does_not_work_is_named_when_the_run_starts(tmp_path: Path, monkeypatch) -> None:
+    """No `podman info` is paid up front on every run; a broken podman is still diagnosed at the first
+    thing a run creates (its network), in the same words."""
+    fake = tmp_path / "podman"
+    fake.write_text("#!/bin/sh\necho 'Error: cannot open the database: permission denied' >&2\nexit 125\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    backend = podman.PodmanBackend()
+    with pytest.raises(InfraError) as caught:
+        backend.open_sandbox("1.1", "broken")
+    assert caught.value.problem == "podman is installed but does not work"
+    assert "cannot open the database" in caught.value.tried[0] and "install podman" in caught.value.fix
+    assert not list(Path(podman.tempfile.gettempdir()).glob(f"{podman.WORKDIR_PREFIX}broken-*"))

@@ -25,9 +25,10 @@ def grader(submission: str, *args: str, report: Path | None = None) -> list[str]
     return command + (["--grade-report", str(report)] if report else [])
 
 
-def our_pods() -> list[dict]:
-    listed = subprocess.run(["podman", "pod", "ps", "--filter", OURS, "--format", "json"],
-                            capture_output=True, text=True, check=True).stdout
+def our_pods(owner: int) -> list[dict]:
+    """The pods of the grading run in process `owner` (other runs may share the machine)."""
+    listed = subprocess.run(["podman", "pod", "ps", "--filter", OURS, "--filter", f"label=k8s101.dev/pid={owner}",
+                             "--format", "json"], capture_output=True, text=True, check=True).stdout
     return json.loads(listed or "[]")
 
 
@@ -35,7 +36,7 @@ def start_and_wait_for_pods(command: list[str], cwd: Path) -> subprocess.Popen:
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
-    while len(our_pods()) < 2:
+    while len(our_pods(process.pid)) < 2:
         assert time.monotonic() < deadline and process.poll() is None, "the run never started its pods"
         time.sleep(0.1)
     return process
@@ -46,7 +47,7 @@ def test_ctrl_c_mid_run_leaves_nothing(tmp_path: Path) -> None:
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
     assert "KeyboardInterrupt" in output
-    assert our_pods() == []
+    assert our_pods(process.pid) == []
 
 
 def play(tmp_path: Path, name: str, labels: dict[str, str]) -> str:
@@ -63,7 +64,7 @@ def test_a_killed_runs_leftovers_are_labelled_and_removed_by_a_later_run(tmp_pat
     process = start_and_wait_for_pods(grader("sidecar-silent"), tmp_path)
     process.kill()  # SIGKILL: no cleanup can run
     process.communicate(timeout=60)
-    left = our_pods()
+    left = our_pods(process.pid)
     assert len(left) == 2
     run_ids = {pod["Labels"][RUN_LABEL] for pod in left}
     assert len(run_ids) == 1 and all(abs(int(pod["Labels"][STARTED_LABEL]) - time.time()) < 120 for pod in left)
@@ -72,7 +73,7 @@ def test_a_killed_runs_leftovers_are_labelled_and_removed_by_a_later_run(tmp_pat
     later = subprocess.run(grader("reference", "--reap-after", "1"), cwd=tmp_path, capture_output=True, text=True)
     assert later.returncode == 0, later.stdout
     assert "grader: removed what killed runs left behind: podman pod" in later.stdout
-    assert our_pods() == [] and not workdir.exists()
+    assert our_pods(process.pid) == [] and not workdir.exists()
 
 
 def test_leftovers_are_removed_only_when_ours_and_old(tmp_path: Path) -> None:
@@ -99,7 +100,7 @@ def test_two_runs_at_once_both_grade_correctly(tmp_path: Path) -> None:
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert [json.loads(report.read_text())["score"] for report in reports] == [100, 100]
-    assert our_pods() == []
+    assert [our_pods(run.pid) for run in runs] == [[], []]
 
 
 @pytest.mark.parametrize("variant", ["reference", "sidecar-exits", "sidecar-silent"])

@@ -126,6 +126,10 @@ class Sandbox(Protocol):
         """The files of one of the Pod's volumes as the grader sees them: relative path -> text (the
         last MAX_VOLUME_BYTES of each file at most); InfraError when they cannot be read."""
 
+    def first_process_status(self, pod: str, container: str, timeout: float) -> str | None:
+        """The text of /proc/1/status as the container sees it (its first process: which signals it
+        handles); None when it cannot be read."""
+
     def image_digests(self, image: str) -> set[str] | None:
         """The identities (image IDs, sha256 digests) of a lab image reference as the backend knows it
         before anything runs; None when it cannot know (a cluster resolves tags when it pulls)."""

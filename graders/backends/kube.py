@@ -284,6 +284,11 @@ class KubernetesSandbox:
             response.close()
             api.api_client.close()
 
+    def first_process_status(self, pod: str, container: str, timeout: float) -> str | None:
+        """Read through the container (a cluster has no other way in): the image's `cat` answers."""
+        result = self.exec(pod, container, ["cat", "/proc/1/status"], timeout=timeout)
+        return result.stdout if result.exit_code == 0 else None
+
     def logs(self, pod: str, container: str, tail: int = 20) -> str:
         """The container's last lines; '' only when it has not started. Any other failure is the
         cluster's (InfraError): an empty log would fail a check that reads the logs for evidence."""

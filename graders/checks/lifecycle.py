@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
+from graders.backends.base import PodState
 from graders.errors import CheckFailed
 from graders.run import LabRun
 
@@ -17,10 +18,10 @@ DEFAULT_GRACE = 30  # Kubernetes' terminationGracePeriodSeconds when a Pod sets 
 def ignores_sigterm(run: LabRun, pod: str, container: str) -> bool:
     """True when the container's PID 1 has no SIGTERM handler: as a namespace's init process the
     kernel then drops SIGTERM, and deleting the Pod waits out its whole grace period."""
-    result = run.sandbox.exec(pod, container, ["cat", "/proc/1/status"], timeout=run.timeouts.exec)
-    if result.exit_code != 0:
+    status = run.sandbox.first_process_status(pod, container, timeout=run.timeouts.exec)
+    if status is None:
         return False  # cannot tell: grant the Pod its own grace period
-    masks = dict(line.split(":", 1) for line in result.stdout.splitlines() if line.startswith("Sig"))
+    masks = dict(line.split(":", 1) for line in status.splitlines() if line.startswith("Sig"))
     caught = int(masks.get("SigCgt", "0").strip() or "0", 16)
     return not caught & SIGTERM_BIT
 
@@ -29,14 +30,14 @@ def deleted_cleanly(run: LabRun, pods: Sequence[str]) -> None:
     """Each Pod that was created is deleted and gone within the delete timeout; nothing is left."""
     for pod in pods:  # a Pod that was never created cannot be deleted cleanly: not graded, as its checks
         run.require(pod)
-    present = [pod for pod in pods if run.sandbox.state(pod) is not None]
+    present = {pod: state for pod in pods for state in [run.sandbox.state(pod)] if state is not None}
     if not present:
         raise CheckFailed(
             expected=f"the Pods {', '.join(pods)} to exist, so that deleting them can be checked",
             observed="none of them exists any more",
             hint="fix the checks above first")
     with ThreadPoolExecutor(max_workers=len(present)) as pool:
-        failures = [f for f in pool.map(lambda pod: _delete(run, pod), present) if f]
+        failures = [f for f in pool.map(lambda pod: _delete(run, pod, present[pod]), present) if f]
     if failures:
         raise CheckFailed(
             expected=f"each Pod gone within {run.timeouts.delete:g} s of `kubectl delete pod`",
@@ -49,8 +50,7 @@ def deleted_cleanly(run: LabRun, pods: Sequence[str]) -> None:
                           observed="still present: " + ", ".join(left))
 
 
-def _delete(run: LabRun, pod: str) -> str | None:
-    state = run.sandbox.state(pod)
+def _delete(run: LabRun, pod: str, state: PodState) -> str | None:
     own_grace = int(state.spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE)) if state else DEFAULT_GRACE
     running = [c.name for c in state.containers if c.running] if state and own_grace > SHORT_ENOUGH else []
     stubborn = [name for name in running if ignores_sigterm(run, pod, name)]

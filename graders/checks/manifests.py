@@ -20,9 +20,12 @@ def manifests_valid(submission: Submission) -> None:
         raise CheckFailed(
             expected=f"the Pods {pods}, with every TODO of the starter files filled in",
             observed=f"not started yet: {', '.join(files)} still hold TODO placeholders:{listing}",
-            hint="follow the README part by part, replacing each TODO; then run the grader again")
+            hint="follow the README part by part, replacing each TODO; then run the grader again (a file is "
+                 "checked in full once its TODOs are filled in)")
     hint = ("fix each line above (a file with a problem is not applied at all); "
             "`kubectl apply --dry-run=server -f FILE` on a cluster shows the same schema and API-server errors")
+    if any(problem.todo for problem in submission.problems):
+        hint += "; a file with TODOs left is checked in full once they are filled in"
     for pod, (container, _) in submission.split_pods.items():
         hint = (f"a sidecar is a second container of the same Pod, not a Pod of its own: move {container} "
                 f"under {pod}'s `containers:`; then " + hint)

@@ -1,12 +1,14 @@
 """Containers of a Pod share one network namespace: localhost reaches every container of the Pod.
 
 The verdict comes from a request the grader makes into the Pod's network from its own side (podman:
-a grader-owned busybox container joined to the Pod; a cluster: the API server's pod proxy), and from
+the grader itself inside the Pod's network namespace; a cluster: the API server's pod proxy), and from
 the identity of the container that should serve: never from programs inside the student's images,
 which a submission can replace (a fake curl, another server on the port).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 from graders.backends.base import NOT_FOUND, ExecResult
 from graders.checks.pods import running_container, runs_lab_image, wait_running
@@ -25,6 +27,15 @@ def serves_page(run: LabRun, pod: str, server: str | None, *, port: int, page_te
     running_container(run, pod, server)
     if demo_from:
         running_container(run, pod, demo_from)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the demonstration runs beside the grader's own request
+        if demo_from:
+            pool.submit(_demonstrate, run, pod, demo_from, port, page_text)
+        _answers(run, pod, server, port=port, page_text=page_text, what=what, hint=hint, image=image,
+                 program=program)
+
+
+def _answers(run: LabRun, pod: str, server: str, *, port: int, page_text: str, what: str, hint: str,
+             image: str | None, program: str | None) -> None:
 
     def probe() -> None:
         response = run.sandbox.http_get(pod, port, "/", timeout=run.timeouts.exec)
@@ -43,8 +54,6 @@ def serves_page(run: LabRun, pod: str, server: str | None, *, port: int, page_te
             observed=f"the grader's request to localhost:{port} inside the Pod got {last.observed}", hint=hint)
     if image:  # something answered: it must be the lab's server, not another container or program
         runs_lab_image(run, pod, server, image, program)
-    if demo_from:
-        _demonstrate(run, pod, demo_from, port, page_text)
 
 
 def _demonstrate(run: LabRun, pod: str, container: str, port: int, page_text: str) -> None:
@@ -59,12 +68,13 @@ def _demonstrate(run: LabRun, pod: str, container: str, port: int, page_text: st
                  f"comes from the grader's own request")
 
 
+# curl where the image has it, else busybox's wget bounded by its timeout applet: one exec, not two
+CLIENT = ('if command -v curl >/dev/null 2>&1; then exec curl -sS -m "$1" "$2"; '
+          'else exec timeout "$1" wget -q -O - "$2"; fi')
+
+
 def exec_get(run: LabRun, pod: str, container: str, url: str) -> ExecResult:
     """GET url from inside a container with whichever client its image has (curl, or busybox wget).
     Only for demonstrations: the student's image decides what these programs do."""
     seconds = str(max(1, int(run.timeouts.exec) - 1))
-    result = run.sandbox.exec(pod, container, ["curl", "-sS", "-m", seconds, url], timeout=run.timeouts.exec)
-    if result.exit_code == NOT_FOUND:  # busybox: its wget, bounded by its timeout applet
-        result = run.sandbox.exec(pod, container, ["timeout", seconds, "wget", "-q", "-O", "-", url],
-                                  timeout=run.timeouts.exec)
-    return result
+    return run.sandbox.exec(pod, container, ["sh", "-c", CLIENT, "get", seconds, url], timeout=run.timeouts.exec)
