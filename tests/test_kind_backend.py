@@ -106,6 +106,9 @@ elif args[:2] == ["export", "kubeconfig"]:
     write_kubeconfig(flags["kubeconfig"])
 elif args[:1] == ["version"]:
     print("kind v%s go1.24.4 linux/amd64" % os.environ.get("FAKE_KIND_VERSION", "0.32.0"))
+elif args[:2] == ["load", "docker-image"]:
+    node_images = Path(os.environ["FAKE_NODE_IMAGES"])
+    node_images.write_text(node_images.read_text() + args[-1] + "\\n")
 elif args[:2] == ["delete", "cluster"]:
     sys.stderr.write('Deleting cluster "%s" ...\\n' % name)  # kind exits 0 also for a missing cluster
     state_file.write_text(json.dumps([c for c in clusters if c != name]))
@@ -125,6 +128,10 @@ state_file, stopped_file = Path(os.environ["FAKE_KIND_STATE"]), Path(os.environ[
 clusters = json.loads(state_file.read_text()) if state_file.exists() else []
 stopped = json.loads(stopped_file.read_text()) if stopped_file.exists() else []
 args = sys.argv[1:]
+if args[:2] == ["image", "inspect"]:  # the host's images
+    sys.exit(0 if args[-1] in os.environ.get("FAKE_DOCKER_IMAGES", "").split() else 1)
+if args[0] == "exec" and args[2:4] == ["crictl", "inspecti"]:  # the node's images
+    sys.exit(0 if args[-1] in Path(os.environ["FAKE_NODE_IMAGES"]).read_text().split() else 1)
 node = args[3] if args[0] == "inspect" else args[1] if args[0] == "start" else args[2]
 name = node[:-len("-control-plane")]
 if name not in clusters:
@@ -153,6 +160,7 @@ class FakeKind:
         self.stopped = tmp_path / "kind-stopped.json"
         self.log = tmp_path / "kind-calls.jsonl"
         self.exec_input = tmp_path / "docker-exec-input.json"
+        self.node_images = tmp_path / "node-images.txt"  # what `kind load docker-image` put into the node
 
     def _logged(self) -> list[list[str]]:
         return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
@@ -194,7 +202,9 @@ def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("FAKE_KIND_LOG", str(kind.log))
     monkeypatch.setenv("FAKE_KIND_SERVER", kube_api.url)
     monkeypatch.setenv("FAKE_DOCKER_EXEC_INPUT", str(kind.exec_input))
-    for name in ("FAKE_KIND_FAIL", "FAKE_KIND_VERSION", "FAKE_KIND_STEP_SECONDS", "FAKE_DOCKER_START_FAILS",
+    kind.node_images.write_text("")
+    monkeypatch.setenv("FAKE_NODE_IMAGES", str(kind.node_images))
+    for name in ("FAKE_KIND_FAIL", "FAKE_DOCKER_IMAGES", "FAKE_KIND_VERSION", "FAKE_KIND_STEP_SECONDS", "FAKE_DOCKER_START_FAILS",
                  "KIND_EXPERIMENTAL_PROVIDER"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # the backend keeps its state in ./.pytest-kind
@@ -625,3 +635,24 @@ def test_the_node_is_inspected_with_the_engine_kind_uses(fake_kind, monkeypatch)
     monkeypatch.setenv("KIND_EXPERIMENTAL_PROVIDER", "podman")  # first on PATH: the fake
     KindBackend(CLUSTER, progress=Lines())
     assert fake_kind.stopped.read_text() == "[]"  # started through the fake podman
+
+
+# -- images the host's Docker already has are loaded, not pulled (issue 12) ----------------------------
+def test_images_the_host_has_are_loaded_into_the_node_once_and_others_are_pulled(fake_kind, monkeypatch):
+    monkeypatch.setenv("FAKE_DOCKER_IMAGES", "docker.io/library/nginx:1.25")
+    backend = KindBackend(CLUSTER, progress=Lines())
+    backend.load_local_images(["docker.io/library/nginx:1.25", "docker.io/library/busybox:1.36"])
+    assert fake_kind.node_images.read_text().split() == ["docker.io/library/nginx:1.25"]
+    assert ["load", "docker-image", f"--name={CLUSTER}", "docker.io/library/nginx:1.25"] in fake_kind.calls()
+    loads = len([c for c in fake_kind.calls() if c[0] == "load"])
+    KindBackend(CLUSTER, progress=Lines()).load_local_images(["docker.io/library/nginx:1.25"])
+    assert len([c for c in fake_kind.calls() if c[0] == "load"]) == loads  # the node has it now
+
+
+def test_a_pods_images_are_named_as_docker_stores_them():
+    from graders.backends.kind import qualified_image
+
+    assert qualified_image("nginx:1.25") == "docker.io/library/nginx:1.25"
+    assert qualified_image("bitnami/nginx") == "docker.io/bitnami/nginx"
+    assert qualified_image("ghcr.io/x/y:1") == "ghcr.io/x/y:1"
+    assert qualified_image("localhost:5000/app") == "localhost:5000/app"

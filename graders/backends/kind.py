@@ -32,10 +32,11 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from graders.backends.kube import (
-    ClusterBackend, Configuration, check_reachable, client_for, cluster_problem, load_configuration)
+    ClusterBackend, Configuration, KubernetesSandbox, check_reachable, client_for, cluster_problem,
+    load_configuration, sandbox_namespace)
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
 from graders.waiting import NotYet, until
@@ -96,6 +97,8 @@ class KindBackend(ClusterBackend):
         self.engine = os.environ.get("KIND_EXPERIMENTAL_PROVIDER") or next(
             (engine for engine in ("docker", "podman", "nerdctl") if shutil.which(engine)), "docker")
         self.node = f"{cluster}-control-plane"
+        self._loaded: set[str] = set()  # images looked at for loading in this run
+        self._loading = threading.Lock()  # Pods are applied from parallel threads
         self.tried: list[str] = []
         self.kind = ""
         try:
@@ -108,6 +111,35 @@ class KindBackend(ClusterBackend):
                              tried=self.tried, fix=FIX)
         super().__init__(configuration, where=f"kind cluster {cluster} (Kubernetes {self.version})",
                          progress=self.progress)
+
+    def open_sandbox(self, lab_id: str, run_id: str) -> "KindSandbox":
+        return KindSandbox(self, self._make_client, sandbox_namespace(lab_id, run_id), run_id, where=self.where,
+                           progress=self.progress)
+
+    # -- images the host already has ---------------------------------------------------------------------
+    def load_local_images(self, images: list[str]) -> None:
+        """Images already in the host's Docker (pulled before, or built) are copied into the node with
+        `kind load docker-image` instead of being pulled again over the network, once per run each. A
+        failure only means the node pulls them as usual."""
+        if Path(self.engine).name != "docker":  # `kind load docker-image` reads from Docker
+            return
+        with self._loading:
+            for image in sorted(set(images) - self._loaded):
+                self._loaded.add(image)
+                try:
+                    self._engine("image", "inspect", "--format", "{{.Id}}", image)
+                except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
+                    continue  # not on the host: the node pulls it
+                try:
+                    self._engine("exec", self.node, "crictl", "inspecti", "-q", image)
+                    continue  # the node has it already
+                except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
+                    pass
+                self.progress(f"copying {image} from Docker into the kind cluster (no download)")
+                try:
+                    self._kind("load", "docker-image", f"--name={self.cluster}", image)
+                except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
+                    self.progress(f"could not copy {image} ({_output(error)}): the cluster pulls it")
 
     # -- the cluster's life ---------------------------------------------------------------------------
     def _up(self) -> tuple[Configuration, str]:
@@ -238,6 +270,29 @@ class KindBackend(ClusterBackend):
 
     def _ensure_kind(self) -> str:
         return ensure_kind(self.state, self.cluster, self.tried, self.progress)
+
+
+class KindSandbox(KubernetesSandbox):
+    """A namespace of the kind cluster; a Pod's images that the host's Docker has are loaded first."""
+
+    def __init__(self, backend: KindBackend, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._backend = backend
+
+    def apply(self, pod: dict[str, Any], timeout: float) -> None:
+        spec = pod.get("spec") or {}
+        images = [str(c.get("image")) for place in ("initContainers", "containers") for c in spec.get(place) or []
+                  if isinstance(c, dict) and c.get("image")]
+        self._backend.load_local_images([qualified_image(image) for image in images])
+        super().apply(pod, timeout)
+
+
+def qualified_image(image: str) -> str:
+    """nginx:1.25 -> docker.io/library/nginx:1.25: the name under which Docker and the node store it."""
+    first = image.split("/", 1)[0]
+    if "/" in image and ("." in first or ":" in first or first == "localhost"):
+        return image
+    return f"docker.io/library/{image}" if "/" not in image else f"docker.io/{image}"
 
 
 def delete_cluster(cluster: str, progress: Progress | None = None) -> None:
