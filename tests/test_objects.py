@@ -208,3 +208,25 @@ def test_require_names_the_kind_of_an_object_that_was_refused(tmp_path: Path) ->
     with pytest.raises(CheckFailed, match="the cluster refused Service web: 422 Invalid"):
         run.require("web", kind="Service")
     assert json.dumps(sorted(run.apply_errors)) == '["Service/web"]'
+
+
+# -- the generic path against the fake cluster (tests/cluster), which stores Services and ConfigMaps --
+
+@pytest.mark.cluster
+def test_a_service_and_a_configmap_go_through_kube_py_to_the_fake_cluster(tmp_path: Path) -> None:
+    from graders.backends.kube import ClusterBackend, load_configuration
+    from tests.cluster.fixture import CONTEXT, fake_cluster
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"greeting": "hi"}}
+    with fake_cluster(tmp_path) as cluster:
+        backend = ClusterBackend(load_configuration(cluster.kubeconfig, CONTEXT), where="the fake cluster")
+        box = backend.open_sandbox("2.1", RUN_ID)
+        try:
+            box.apply(copy.deepcopy(SERVICE), timeout=10)
+            box.apply(copy.deepcopy(config), timeout=10)
+            assert box.read("Service", "web")["metadata"]["labels"][RUN_LABEL] == RUN_ID
+            assert box.read("ConfigMap", "settings")["data"] == {"greeting": "hi"}
+            assert sorted(box.leftovers()) == ["configmap settings", "service web"]
+            assert box.delete("web", grace_seconds=None, timeout=5, kind="Service")
+            assert box.read("Service", "web") is None and box.leftovers() == ["configmap settings"]
+        finally:
+            box.close()
