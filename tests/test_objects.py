@@ -230,3 +230,20 @@ def test_a_service_and_a_configmap_go_through_kube_py_to_the_fake_cluster(tmp_pa
             assert box.read("Service", "web") is None and box.leftovers() == ["configmap settings"]
         finally:
             box.close()
+
+
+def test_cleanup_deletes_the_pods_then_the_other_objects_by_kind(tmp_path: Path) -> None:
+    from graders.checks import lifecycle
+    deleted: list[tuple[str, str]] = []
+
+    class Deleting(FakeSandbox):
+        def delete(self, name, grace_seconds, timeout, kind="Pod"):
+            deleted.append((kind, name))
+            return kind != "Service" or len(deleted) > 5  # the Service outlives the timeout
+
+    run = make_run(tmp_path, POD, Deleting({"web": running(POD)}))
+    run.submission.objects["Service"] = {"web": SERVICE}
+    with pytest.raises(CheckFailed) as failed:
+        lifecycle.deleted_cleanly(run, ["web"], objects=[("Service", "web")])
+    assert deleted == [("Pod", "web"), ("Service", "web")]
+    assert failed.value.observed == "Service web still exists after 1 s"
