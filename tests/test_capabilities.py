@@ -140,3 +140,13 @@ def test_capabilities_read_as_words() -> None:
     assert can.listing({"kind:Service", "kind:ConfigMap"}) == "ConfigMaps and Services"
     assert can.listing({can.NATIVE_SIDECARS}) == "native sidecar containers"
     assert can.kinds_of({"kind:Pod", can.NODE_LABELS}) == {"Pod"}
+
+
+def test_every_option_of_the_registry_is_a_command_line_option(pytester: pytest.Pytester) -> None:
+    from graders.backends import OPTIONS
+    result = pytester.runpytest_subprocess(str(REPO / "labs" / "1.1"), "-c", str(REPO / "pytest.ini"),
+                                           "--rootdir", str(REPO), "--help")
+    assert OPTIONS, "the registry declares the backends' options"
+    for option in OPTIONS.values():
+        result.stdout.fnmatch_lines([f"*{option.flag_name}*"])
+    result.stdout.fnmatch_lines(["*grader_kind_cluster*", "*grader_delete_cluster*"])  # and ini keys
