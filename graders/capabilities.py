@@ -21,6 +21,11 @@ WORDS = {READINESS_PROBES: "readiness probes run by the kubelet", NATIVE_SIDECAR
          EPHEMERAL_CONTAINERS: "ephemeral containers", NODE_LABELS: "the labels of real nodes"}
 
 
+def unknown(names: Iterable[str]) -> list[str]:
+    """The names that are no capability (a typo in a lab's needs would otherwise read "no backend can")."""
+    return sorted(name for name in names if name not in WORDS and not name.startswith(KIND_PREFIX))
+
+
 def kind(name: str) -> str:
     """The capability of running objects of a kind: kind("Service") == "kind:Service"."""
     return KIND_PREFIX + name

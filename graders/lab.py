@@ -76,15 +76,23 @@ class Lab:
         if not self.allows.kinds:  # by default a submission may hold the kinds the lab asks for
             self.allows = dataclasses.replace(self.allows, kinds=frozenset(kind for kind, _ in self.objects))
         self.needs = frozenset(self.needs) | {capabilities.kind(kind) for kind, _ in self.objects}
+        _known(self.id, self.needs)
 
     def check(self, id: str, points: int, title: str, section: str = "",
               needs: Iterable[str] = ()) -> Callable[[F], F]:
         if any(existing.id == id for existing in self.checks):
             raise ValueError(f"lab {self.id}: check id {id!r} is declared twice")
-        check = Check(id=id, title=title, points=points, section=section, needs=frozenset(needs))
+        check = Check(id=id, title=title, points=points, section=section, needs=_known(self.id, frozenset(needs)))
         self.checks.append(check)
 
         def decorate(test: F) -> F:
             return pytest.mark.grader_check(check=check, lab=self)(test)
 
         return decorate
+
+
+def _known(lab: str, needs: frozenset[str]) -> frozenset[str]:
+    unknown = capabilities.unknown(needs)
+    if unknown:
+        raise ValueError(f"lab {lab}: unknown capabilities {', '.join(unknown)}; graders/capabilities.py names them")
+    return needs

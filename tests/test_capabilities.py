@@ -150,3 +150,11 @@ def test_every_option_of_the_registry_is_a_command_line_option(pytester: pytest.
     for option in OPTIONS.values():
         result.stdout.fnmatch_lines([f"*{option.flag_name}*"])
     result.stdout.fnmatch_lines(["*grader_kind_cluster*", "*grader_delete_cluster*"])  # and ini keys
+
+
+def test_a_misspelt_need_is_refused_when_the_lab_is_declared() -> None:
+    with pytest.raises(ValueError, match="lab 9.9: unknown capabilities readiness-probe; graders/capabilities.py"):
+        Lab("9.9", "typo", pods=["web"], needs={"readiness-probe"})
+    lab = Lab("9.9", "typo", pods=["web"])
+    with pytest.raises(ValueError, match="unknown capabilities sidecars"):
+        lab.check("x", 1, "x", needs={"sidecars"})
