@@ -1,4 +1,4 @@
-"""A lab's declaration: its id, the Pods it asks for and its rubric of scored checks.
+"""A lab's declaration: its id, the objects it asks for and its rubric of scored checks.
 
 A lab's test file declares `lab = Lab(...)` and decorates one test per check:
 
@@ -9,16 +9,27 @@ A lab's test file declares `lab = Lab(...)` and decorates one test per check:
         pods.ready(lab_run, "my-first-pod", ...)
 
 Check ids are a contract: the report, GitHub Classroom and later labs refer to them. `allows` says what
-a Pod may take from outside its spec (volume types, env sources, subPath); the rest is refused offline.
+a Pod may take from outside its spec (volume types, env sources, subPath) and which kinds the submission may
+hold (default: the kinds the lab declares); the rest is refused offline.
+
+`pods=[...]` is the shorthand for `objects=[("Pod", name), ...]`; a later chapter declares others too:
+
+    Lab("2.1", "Services", pods=["web"], objects=[("Service", "web")])
+
+A lab needs what its kinds need (`kind:Service`, see graders/capabilities.py) and what it names in
+`needs`; a check may need more (`@lab.check(..., needs={"native-sidecars"})`). On a backend without it,
+those checks are not graded, and the run says so before anything starts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence, TypeVar
+from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 
 import pytest
 
+from graders import capabilities
 from graders.policy import DEFAULT_ALLOWANCES, Allowances
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -31,6 +42,7 @@ class Check:
     title: str
     points: int
     section: str = ""  # anchor in the lab's README that explains this part
+    needs: frozenset[str] = frozenset()  # capabilities beyond the lab's own (see graders/capabilities.py)
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,7 @@ class ImageFacts:
 class Lab:
     id: str
     title: str
-    pods: Sequence[str]
+    pods: Sequence[str] = ()  # shorthand for objects of kind Pod; after construction: every expected Pod
     readme: str = "README.md"
     allows: Allowances = DEFAULT_ALLOWANCES
     checks: list[Check] = field(default_factory=list)
@@ -54,14 +66,33 @@ class Lab:
     # (the misconception "a sidecar is its own Pod") is recognised and explained.
     containers: Mapping[str, Sequence[str]] = field(default_factory=dict)
     images: Mapping[str, ImageFacts] = field(default_factory=dict)  # image as the lab writes it -> facts
+    objects: Sequence[tuple[str, str]] = ()  # (kind, name) the submission must hold, besides `pods`
+    needs: Iterable[str] = frozenset()  # capabilities every check on the backend needs, besides the kinds'
 
-    def check(self, id: str, points: int, title: str, section: str = "") -> Callable[[F], F]:
+    def __post_init__(self) -> None:
+        expected = [("Pod", name) for name in self.pods] + [(kind, name) for kind, name in self.objects]
+        self.objects = tuple(dict.fromkeys(expected))  # each (kind, name) once, in declared order
+        self.pods = tuple(name for kind, name in self.objects if kind == "Pod")
+        if not self.allows.kinds:  # by default a submission may hold the kinds the lab asks for
+            self.allows = dataclasses.replace(self.allows, kinds=frozenset(kind for kind, _ in self.objects))
+        self.needs = frozenset(self.needs) | {capabilities.kind(kind) for kind, _ in self.objects}
+        _known(self.id, self.needs)
+
+    def check(self, id: str, points: int, title: str, section: str = "",
+              needs: Iterable[str] = ()) -> Callable[[F], F]:
         if any(existing.id == id for existing in self.checks):
             raise ValueError(f"lab {self.id}: check id {id!r} is declared twice")
-        check = Check(id=id, title=title, points=points, section=section)
+        check = Check(id=id, title=title, points=points, section=section, needs=_known(self.id, frozenset(needs)))
         self.checks.append(check)
 
         def decorate(test: F) -> F:
             return pytest.mark.grader_check(check=check, lab=self)(test)
 
         return decorate
+
+
+def _known(lab: str, needs: frozenset[str]) -> frozenset[str]:
+    unknown = capabilities.unknown(needs)
+    if unknown:
+        raise ValueError(f"lab {lab}: unknown capabilities {', '.join(unknown)}; graders/capabilities.py names them")
+    return needs

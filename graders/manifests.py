@@ -2,6 +2,11 @@
 
 A file with any problem contributes nothing to the cluster ("nothing from a rejected file is
 created"); Pods from the other files are still graded.
+
+Objects are kept per kind (`objects["Service"]["web"]`); the Pods, which most checks read, also as
+`pods` (the same dict as `objects["Pod"]`), with their files in `sources` and refusals in `rejected_pods`.
+A document is accepted when the lab allows its kind (Allowances.kinds, by default the kinds the lab
+declares) and, for a kind the lab declares, when it is one of the declared names.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from graders import policy, validation
+from graders.backends.resources import RESOURCES
 from graders.versions import KUBERNETES_VERSION
 from graders.yamlfiles import MAX_FILES, UnreadableFile, read_documents
 
@@ -45,30 +51,48 @@ class Submission:
     sources: dict[str, str] = field(default_factory=dict)  # accepted Pod -> the file it came from
     unreadable: list[str] = field(default_factory=list)  # files not read at all (not YAML, a broken link...)
     allows: policy.Allowances = policy.DEFAULT_ALLOWANCES  # the lab's, for the policy
+    expected: tuple[tuple[str, str], ...] = ()  # (kind, name) the lab asks for, its Pods included
+    objects: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # kind -> name -> accepted
+    rejected: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> name -> file that was rejected
+    origins: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> accepted name -> its file
 
-    def why_not_gradable(self, pod: str) -> str | None:
-        """Why a Pod cannot be graded on the cluster, or None when it can."""
-        if pod in self.split_pods:
+    def __post_init__(self) -> None:
+        self.expected = tuple(dict.fromkeys([("Pod", name) for name in self.expected_pods] + list(self.expected)))
+        self.expected_pods = tuple(name for kind, name in self.expected if kind == "Pod")
+        # the Pods' own fields are the Pod entries of the per-kind ones: one store, two ways to read it
+        self.objects["Pod"], self.rejected["Pod"], self.origins["Pod"] = self.pods, self.rejected_pods, self.sources
+
+    def applicable(self) -> list[dict[str, Any]]:
+        """Every accepted object, other kinds before Pods: a ConfigMap exists before a Pod mounts it."""
+        return [item for kind in sorted(self.objects, key=lambda kind: kind == "Pod")
+                for item in self.objects[kind].values()]
+
+    def why_not_gradable(self, pod: str, kind: str = "Pod") -> str | None:
+        """Why an object (a Pod unless kind says otherwise) cannot be graded on the cluster, or None when it can."""
+        if kind == "Pod" and pod in self.split_pods:
             container, file = self.split_pods[pod]
             return (f"Pod {pod} was not applied: {container} is written as a Pod of its own ({file}), but it must "
                     f"be a second entry of {pod}'s `containers:` (`- name: {container}`), because only containers "
                     f"of one Pod share localhost and volumes")
-        if pod in self.pods:
+        if pod in self.objects.get(kind, {}):
             return None
-        if pod in self.rejected_pods:
-            return f"Pod {pod} was not applied: {self.rejected_pods[pod]} has problems (see the manifests check)"
-        if self.unreadable:  # the Pod is most likely in the file that could not be read
-            return (f"no Pod named {pod} was found in the files that could be read; {', '.join(self.unreadable)} "
+        if pod in self.rejected.get(kind, {}):
+            return f"{kind} {pod} was not applied: {self.rejected[kind][pod]} has problems (see the manifests check)"
+        if self.unreadable:  # the object is most likely in the file that could not be read
+            return (f"no {kind} named {pod} was found in the files that could be read; {', '.join(self.unreadable)} "
                     f"could not be (see the manifests check)")
-        return f"no Pod named {pod} was found in the .yaml/.yml files of {self.folder}"
+        return f"no {kind} named {pod} was found in the .yaml/.yml files of {self.folder}"
 
 
 def load_submission(folder: Path, expected_pods: Sequence[str],
                     containers: Mapping[str, Sequence[str]] | None = None,
-                    allows: policy.Allowances = policy.DEFAULT_ALLOWANCES) -> Submission:
+                    allows: policy.Allowances = policy.DEFAULT_ALLOWANCES,
+                    objects: Sequence[tuple[str, str]] = ()) -> Submission:
     """`containers`: Pod -> the container names the lab asks for (recognises a container written as a Pod);
-    `allows`: what the lab lets a Pod take from the machine (volume types, env sources), for the policy."""
-    submission = Submission(folder=folder, expected_pods=tuple(expected_pods), allows=allows)
+    `allows`: what the lab lets a Pod take from the machine (volume types, env sources) and the kinds it
+    accepts, for the policy; `objects`: (kind, name) the lab asks for besides expected_pods."""
+    submission = Submission(folder=folder, expected_pods=tuple(expected_pods), allows=allows, expected=tuple(objects))
+    expected_pods = submission.expected_pods
     owners = {container: pod for pod, names in (containers or {}).items() for container in names
               if container not in expected_pods}
     paths = sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES)
@@ -87,18 +111,18 @@ def load_submission(folder: Path, expected_pods: Sequence[str],
         elif owner in submission.pods:  # graded as the lesson means it, or not at all
             submission.pods.pop(owner)
             submission.rejected_pods[owner] = file
-    for name in expected_pods:
-        if name not in submission.pods and name not in submission.rejected_pods:
+    for kind, name in submission.expected:
+        if name not in submission.objects.get(kind, {}) and name not in submission.rejected.get(kind, {}):
             submission.problems.append(Problem(
-                str(folder), "", f"no Pod named {name} in any file (check metadata.name and kind: Pod)" if not unread
-                else f"no Pod named {name} in the files that could be read: fix {', '.join(unread)} first"))
+                str(folder), "", f"no {kind} named {name} in any file (check metadata.name and kind: {kind})"
+                if not unread else f"no {kind} named {name} in the files that could be read: fix {', '.join(unread)} first"))
     return submission
 
 
 def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) -> bool:
     """Add the file's Pods and problems to the submission; False when it could not be read at all."""
     problems: list[Problem] = []
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, name) -> object
     try:
         documents = read_documents(path, submission.folder)
     except UnreadableFile as error:
@@ -123,32 +147,34 @@ def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) ->
             problems.append(Problem(path.name, _join(where, "metadata.name"), _split_reason(*split)))
             continue
         todos = _todos(document)
-        pod, reasons = _accept_document(document, submission.expected_pods, submission.allows, started=not todos)
+        pod, reasons = _accept_document(document, submission.expected, submission.allows, started=not todos)
         name = pod["metadata"]["name"] if pod else None
-        if name and (name in found or name in submission.pods or name in submission.rejected_pods):
-            reasons.append(("metadata.name", f"Pod {name} is defined more than once"))
-            if name in submission.pods:  # which one was meant? neither is applied
-                submission.pods.pop(name)
-                submission.rejected_pods[name] = path.name
+        kind = pod["kind"] if pod else ""
+        accepted, rejected = submission.objects.setdefault(kind, {}), submission.rejected.setdefault(kind, {})
+        if name and ((kind, name) in found or name in accepted or name in rejected):
+            reasons.append(("metadata.name", f"{kind} {name} is defined more than once"))
+            if name in accepted:  # which one was meant? neither is applied
+                accepted.pop(name)
+                rejected[name] = path.name
         problems.extend(Problem(path.name, _join(where, field_path), reason) for field_path, reason in reasons)
         problems.extend(Problem(path.name, _join(where, field_path), "still a TODO placeholder: fill it in", todo=True)
                         for field_path in todos)
-        if pod and name not in found:
-            found[name] = pod
+        if pod and (kind, name) not in found:
+            found[(kind, name)] = pod
     submission.problems.extend(problems)
-    target = submission.rejected_pods if problems else None
-    for name, pod in found.items():
-        if target is not None:
-            target.setdefault(name, path.name)
+    for (kind, name), pod in found.items():
+        if problems:
+            submission.rejected[kind].setdefault(name, path.name)
         else:
-            submission.pods[name] = pod
-            submission.sources[name] = path.name
+            submission.objects[kind][name] = pod
+            submission.origins.setdefault(kind, {})[name] = path.name
     return True
 
 
-def _accept_document(document: Any, expected: tuple[str, ...], allows: policy.Allowances = policy.DEFAULT_ALLOWANCES,
-                     started: bool = True) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
-    """Return the Pod (namespace stripped) when the document is one of the lab's Pods, and its problems.
+def _accept_document(document: Any, expected: tuple[tuple[str, str], ...],
+                     allows: policy.Allowances = policy.DEFAULT_ALLOWANCES, started: bool = True
+                     ) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """Return the object (namespace stripped) when the document is one the lab asks for, and its problems.
 
     A document that still holds TODO placeholders (not `started`) is not checked against the schema
     and the API server's rules yet: their complaints would mostly be the placeholders themselves (TODO
@@ -159,15 +185,23 @@ def _accept_document(document: Any, expected: tuple[str, ...], allows: policy.Al
     kind, api_version = document.get("kind"), document.get("apiVersion")
     metadata = document.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
-    if kind != "Pod" or api_version != "v1":
-        return None, [("kind", f"this lab asks only for Pods (apiVersion: v1, kind: Pod), found "
+    kinds = allows.kinds or frozenset(k for k, _ in expected) or frozenset({"Pod"})
+    resource = RESOURCES.get(kind) if isinstance(kind, str) and kind in kinds else None
+    if resource is None or api_version != resource.api_version:
+        return None, [("kind", f"this lab asks only for {_kinds_wanted(kinds)}, found "
                                f"apiVersion: {api_version}, kind: {kind}")]
-    if name not in expected:
-        return None, [("metadata.name", f"this lab asks for Pods named {', '.join(expected)}, found {name!r}")]
+    names = [n for k, n in expected if k == kind]
+    if names and name not in names:
+        return None, [("metadata.name", f"this lab asks for {kind}s named {', '.join(names)}, found {name!r}")]
+    if not isinstance(name, str) or not name:  # a kind the lab allows under any name
+        return None, [("metadata.name", f"every {kind} needs a name")]
     document = _without_nulls(document)  # as the API server reads them: a null field is an absent one
-    reasons = _structure_problems(document) or (
-        (_schema_problems(document) or validation.problems(document)) if started else []) \
-        + policy.violations(document, allows)
+    if kind == "Pod":
+        reasons = _structure_problems(document) or (
+            (_schema_problems(document) or validation.problems(document)) if started else []) \
+            + policy.violations(document, allows)
+    else:  # the schema for any kind; the policy for the Pods it makes (a Deployment's template)
+        reasons = (_schema_problems(document) if started else []) or policy.object_violations(document, allows)
     namespace = metadata.get("namespace")
     if namespace not in (None, "default"):
         reasons.append(("metadata.namespace", f"namespace {namespace!r}: the grader runs your Pods in a namespace "
@@ -175,6 +209,16 @@ def _accept_document(document: Any, expected: tuple[str, ...], allows: policy.Al
     pod = copy.deepcopy(document)
     pod["metadata"].pop("namespace", None)  # the grader picks the namespace
     return pod, reasons
+
+
+def _kinds_wanted(kinds: frozenset[str]) -> str:
+    """"Pods (apiVersion: v1, kind: Pod)" or "Pods and Services (kind: Pod or Service)"."""
+    if len(kinds) == 1:
+        (kind,) = kinds
+        version = RESOURCES[kind].api_version if kind in RESOURCES else "?"
+        return f"{kind}s (apiVersion: {version}, kind: {kind})"
+    ordered = sorted(kinds)
+    return " and ".join(f"{kind}s" for kind in ordered) + f" (kind: {' or '.join(ordered)})"
 
 
 def _container_as_pod(document: Any, owners: Mapping[str, str]) -> tuple[str, str] | None:

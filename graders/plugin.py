@@ -17,7 +17,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from graders.backends import NAMES as BACKEND_NAMES, BackendSettings, make_backend
+from graders import capabilities
+from graders.backends import (BACKENDS, NAMES as BACKEND_NAMES, OPTIONS as BACKEND_OPTIONS, BackendSettings, Option,
+                              able, lacking, make_backend)
 from graders.backends.base import REAP_AFTER, Backend
 from graders.backends.offline import OfflineSandbox
 from graders.errors import CheckFailed, InfraError, interrupted
@@ -33,7 +35,6 @@ NOTICES = pytest.StashKey[list[str]]()  # lines for the end of the run, such as 
 SAID = pytest.StashKey[set[str]]()  # infrastructure problems already shown in full: later checks point to them
 
 HELP_BACKEND = f"where graded Pods run: {', '.join(BACKEND_NAMES)} (default: kind)"
-HELP_CONTEXT = "kubeconfig context for --backend context (never the current context implicitly)"
 HELP_TIMEOUT = "seconds allowed to {} (default: {:g})"
 HELP_REAP = (f"remove what killed runs left behind (by the graders' labels) once it is older than SECONDS "
              f"(default: {REAP_AFTER:g})")
@@ -49,15 +50,12 @@ class Settings:
     def __init__(self, config: pytest.Config) -> None:
         self.backend = BackendSettings(
             name=_choice(config, "backend", BACKEND_NAMES, "kind"),
-            context=_value(config, "context"),
-            kind_cluster=_value(config, "kind_cluster") or "k8s-101",
+            options={name: _option(config, option) for name, option in BACKEND_OPTIONS.items()},
             kind_config=Path(config.rootpath, "kind-config.yaml"),
-            delete_cluster=bool(config.getoption("grader_delete_cluster") or
-                                str(config.getini("grader_delete_cluster")).lower() in ("1", "true", "yes")),
         )
-        if self.backend.name == "context" and not self.backend.context:
-            raise pytest.UsageError("--backend context needs --context NAME (a context of your kubeconfig: "
-                                    "`kubectl config get-contexts` lists them)")
+        for option in BACKENDS[self.backend.name].options:
+            if option.required and not self.backend.options[option.name]:
+                raise pytest.UsageError(option.required)
         defaults = Timeouts()
         self.timeouts = Timeouts(**{op: _seconds(config, f"timeout_{op}", getattr(defaults, op)) for op in TIMEOUT_WHAT})
         self.reap_after = _seconds(config, "reap_after", REAP_AFTER)
@@ -73,13 +71,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader", "k8s-101 graders")
     group.addoption("--backend", dest="grader_backend", help=HELP_BACKEND)
     parser.addini("grader_backend", HELP_BACKEND)
-    group.addoption("--context", dest="grader_context", help=HELP_CONTEXT)
-    parser.addini("grader_context", HELP_CONTEXT)
-    group.addoption("--kind-cluster", dest="grader_kind_cluster", help="name of the kind cluster (default: k8s-101)")
-    parser.addini("grader_kind_cluster", "name of the kind cluster (default: k8s-101)")
-    group.addoption("--delete-cluster", dest="grader_delete_cluster", action="store_true",
-                    help="delete the kind cluster at the end (default: keep it for the next run)")
-    parser.addini("grader_delete_cluster", "delete the kind cluster at the end (true/false)")
+    for option in BACKEND_OPTIONS.values():  # each backend's own, from the registry
+        group.addoption(option.flag_name, dest=f"grader_{option.name}", help=option.help,
+                        **({"action": "store_true"} if option.flag else {}))
+        parser.addini(f"grader_{option.name}", option.help + (" (true/false)" if option.flag else ""))
     group.addoption("--submission", dest="grader_submission", metavar="DIR",
                     help="grade the YAML files in DIR instead of the lab's folder")
     group.addoption("--grade-report", dest="grader_report", metavar="FILE", help="write the grade as JSON to FILE")
@@ -102,10 +97,60 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash[SETTINGS]
     t = settings.timeouts
-    where = f", context {settings.backend.context}" if settings.backend.name == "context" else ""
+    where = "".join(f", {option.name.replace('_', ' ')} {settings.backend.options[option.name]}"
+                    for option in BACKENDS[settings.backend.name].options
+                    if option.default is None and settings.backend.options[option.name])  # e.g. the context
     return [f"grader: backend {settings.backend.name}{where}; timeouts apply {t.apply:g}s, ready {t.ready:g}s, "
             f"exec {t.exec:g}s, delete {t.delete:g}s"
             + (f"; submission {settings.submission}" if settings.submission else "")]
+
+
+# -- what a lab needs of the backend ----------------------------------------------------------------
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """Said before any check runs: the labs whose needs the chosen backend lacks, and where to run them."""
+    lacked: dict[int, tuple[Lab, list[str], set[str]]] = {}  # by lab: (lab, its checks not graded, what lacks)
+    for item in items:
+        found = _lacking(item)
+        if found and found[2]:
+            lab, check, missing = found
+            entry = lacked.setdefault(id(lab), (lab, [], set()))
+            entry[1].append(check.id)
+            entry[2].update(missing)
+    backend = config.stash[SETTINGS].backend.name
+    return [f"grader: {_lacking_problem(lab, backend, frozenset(missing))}: {_use(frozenset(missing))}; "
+            f"not graded here: {', '.join(checks)}" for lab, checks, missing in lacked.values()]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A check that needs what the backend lacks is not graded, before any fixture starts the backend:
+    an infrastructure matter (no points lost), never a grader error."""
+    found = _lacking(item)
+    if found and found[2]:
+        lab, _, missing = found
+        raise InfraError(_lacking_problem(lab, item.config.stash[SETTINGS].backend.name, missing), fix=_use(missing))
+
+
+def _lacking(item: pytest.Item) -> tuple[Lab, Check, frozenset[str]] | None:
+    """A check's lab, the check, and what it needs that the backend lacks: the check's own needs, and the
+    lab's when it uses the backend (lab_run); a check of the submission alone (manifests) needs nothing."""
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return None
+    check, lab = marker.kwargs["check"], marker.kwargs["lab"]
+    needs = check.needs | (lab.needs if "lab_run" in getattr(item, "fixturenames", ()) else frozenset())
+    return lab, check, lacking(item.config.stash[SETTINGS].backend.name, needs)
+
+
+def _lacking_problem(lab: Lab, backend: str, missing: frozenset[str]) -> str:
+    return f"lab {lab.id} needs {capabilities.listing(missing)}, which backend {backend} cannot run"
+
+
+def _use(missing: frozenset[str]) -> str:
+    backends = able(missing)
+    if not backends:
+        return "no backend of the graders can: tell the course staff"
+    return "use " + " or ".join(f"--backend {name}" for name in backends)
 
 
 # -- fixtures --------------------------------------------------------------------------------------
@@ -137,19 +182,20 @@ def lab(request: pytest.FixtureRequest) -> Lab:
 @pytest.fixture(scope="module")
 def submission(request: pytest.FixtureRequest, lab: Lab) -> Submission:
     folder = request.config.stash[SETTINGS].submission or request.path.parent
-    return load_submission(folder, lab.pods, lab.containers, lab.allows)
+    return load_submission(folder, lab.pods, lab.containers, lab.allows, objects=lab.objects)
 
 
 @pytest.fixture(scope="module")
 def lab_run(request: pytest.FixtureRequest, lab: Lab, submission: Submission) -> Iterator[LabRun]:
-    timeouts = request.config.stash[SETTINGS].timeouts
-    if not submission.pods:  # every file refused offline: start no backend (no podman, no kind download)
-        yield LabRun(lab=lab, submission=submission, sandbox=OfflineSandbox(), timeouts=timeouts)
+    settings = request.config.stash[SETTINGS]
+    timeouts, can = settings.timeouts, BACKENDS[settings.backend.name].capabilities
+    if not submission.applicable():  # every file refused offline: start no backend (no podman, no kind download)
+        yield LabRun(lab=lab, submission=submission, sandbox=OfflineSandbox(), timeouts=timeouts, capabilities=can)
         return
     backend: Backend = request.getfixturevalue("grader_backend")
     run_id = uuid.uuid4().hex[:8]
     sandbox = backend.open_sandbox(lab.id, run_id)
-    run = LabRun(lab=lab, submission=submission, sandbox=sandbox, timeouts=timeouts)
+    run = LabRun(lab=lab, submission=submission, sandbox=sandbox, timeouts=timeouts, capabilities=can)
     try:
         run.apply_all()
         yield run
@@ -265,6 +311,14 @@ def _raw(config: pytest.Config, name: str) -> tuple[str, str]:
 
 def _value(config: pytest.Config, name: str) -> str | None:
     return _raw(config, name)[0] or None
+
+
+def _option(config: pytest.Config, option: Option) -> Any:
+    """A backend option's value: a switch is on from the command line or a true ini value."""
+    if option.flag:
+        return bool(config.getoption(f"grader_{option.name}") or
+                    str(config.getini(f"grader_{option.name}")).lower() in ("1", "true", "yes"))
+    return _value(config, option.name) or option.default
 
 
 def _choice(config: pytest.Config, name: str, choices: tuple[str, ...], default: str) -> str:

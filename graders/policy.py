@@ -27,9 +27,13 @@ class Allowances:
     volumes: frozenset[str] = frozenset({"emptyDir"})  # volume source fields, as in the Pod spec
     env_from_sources: bool = False  # `env[].valueFrom` and `envFrom` (Secrets, ConfigMaps, fields)
     sub_path: bool = False  # `volumeMounts[].subPath` and `subPathExpr` (ignored by podman)
+    # Kinds a submission may hold (Pod, Service...); empty: the kinds the lab declares (Lab fills it in).
+    # A kind allowed here but not declared by the lab is accepted under any name.
+    kinds: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:  # a lab may write a plain set
         object.__setattr__(self, "volumes", frozenset(self.volumes))
+        object.__setattr__(self, "kinds", frozenset(self.kinds))
 
 
 DEFAULT_ALLOWANCES = Allowances()
@@ -68,6 +72,26 @@ def violations(pod: dict[str, Any], allows: Allowances = DEFAULT_ALLOWANCES) -> 
         found += _container_violations(path, container, user_namespace=spec.get("hostUsers") is False)
         found += _container_source_violations(path, container, allows)
     return found
+
+
+# Kinds that make Pods from a template, and where it is: its Pods must keep the same rules.
+POD_TEMPLATES = {"Deployment": "spec.template", "ReplicaSet": "spec.template", "StatefulSet": "spec.template",
+                 "DaemonSet": "spec.template", "Job": "spec.template"}
+
+
+def object_violations(document: dict[str, Any], allows: Allowances = DEFAULT_ALLOWANCES) -> list[Violation]:
+    """Every policy violation of any object: a Pod's own, or those of the Pods a workload's template makes
+    (with the template's field path); other kinds (Service, ConfigMap) start nothing and have none."""
+    kind = document.get("kind")
+    if kind == "Pod":
+        return violations(document, allows)
+    where = POD_TEMPLATES.get(str(kind))
+    template: Any = document
+    for key in (where or "").split(".") if where else ():
+        template = template.get(key) if isinstance(template, dict) else None
+    if not isinstance(template, dict):
+        return []  # not a workload, or the schema reports the missing template
+    return [(f"{where}.{path}", reason) for path, reason in violations(template, allows)]
 
 
 def _volume_source_violations(spec: dict[str, Any], allows: Allowances) -> Iterator[Violation]:

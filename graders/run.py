@@ -28,37 +28,51 @@ class LabRun:
     submission: Submission
     sandbox: Sandbox
     timeouts: Timeouts
-    apply_errors: dict[str, GraderError] = field(default_factory=dict)  # ApplyRejected, or InfraError
+    # What the backend can do (graders/capabilities.py): e.g. with "readiness-probes" its kubelet runs
+    # them, without it the checks run them from the grader's side. Empty: nothing beyond Pods.
+    capabilities: frozenset[str] = frozenset()
+    # object_key -> ApplyRejected, or InfraError
+    apply_errors: dict[str, GraderError] = field(default_factory=dict)
     memo: dict[Any, Any] = field(default_factory=dict)  # results checks share (a Pod became Ready)
     notes: list[str] = field(default_factory=list)  # hints for the check being graded, even if it passes
 
     def apply_all(self) -> None:
-        """Create every accepted Pod at once, so their images pull and start in parallel. A Pod that
-        could not be created fails (or errors) only the checks of that Pod."""
+        """Create the other kinds first (a ConfigMap exists before a Pod mounts it), then every accepted
+        Pod at once, so their images pull and start in parallel. An object that could not be created fails
+        (or errors) only the checks of that object."""
+        for item in self.submission.applicable():
+            if item["kind"] != "Pod":
+                self._apply(item)
         pods = list(self.submission.pods.values())
         if pods:
             with ThreadPoolExecutor(max_workers=len(pods)) as pool:
                 list(pool.map(self._apply, pods))
 
-    def _apply(self, pod: dict[str, Any]) -> None:
+    def _apply(self, item: dict[str, Any]) -> None:
         try:
-            self.sandbox.apply(pod, timeout=self.timeouts.apply)
+            self.sandbox.apply(item, timeout=self.timeouts.apply)
         except GraderError as error:
-            self.apply_errors[pod["metadata"]["name"]] = error
+            self.apply_errors[object_key(item["kind"], item["metadata"]["name"])] = error
 
-    def require(self, pod: str) -> None:
-        """Fail the current check when the Pod never reached the cluster, saying why."""
-        reason = self.submission.why_not_gradable(pod)
-        error = self.apply_errors.get(pod)
+    def require(self, pod: str, kind: str = "Pod") -> None:
+        """Fail the current check when the object (a Pod unless kind says otherwise) never reached the
+        cluster, saying why."""
+        reason = self.submission.why_not_gradable(pod, kind)
+        error = self.apply_errors.get(object_key(kind, pod))
         if reason is None and error is not None:
             if not isinstance(error, ApplyRejected):
                 raise error  # an infrastructure problem: not graded, not the student's fault
-            reason = f"the cluster refused Pod {pod}: {error}"
+            reason = f"the cluster refused {kind} {pod}: {error}"
         if reason:
             raise CheckFailed(
-                expected=f"Pod {pod} to be created from your YAML",
+                expected=f"{kind} {pod} to be created from your YAML",
                 observed=f"not graded: {reason}",
                 hint="fix the problems reported by the 'manifests' check first")
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+
+def object_key(kind: str, name: str) -> str:
+    """How apply_errors names an object: a Pod by its name (as checks ask for it), others as Kind/name."""
+    return name if kind == "Pod" else f"{kind}/{name}"

@@ -85,12 +85,19 @@ class ApplyRejected(GraderError):
 
 
 class Sandbox(Protocol):
-    """One lab run's isolated space; every method takes the Pod's name as the student wrote it."""
+    """One lab run's isolated space; every method takes the object's name as the student wrote it.
+
+    apply, read, delete and leftovers work for every kind the backend runs (its `kind:<Kind>`
+    capabilities, graders/backends/__init__.py); the rest is about Pods."""
 
     description: str  # for messages: "namespace k8s101-1-1-ab12cd on kind cluster k8s101"
 
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
-        """Create the Pod. ApplyRejected for a student error, InfraError otherwise."""
+        """Create the object (a Pod, a Service...: its `kind` says). ApplyRejected for a student error,
+        InfraError otherwise (also for a kind the backend does not run)."""
+
+    def read(self, kind: str, name: str) -> dict[str, Any] | None:
+        """The object as the backend shows it (raw JSON: metadata, spec, status), or None when it does not exist."""
 
     def state(self, pod: str) -> PodState | None:
         """The Pod's current state, or None when it does not exist."""
@@ -104,17 +111,17 @@ class Sandbox(Protocol):
     def events(self, pod: str) -> list[str]:
         """Recent events about the Pod, oldest first, one line each."""
 
-    def delete(self, pod: str, grace_seconds: int | None, timeout: float) -> bool:
-        """Delete as `kubectl delete pod` does (grace None: the Pod's own); True once it is gone."""
+    def delete(self, pod: str, grace_seconds: int | None, timeout: float, kind: str = "Pod") -> bool:
+        """Delete as `kubectl delete` does (grace None: the Pod's own); True once it is gone."""
 
     def leftovers(self) -> list[str]:
-        """What this sandbox created that still exists, one line each."""
+        """What this sandbox created that still exists, one line each ("pod web", "service web")."""
 
     def close(self) -> None:
         """Remove everything this sandbox created. Safe to call twice."""
 
     # -- evidence from the grader's side: nothing here runs a program of the student's image --------
-    probes_readiness: bool  # True when the backend itself runs readinessProbes (a kubelet does)
+    # (Whether the backend itself runs readinessProbes is its capability "readiness-probes".)
 
     def http_get(self, pod: str, port: int, path: str, timeout: float) -> HttpResponse:
         """GET http://<the Pod>:port/path from outside the Pod's containers, inside its network."""
@@ -133,6 +140,10 @@ class Sandbox(Protocol):
     def image_digests(self, image: str) -> set[str] | None:
         """The identities (image IDs, sha256 digests) of a lab image reference as the backend knows it
         before anything runs; None when it cannot know (a cluster resolves tags when it pulls)."""
+
+    def node_labels(self) -> dict[str, frozenset[str]] | None:
+        """Label key -> the values the nodes carry; None when the backend has no nodes to list
+        (without the capability "node-labels")."""
 
 
 MAX_VOLUME_BYTES = 64 * 1024  # read at most this much of each file of a volume (its end: logs grow)

@@ -1,5 +1,9 @@
 """The Kubernetes API side of the kind and context backends: the only module that imports the
 official `kubernetes` client. One Sandbox is one fresh namespace, deleted with everything in it.
+
+Objects of any kind in graders/backends/resources.py are created, read, listed and deleted the same
+way: raw JSON on the kind's REST path, no generated method or model per kind. Pods keep the typed
+reads their state needs (container statuses, logs, exec).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from graders.backends.base import (
     MANAGED_BY, MANAGED_BY_LABEL, NOT_FOUND, ApplyRejected, ContainerState, ExecResult, PodState, is_stale,
     run_labels)
 from graders.backends.base import MAX_VOLUME_BYTES, HttpResponse  # grader-side evidence
+from graders.backends.resources import RESOURCES, Resource
 from graders.errors import InfraError, interrupted
 from graders.versions import LAB_IMAGES
 from graders.waiting import NotYet, until
@@ -165,6 +170,8 @@ class KubernetesSandbox:
         self.api = client.CoreV1Api(make_client())
         self.namespace = namespace
         self.description = f"namespace {namespace} on {where}"
+        self._kinds: set[str] = {"Pod"}  # kinds this sandbox created, for leftovers
+        self._node_labels: dict[str, frozenset[str]] | None = None
         self.labels = run_labels(run_id, time.time())
         _request(f"create the namespace {namespace}", self.api.create_namespace,
                  {"metadata": {"name": namespace, "labels": {**self.labels, **POD_SECURITY}}})
@@ -178,16 +185,19 @@ class KubernetesSandbox:
     # -- Sandbox ----------------------------------------------------------------------------------
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
         name = str((pod.get("metadata") or {}).get("name"))
+        kind = str(pod.get("kind") or "Pod")
         try:
-            self._apply(pod, name, timeout)
+            self._apply(pod, _resource(kind), f"{kind} {name}", timeout)
         except (InfraError, ApplyRejected):
             raise
-        except Exception as error:  # never let one Pod's surprise take down the whole run
-            raise InfraError(f"an unexpected error while creating Pod {name}: {type(error).__name__}: {error}",
-                             tried=[f"creating Pod {name} in {self.description}"],
+        except Exception as error:  # never let one object's surprise take down the whole run
+            raise InfraError(f"an unexpected error while creating {kind} {name}: {type(error).__name__}: {error}",
+                             tried=[f"creating {kind} {name} in {self.description}"],
                              fix="run again; if it persists, report it with this message") from error
 
-    def _apply(self, pod: dict[str, Any], name: str, timeout: float) -> None:
+    def _apply(self, pod: dict[str, Any], resource: Resource, name: str, timeout: float) -> None:
+        """name: "Pod web", for messages."""
+        self._kinds.add(resource.kind)
         body = json.loads(json.dumps(pod))
         body["metadata"]["namespace"] = self.namespace
         body["metadata"]["labels"] = {**(body["metadata"].get("labels") or {}), **self.labels}
@@ -195,7 +205,7 @@ class KubernetesSandbox:
         def create() -> None:
             try:
                 # the raw object, as kubectl sends it: the client's models would refuse `cpu: 1`
-                _post(self.api.api_client, f"/api/v1/namespaces/{self.namespace}/pods", body)
+                _post(self.api.api_client, resource.path(self.namespace), body)
             except ApiException as error:
                 message = _api_message(error)
                 if error.status == 403 and any(words in message for words in NOT_YET_403):
@@ -203,22 +213,27 @@ class KubernetesSandbox:
                 if error.status == 403 and any(words in message for words in OVER_OUR_BOUNDS):
                     raise ApplyRejected(f"{error.status} {error.reason}: {message}")
                 if error.status == 403:
-                    raise InfraError(f"the cluster's policy refused Pod {name}: {message}",
-                                     tried=[f"creating Pod {name} in {self.description}"],
+                    raise InfraError(f"the cluster's policy refused {name}: {message}",
+                                     tried=[f"creating {name} in {self.description}"],
                                      fix="this cluster forbids what the lab needs (RBAC, a quota or a Pod "
                                          "Security level above baseline): grade on the grader's own kind "
                                          "cluster (--backend kind) or ask the cluster's admin")
                 if error.status in (400, 409, 422):
                     raise ApplyRejected(f"{error.status} {error.reason}: {message}")
-                raise _infra(f"create Pod {name}", error)
+                raise _infra(f"create {name}", error)
             except NETWORK_ERRORS as error:
-                raise _infra(f"create Pod {name}", error)
+                raise _infra(f"create {name}", error)
 
         try:
             until(create, timeout=timeout)
         except NotYet as last:
-            raise InfraError(f"the namespace {self.namespace} was not ready for Pods within {timeout:g} s: "
-                             f"{last.observed}", fix="raise --timeout-apply")
+            raise InfraError(f"the namespace {self.namespace} was not ready for {resource.kind}s within "
+                             f"{timeout:g} s: {last.observed}", fix="raise --timeout-apply")
+
+    def read(self, kind: str, name: str) -> dict[str, Any] | None:
+        resource = _resource(kind)
+        return _request(f"read {kind} {name}", _get, self.api.api_client, resource.path(self.namespace, name),
+                        missing_ok=True)
 
     def state(self, pod: str) -> PodState | None:
         found = _request(f"read Pod {pod}", self.api.read_namespaced_pod, pod, self.namespace, missing_ok=True)
@@ -311,12 +326,18 @@ class KubernetesSandbox:
         items = sorted(found.items, key=lambda e: str(e.last_timestamp or e.event_time or ""))
         return [f"{e.type} {e.reason}: {e.message}" for e in items]
 
-    def delete(self, pod: str, grace_seconds: int | None, timeout: float) -> bool:
-        _request(f"delete Pod {pod}", self.api.delete_namespaced_pod, pod, self.namespace,
-                 grace_period_seconds=grace_seconds, missing_ok=True)
+    def delete(self, pod: str, grace_seconds: int | None, timeout: float, kind: str = "Pod") -> bool:
+        if kind == "Pod":
+            _request(f"delete Pod {pod}", self.api.delete_namespaced_pod, pod, self.namespace,
+                     grace_period_seconds=grace_seconds, missing_ok=True)
+        else:
+            grace = {} if grace_seconds is None else {"gracePeriodSeconds": grace_seconds}
+            _request(f"delete {kind} {pod}", _delete, self.api.api_client, _resource(kind).path(self.namespace, pod),
+                     {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground", **grace},
+                     missing_ok=True)
 
         def gone() -> None:
-            if self.state(pod) is not None:
+            if (self.state(pod) if kind == "Pod" else self.read(kind, pod)) is not None:
                 raise NotYet("still there")
 
         try:
@@ -326,12 +347,17 @@ class KubernetesSandbox:
         return True
 
     def leftovers(self) -> list[str]:
-        return [f"pod {name}" for name in self._pod_names()]
+        return [f"{kind.lower()} {name}" for kind in sorted(self._kinds, key=lambda kind: kind != "Pod")
+                for name in self._names(kind)]
 
     def _pod_names(self) -> list[str]:
-        """Names only, read as raw JSON: the client's models could refuse a Pod the server accepted."""
-        found = _request(f"list the Pods of {self.namespace}", _get, self.api.api_client,
-                         f"/api/v1/namespaces/{self.namespace}/pods", missing_ok=True)
+        return self._names("Pod")
+
+    def _names(self, kind: str) -> list[str]:
+        """Names only, read as raw JSON: the client's models could refuse an object the server accepted."""
+        resource = _resource(kind)
+        found = _request(f"list the {resource.plural} of {self.namespace}", _get, self.api.api_client,
+                         resource.path(self.namespace), missing_ok=True)
         return [item["metadata"]["name"] for item in (found or {}).get("items") or []]
 
     def close(self) -> None:
@@ -350,7 +376,6 @@ class KubernetesSandbox:
             self.api.api_client.close()
 
     # -- evidence from the grader's side --------------------------------------------------------------
-    probes_readiness = True  # the kubelet runs readinessProbes: a container's ready flag already says it
     PROBE_IMAGE = "busybox:1.36"  # the lab's own image, for the ephemeral container that reads a volume
 
     def http_get(self, pod: str, port: int, path: str, timeout: float) -> HttpResponse:
@@ -416,6 +441,25 @@ class KubernetesSandbox:
     def image_digests(self, image: str) -> set[str] | None:
         return None  # a cluster resolves a tag when it pulls: compare what runs (imageID) instead
 
+    def node_labels(self) -> dict[str, frozenset[str]] | None:
+        """Every label value the cluster's nodes carry, by key (read once: nodes do not change in a run)."""
+        if self._node_labels is None:
+            nodes = _request("list the nodes", _get, self.api.api_client, "/api/v1/nodes") or {}
+            found: dict[str, set[str]] = {}
+            for node in nodes.get("items") or []:
+                for key, value in ((node.get("metadata") or {}).get("labels") or {}).items():
+                    found.setdefault(key, set()).add(str(value))
+            self._node_labels = {key: frozenset(values) for key, values in found.items()}
+        return self._node_labels
+
+
+def _resource(kind: str) -> Resource:
+    """Where a kind lives in the API; InfraError for a kind the table lacks (a lab asked for it anyway)."""
+    if kind not in RESOURCES:
+        raise InfraError(f"the graders cannot create objects of kind {kind} on a cluster yet",
+                         fix=f"add {kind} to graders/backends/resources.py (the course staff's task)")
+    return RESOURCES[kind]
+
 
 def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
     """One API call with a deadline; InfraError when it fails (None for a 404 when missing_ok).
@@ -453,6 +497,10 @@ def _post(api: client.ApiClient, path: str, body: dict[str, Any], _request_timeo
 
 def _get(api: client.ApiClient, path: str, _request_timeout: float = REQUEST_TIMEOUT) -> Any:
     return _raw(api, "GET", path, None, _request_timeout)
+
+
+def _delete(api: client.ApiClient, path: str, options: dict[str, Any], _request_timeout: float = REQUEST_TIMEOUT) -> Any:
+    return _raw(api, "DELETE", path, options, _request_timeout)
 
 
 def _raw(api: client.ApiClient, method: str, path: str, body: dict[str, Any] | None, timeout: float) -> Any:

@@ -15,6 +15,9 @@ class OfflineSandbox:
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
         raise GraderError("an offline sandbox cannot apply Pods")
 
+    def read(self, kind: str, name: str) -> dict[str, Any] | None:
+        return None
+
     def state(self, pod: str) -> PodState | None:
         return None
 
@@ -27,7 +30,7 @@ class OfflineSandbox:
     def events(self, pod: str) -> list[str]:
         return []
 
-    def delete(self, pod: str, grace_seconds: int | None, timeout: float) -> bool:
+    def delete(self, pod: str, grace_seconds: int | None, timeout: float, kind: str = "Pod") -> bool:
         return True
 
     def leftovers(self) -> list[str]:

@@ -21,7 +21,9 @@ correct solution passes and a wrong one fails as it would on a cluster:
   apply timeout it is the Pod's failure (its containers never start), not the machine's.
 - Restarts happen without back-off: a container that restarted and is not running is crash-looping.
 - readinessProbe is not run by podman: the checks run it from the grader's side (exec, httpGet,
-  tcpSocket), as a kubelet would (probes_readiness = False). startupProbe and livenessProbe: not bridged.
+  tcpSocket), as a kubelet would (no capability "readiness-probes"). startupProbe and livenessProbe: not bridged.
+- Pods are the only kind (capability kind:Pod alone): a lab that needs a Service is not graded here,
+  and says so before anything starts.
 - terminationGracePeriodSeconds is honoured on delete by this backend (podman's stop timeout is 10 s);
   a Pod that outlives a grace longer than the delete timeout fails cleanup, as on a cluster.
 - Native sidecars (init containers with `restartPolicy: Always`) would block play: refused at once
@@ -165,6 +167,9 @@ class PodmanSandbox:
     # -- Sandbox ----------------------------------------------------------------------------------
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
         """Create the Pod stopped, bound its processes, then start it (init containers first)."""
+        if pod.get("kind", "Pod") != "Pod":  # the capability check stops such a lab before it gets here
+            raise InfraError(f"podman runs Pods only, not {pod.get('kind')} {pod['metadata']['name']}",
+                             fix="use --backend kind (or --backend context)")
         deadline = time.monotonic() + timeout
         name = pod["metadata"]["name"]
         self._refuse_native_sidecars(pod)
@@ -249,7 +254,13 @@ class PodmanSandbox:
     def events(self, pod: str) -> list[str]:
         return list(self.notes.get(pod, []))
 
-    def delete(self, pod: str, grace_seconds: int | None, timeout: float) -> bool:
+    def read(self, kind: str, name: str) -> dict[str, Any] | None:
+        """A Pod as submitted, while it exists (podman keeps no Kubernetes object); no other kind exists here."""
+        state = self.state(name) if kind == "Pod" else None
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": state.labels},
+                "spec": state.spec} if state else None
+
+    def delete(self, pod: str, grace_seconds: int | None, timeout: float, kind: str = "Pod") -> bool:
         if pod in self.failed:  # nothing runs: podman removed it when the play failed
             del self.failed[pod]
             self._remove_volumes(pod)
@@ -395,7 +406,6 @@ class PodmanSandbox:
 
     # -- evidence from the grader's side --------------------------------------------------------------
     # kube play ignores readinessProbe: the checks run the probes themselves, as a kubelet would.
-    probes_readiness = False
     PROBE_IMAGE = "docker.io/library/busybox:1.36"  # the lab's own image: present wherever the lab runs
     MAX_VOLUME_FILES = 100
 
@@ -544,6 +554,9 @@ class PodmanSandbox:
             found.add(_bare_digest(inspected.get("Digest", "")))
             found |= {_bare_digest(ref.rsplit("@", 1)[-1]) for ref in inspected.get("RepoDigests") or []}
         return found - {""}
+
+    def node_labels(self) -> dict[str, frozenset[str]] | None:
+        return None  # no nodes: kube play ignores nodeSelector (no capability "node-labels")
 
 
 def _call(podman: str, *args: str, timeout: float, what: str) -> subprocess.CompletedProcess[str]:

@@ -26,18 +26,18 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
+from graders import capabilities
 from graders.backends.base import NOT_FOUND, PodState
 from graders.checks.diagnostics import FATAL_REASONS, describe, details
-from graders.checks.pods import normalize_image, remembered
+from graders.checks.pods import normalize_image, remembered, wait_running
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
 from graders.waiting import NotYet, until
 from graders.yamlfiles import read_documents
 
-# Labels every Linux node carries, whatever the cluster. A nodeSelector asking for anything else cannot be
-# judged from here, and on podman (which ignores nodeSelector) not at all: the grader treats it as matching
-# no node, which is what a one-node test cluster does with it.
-# TODO(lead): a backend that can list its nodes should supply their labels ("needs --backend kind").
+# Labels every Linux node carries, whatever the cluster: what a nodeSelector is judged on where the backend
+# has no nodes to list (podman, which ignores nodeSelector; no capability "node-labels"). Anything else is
+# treated as matching no node, which is what a one-node test cluster does with it.
 NODE_LABELS: dict[str, frozenset[str]] = {"kubernetes.io/os": frozenset({"linux"}),
                                           "kubernetes.io/arch": frozenset({"amd64", "arm64"})}
 NAMED_LISTS = ("containers", "initContainers", "ephemeralContainers", "ports", "env", "volumes", "volumeMounts")
@@ -275,10 +275,20 @@ def limits_not_below_requests(run: LabRun, pod: str) -> None:
 
 
 # -- waiting for the Pod -------------------------------------------------------------------------------
-def unmatched_node_selector(pod_spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The nodeSelector entries that no node is known to carry (see NODE_LABELS)."""
+def unmatched_node_selector(pod_spec: Mapping[str, Any],
+                            node_labels: Mapping[str, frozenset[str]] = NODE_LABELS) -> dict[str, Any]:
+    """The nodeSelector entries that no node is known to carry (node_labels: key -> values)."""
     selector = pod_spec.get("nodeSelector") or {}
-    return {key: value for key, value in selector.items() if str(value) not in NODE_LABELS.get(key, ())}
+    return {key: value for key, value in selector.items() if str(value) not in node_labels.get(key, ())}
+
+
+def node_labels(run: LabRun) -> Mapping[str, frozenset[str]]:
+    """The labels of the backend's nodes where it can list them (read once a run), else NODE_LABELS."""
+    if capabilities.NODE_LABELS not in run.capabilities:
+        return NODE_LABELS
+    if "node-labels" not in run.memo:
+        run.memo["node-labels"] = run.sandbox.node_labels() or NODE_LABELS
+    return run.memo["node-labels"]
 
 
 def wait_started(run: LabRun, pod: str) -> PodState:
@@ -291,7 +301,7 @@ def wait_started(run: LabRun, pod: str) -> PodState:
 
 def _wait_started(run: LabRun, pod: str) -> PodState:
     run.require(pod)
-    unmatched = unmatched_node_selector(run.submission.pods[pod]["spec"])
+    unmatched = unmatched_node_selector(run.submission.pods[pod]["spec"], node_labels(run))
     if unmatched:
         wanted = ", ".join(f"{key}={value}" for key, value in unmatched.items())
         raise CheckFailed(
@@ -438,11 +448,9 @@ def phase_is(run: LabRun, pod: str, phase: str) -> PodState:
 
 
 def readiness_probe_answers(run: LabRun, pod: str, container: str) -> None:
-    """The container's httpGet readinessProbe, made by the grader from inside the Pod, gets 200-399, as
-    the kubelet requires before it marks the container Ready."""
-    # TODO(lead): podman ignores readinessProbe, so the grader makes the request itself; use the
-    # grader-side probe runner once merged, and declare "readiness probes" a backend capability
-    # (kind runs the probe for real; pods.wait_running then waits for READY).
+    """The container's httpGet readinessProbe gets 200-399, as the kubelet requires before it marks the
+    container Ready: where the backend runs readiness probes (a kubelet), its verdict is the container's
+    ready flag; elsewhere (podman) the grader makes the probe's request from inside the Pod's network."""
     state = wait_started(run, pod)
     spec = next((c for c in _list(run.submission.pods[pod]["spec"].get("containers")) if c.get("name") == container), {})
     http = (spec.get("readinessProbe") or {}).get("httpGet")
@@ -455,6 +463,15 @@ def readiness_probe_answers(run: LabRun, pod: str, container: str) -> None:
                           observed=f"port {http.get('port')!r} names no port of container {container}",
                           hint="use the name you gave the port under ports (e.g. http)")
     url = f"http://localhost:{port}{path}"
+    if capabilities.READINESS_PROBES in run.capabilities:  # the kubelet probes: its verdict is Ready or not
+        try:
+            wait_running(run, pod)
+        except CheckFailed as failure:
+            raise CheckFailed(
+                expected=f"the readinessProbe of container {container} (GET {url}) to succeed, so that the kubelet "
+                         f"marks it Ready", observed=failure.observed,
+                hint="probe the path and port the server really serves", details=failure.details) from failure
+        return
     try:
         status = until(lambda: http_status(run, pod, container, url) or _no_answer(url), timeout=run.timeouts.exec)
     except NotYet:

@@ -1,4 +1,5 @@
-"""Pods are deleted cleanly, as `kubectl delete pod` does, and nothing of the run is left."""
+"""Pods (and the lab's other objects) are deleted cleanly, as `kubectl delete` does, and nothing of the
+run is left."""
 
 from __future__ import annotations
 
@@ -26,25 +27,31 @@ def ignores_sigterm(run: LabRun, pod: str, container: str) -> bool:
     return not caught & SIGTERM_BIT
 
 
-def deleted_cleanly(run: LabRun, pods: Sequence[str]) -> None:
-    """Each Pod that was created is deleted and gone within the delete timeout; nothing is left."""
+def deleted_cleanly(run: LabRun, pods: Sequence[str], objects: Sequence[tuple[str, str]] = ()) -> None:
+    """Each Pod that was created is deleted and gone within the delete timeout, then each other object
+    (kind, name), such as the Service in front of the Pods; nothing is left."""
     for pod in pods:  # a Pod that was never created cannot be deleted cleanly: not graded, as its checks
         run.require(pod)
+    for kind, name in objects:
+        run.require(name, kind)
     present = {pod: state for pod in pods for state in [run.sandbox.state(pod)] if state is not None}
-    if not present:
+    if pods and not present:
         raise CheckFailed(
             expected=f"the Pods {', '.join(pods)} to exist, so that deleting them can be checked",
             observed="none of them exists any more",
             hint="fix the checks above first")
-    with ThreadPoolExecutor(max_workers=len(present)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, len(present))) as pool:
         failures = [f for f in pool.map(lambda pod: _delete(run, pod, present[pod]), present) if f]
+    failures += [f"{kind} {name} still exists after {run.timeouts.delete:g} s" for kind, name in objects
+                 if not run.sandbox.delete(name, grace_seconds=None, timeout=run.timeouts.delete, kind=kind)]
     if failures:
         raise CheckFailed(
             expected=f"each Pod gone within {run.timeouts.delete:g} s of `kubectl delete pod`",
             observed="; ".join(failures),
             hint="a Pod is killed only when its grace period (terminationGracePeriodSeconds) ends: a container "
                  "must exit on SIGTERM, and the grace period should stay short (the default is 30 s)")
-    left = [item for item in run.sandbox.leftovers() if any(pod in item for pod in pods)]
+    names = [*pods, *(name for _, name in objects)]
+    left = [item for item in run.sandbox.leftovers() if any(name in item for name in names)]
     if left:
         raise CheckFailed(expected="nothing of the deleted Pods left behind",
                           observed="still present: " + ", ".join(left))

@@ -6,6 +6,7 @@ import posixpath
 import time
 from typing import Any, Callable, Mapping, Sequence
 
+from graders.capabilities import READINESS_PROBES
 from graders.backends.base import ContainerState, PodState
 from graders.checks.diagnostics import FATAL_REASONS, describe, details, fatal_hint
 from graders.errors import CheckFailed, InfraError
@@ -107,7 +108,7 @@ def _wait_running(run: LabRun, pod: str) -> PodState:
 def _readiness(run: LabRun, pod: str, state: PodState) -> dict[str, str]:
     """Where the backend ignores readinessProbe (podman), run each probe once as a kubelet would:
     exec in the container, httpGet and tcpSocket from the grader's side. Container -> why it failed."""
-    if getattr(run.sandbox, "probes_readiness", True):
+    if READINESS_PROBES in run.capabilities:  # a kubelet ran them: the containers' ready flags say it
         return {}
     failing: dict[str, str] = {}
     timeout = run.timeouts.exec

@@ -1,8 +1,9 @@
 """The fake cluster's API server: the part of the core/v1 API that graders/backends/kube.py uses,
 with the real server's shapes, status codes and messages. Pods are played by kubelet.py.
 
-Not modelled: scheduling and nodes, Services, RBAC and authentication (any token passes), watches,
-server-side apply, admission beyond the default ServiceAccount and LimitRange defaults.
+Not modelled: scheduling and nodes, Services beyond storing them (no endpoints, no traffic), RBAC and
+authentication (any token passes), watches, server-side apply, admission beyond the default
+ServiceAccount and LimitRange defaults.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from tests.cluster.validation import LABEL, LABEL_ERROR, invalid_message
 
 VERSION = {"major": "1", "minor": "28", "gitVersion": "v1.28.0-fake-cluster", "gitCommit": "", "gitTreeState": "clean",
            "buildDate": "2026-11-25T00:00:00Z", "goVersion": "go1.21", "compiler": "gc", "platform": "linux/amd64"}
-STORED = ("limitranges", "resourcequotas")  # stored as sent; LimitRange defaults apply to new Pods
+# Stored as sent (plural -> kind); LimitRange defaults apply to new Pods, the others just exist.
+STORED = {"limitranges": "LimitRange", "resourcequotas": "ResourceQuota", "services": "Service",
+          "configmaps": "ConfigMap"}
 
 
 class Cluster:
@@ -105,7 +108,7 @@ class Cluster:
     async def get_api_v1(self, request: web.Request) -> web.Response:
         names = ["namespaces", "pods", "pods/log", "pods/exec", "pods/proxy", "pods/ephemeralcontainers", "events",
                  "serviceaccounts", *STORED]
-        resources = [{"name": n, "singularName": "", "namespaced": n != "namespaces", "kind": n.title(),
+        resources = [{"name": n, "singularName": "", "namespaced": n != "namespaces", "kind": STORED.get(n, n.title()),
                       "verbs": ["create", "delete", "get", "list"]} for n in names]
         return web.json_response({"kind": "APIResourceList", "groupVersion": "v1", "resources": resources})
 
@@ -233,7 +236,7 @@ class Cluster:
 
     async def list_stored(self, request: web.Request) -> web.Response:
         ns, resource = request.match_info["ns"], request.match_info["resource"]
-        kind = {"limitranges": "LimitRangeList", "resourcequotas": "ResourceQuotaList"}[resource]
+        kind = STORED[resource] + "List"
         return self.listing(kind, list(self.stored.get((ns, resource), {}).values()))
 
     async def get_stored(self, request: web.Request) -> web.Response:
@@ -253,7 +256,7 @@ class Cluster:
     # -- the application ----------------------------------------------------------------------------
     def routes(self, app: web.Application) -> None:
         pods = self.pods_api
-        stored = "/api/v1/namespaces/{ns}/{resource:limitranges|resourcequotas}"
+        stored = "/api/v1/namespaces/{ns}/{resource:" + "|".join(STORED) + "}"
         pod = "/api/v1/namespaces/{ns}/pods/{name}"
         app.add_routes([
             web.get("/version", self.get_version), web.get("/version/", self.get_version),
