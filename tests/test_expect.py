@@ -67,6 +67,10 @@ class FakeSandbox:
         self.calls.append(f"http {url}")
         return self.http(url)
 
+    def first_process_status(self, pod: str, container: str, timeout: float) -> str | None:
+        result = self.exec(pod, container, ["cat", "/proc/1/status"], timeout)
+        return result.stdout if result.exit_code == 0 else None
+
     def logs(self, pod: str, container: str, tail: int = 20) -> str:
         return ""
 
