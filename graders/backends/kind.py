@@ -105,7 +105,7 @@ class KindBackend(ClusterBackend):
                 configuration, self.version = self._up()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
             raise InfraError(f"could not create or reuse the kind cluster {cluster!r}: {_output(error)}",
-                             tried=self.tried, fix=FIX)
+                             tried=self.tried, fix=FIX) from error
         super().__init__(configuration, where=f"kind cluster {cluster} (Kubernetes {self.version})",
                          progress=self.progress)
 
@@ -187,7 +187,7 @@ class KindBackend(ClusterBackend):
             try:
                 return check_reachable(api, where, tried=self.tried, fix=fix)
             except InfraError as error:
-                raise NotYet(error.problem)
+                raise NotYet(error.problem) from error
 
         def healthy() -> None:
             try:
@@ -200,11 +200,12 @@ class KindBackend(ClusterBackend):
         try:
             version = until(reachable, timeout=timeout)
         except NotYet as last:
-            raise InfraError(f"{last.observed} (waited {timeout:g} s)", tried=self.tried, fix=fix)
+            raise InfraError(f"{last.observed} (waited {timeout:g} s)", tried=self.tried, fix=fix) from None
         try:
             until(healthy, timeout=max(deadline - time.monotonic(), 1.0))
         except NotYet as last:
-            raise NotHealthy(f"the {where} is not ready to run Pods: {last.observed}", tried=self.tried, fix=fix)
+            raise NotHealthy(f"the {where} is not ready to run Pods: {last.observed}", tried=self.tried,
+                             fix=fix) from None
         return version
 
     def close(self) -> None:
@@ -213,7 +214,7 @@ class KindBackend(ClusterBackend):
                 self._delete()
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
                 raise InfraError(f"could not delete the kind cluster: {_output(error)}", tried=self.tried,
-                                 fix=f"`kind delete cluster --name {self.cluster}`")
+                                 fix=f"`kind delete cluster --name {self.cluster}`") from error
 
     # -- commands -------------------------------------------------------------------------------------
     def _delete(self, quiet: bool = False) -> None:
@@ -252,7 +253,7 @@ def delete_cluster(cluster: str, progress: Progress | None = None) -> None:
             _run([kind, "delete", "cluster", f"--name={cluster}", f"--kubeconfig={kubeconfig}"])
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
             raise InfraError(f"could not delete the kind cluster {cluster!r}: {_output(error)}",
-                             fix=f"`kind delete cluster --name {cluster}`")
+                             fix=f"`kind delete cluster --name {cluster}`") from error
     kubeconfig.unlink(missing_ok=True)
 
 
@@ -303,7 +304,7 @@ def download_kind(asset: str, path: Path, progress: Progress) -> None:
         published = _fetch(url + ".sha256sum").decode("ascii", "replace").split()
         binary = _fetch(url)
     except OSError as error:  # urllib's URLError and timeouts are OSErrors
-        raise InfraError(f"could not download kind from {url}: {error}", fix=fix)
+        raise InfraError(f"could not download kind from {url}: {error}", fix=fix) from error
     actual = hashlib.sha256(binary).hexdigest()
     if not published or actual != published[0].lower():
         raise InfraError(f"the kind binary from {url} does not match its published sha256 "

@@ -77,7 +77,7 @@ def load_configuration(kubeconfig: Path | None, context: str | None) -> client.C
     except (config.ConfigException, OSError, ValueError) as error:
         raise InfraError(f"cannot load the kubeconfig context {context!r}: {error}",
                          tried=[f"kubeconfig {kubeconfig or '~/.kube/config (or $KUBECONFIG)'}"],
-                         fix="`kubectl config get-contexts` lists the contexts you can name with --context")
+                         fix="`kubectl config get-contexts` lists the contexts you can name with --context") from error
     if is_loopback(configuration.host):
         configuration.proxy = None
     return configuration
@@ -199,26 +199,26 @@ class KubernetesSandbox:
             except ApiException as error:
                 message = _api_message(error)
                 if error.status == 403 and any(words in message for words in NOT_YET_403):
-                    raise NotYet(message)  # a fresh namespace: its ServiceAccount or quota status comes soon
+                    raise NotYet(message) from error  # a fresh namespace: its ServiceAccount or quota status comes soon
                 if error.status == 403 and any(words in message for words in OVER_OUR_BOUNDS):
-                    raise ApplyRejected(f"{error.status} {error.reason}: {message}")
+                    raise ApplyRejected(f"{error.status} {error.reason}: {message}") from error
                 if error.status == 403:
                     raise InfraError(f"the cluster's policy refused Pod {name}: {message}",
                                      tried=[f"creating Pod {name} in {self.description}"],
                                      fix="this cluster forbids what the lab needs (RBAC, a quota or a Pod "
                                          "Security level above baseline): grade on the grader's own kind "
-                                         "cluster (--backend kind) or ask the cluster's admin")
+                                         "cluster (--backend kind) or ask the cluster's admin") from error
                 if error.status in (400, 409, 422):
-                    raise ApplyRejected(f"{error.status} {error.reason}: {message}")
-                raise _infra(f"create Pod {name}", error)
+                    raise ApplyRejected(f"{error.status} {error.reason}: {message}") from error
+                raise _infra(f"create Pod {name}", error) from error
             except NETWORK_ERRORS as error:
-                raise _infra(f"create Pod {name}", error)
+                raise _infra(f"create Pod {name}", error) from error
 
         try:
             until(create, timeout=timeout)
         except NotYet as last:
             raise InfraError(f"the namespace {self.namespace} was not ready for Pods within {timeout:g} s: "
-                             f"{last.observed}", fix="raise --timeout-apply")
+                             f"{last.observed}", fix="raise --timeout-apply") from None
 
     def state(self, pod: str) -> PodState | None:
         found = _request(f"read Pod {pod}", self.api.read_namespaced_pod, pod, self.namespace, missing_ok=True)
@@ -267,13 +267,13 @@ class KubernetesSandbox:
             if "timed out" in str(error).lower():
                 raise InfraError(f"the Kubernetes API did not answer within {timeout:g} s while trying to {what}",
                                  fix="check that the cluster is up (`kubectl cluster-info`; Docker Desktop "
-                                     "not paused), or raise --timeout-exec if it is slow")
-            raise _infra(what, error)
+                                     "not paused), or raise --timeout-exec if it is slow") from error
+            raise _infra(what, error) from error
         try:
             try:
                 response.run_forever(timeout=timeout)
             except (WebSocketException, OSError) as error:
-                raise _infra(what, error)
+                raise _infra(what, error) from error
             if response.is_open():
                 raise InfraError(f"the command did not finish within {timeout:g} s while trying to {what}",
                                  fix="raise --timeout-exec if the cluster is slow")
@@ -293,9 +293,9 @@ class KubernetesSandbox:
         except ApiException as error:
             if error.status == 400 and "waiting to start" in _api_message(error):
                 return ""  # no logs yet (container not started): nothing to show
-            raise _infra(f"read the logs of container {container} of Pod {pod}", error)
+            raise _infra(f"read the logs of container {container} of Pod {pod}", error) from error
         except NETWORK_ERRORS as error:
-            raise _infra(f"read the logs of container {container} of Pod {pod}", error)
+            raise _infra(f"read the logs of container {container} of Pod {pod}", error) from error
 
     def events(self, pod: str) -> list[str]:
         try:
@@ -399,8 +399,8 @@ class KubernetesSandbox:
         try:
             until(finished, timeout=timeout)
         except NotYet as last:
-            raise InfraError(f"could not {what} within {timeout:g} s: {last.observed}",
-                             fix="raise --timeout-exec if the cluster is slow (it may still pull busybox:1.36)")
+            raise InfraError(f"could not {what} within {timeout:g} s: {last.observed}", fix="raise --timeout-exec "
+                             "if the cluster is slow (it may still pull busybox:1.36)") from None
         output = _request(what, self.api.read_namespaced_pod_log, pod, self.namespace, container=name) or ""
         files: dict[str, str] = {}
         for chunk in output.split(separator + " ./")[1:]:
@@ -427,9 +427,9 @@ def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool
     except ApiException as error:
         if missing_ok and error.status == 404:
             return None
-        raise _infra(what, error)
+        raise _infra(what, error) from error
     except NETWORK_ERRORS as error:
-        raise _infra(what, error)
+        raise _infra(what, error) from error
 
 
 def _transient(error: BaseException) -> bool:
@@ -555,7 +555,7 @@ def check_reachable(api: client.ApiClient, where: str, tried: list[str], fix: st
     try:
         return client.VersionApi(api).get_code(_request_timeout=REQUEST_TIMEOUT).git_version
     except (ApiException, *NETWORK_ERRORS) as error:
-        raise InfraError(f"the Kubernetes API of {where} does not answer: {error}", tried=tried, fix=fix)
+        raise InfraError(f"the Kubernetes API of {where} does not answer: {error}", tried=tried, fix=fix) from error
 
 
 def cluster_problem(api: client.ApiClient) -> str | None:

@@ -354,7 +354,8 @@ class PodmanSandbox:
             if not waiting:
                 raise InfraError(f"podman did not answer within {timeout:g} s while trying to start Pod {name}",
                                  tried=[" ".join(["podman", *argv[1:]])],
-                                 fix="check `podman ps`; raise the timeout with --timeout-apply if the machine is slow")
+                                 fix="check `podman ps`; raise the timeout with --timeout-apply if the machine "
+                                     "is slow") from None
             error = (f"init container {', '.join(waiting)} did not finish within {apply_timeout:g} s: the Pod's containers "
                      f"start only after every init container has exited")
             self._note(name, error)
@@ -362,7 +363,7 @@ class PodmanSandbox:
             return None
         except OSError as error:
             raise InfraError(f"podman cannot be run any more ({error.strerror or error}) while trying to start Pod "
-                             f"{name}", tried=[" ".join(argv)], fix=INSTALL_HINT)
+                             f"{name}", tried=[" ".join(argv)], fix=INSTALL_HINT) from error
 
     def _remove_volumes(self, pod: str) -> None:
         for folder in self.volumes.pop(pod, {}).values():
@@ -488,10 +489,10 @@ def _call(podman: str, *args: str, timeout: float, what: str) -> subprocess.Comp
     except subprocess.TimeoutExpired:
         raise InfraError(f"podman did not answer within {timeout:g} s while trying to {what}",
                          tried=[" ".join(["podman", *args])],
-                         fix="check `podman ps`; raise the timeout with --timeout-* if the machine is slow")
+                         fix="check `podman ps`; raise the timeout with --timeout-* if the machine is slow") from None
     except OSError as error:
         raise InfraError(f"podman cannot be run any more ({error.strerror or error}) while trying to {what}",
-                         tried=[" ".join([podman, *args])], fix=INSTALL_HINT)
+                         tried=[" ".join([podman, *args])], fix=INSTALL_HINT) from error
 
 
 def _remove_pods(podman: str, names: list[str], timeout: float = 60, attempts: int = 3) -> list[str]:
@@ -511,7 +512,8 @@ def _json(text: str) -> list[dict[str, Any]]:
     try:
         return json.loads(text or "[]")
     except ValueError as error:
-        raise InfraError(f"podman printed something that is not JSON: {error}", fix="check `podman version`")
+        raise InfraError(f"podman printed something that is not JSON: {error}",
+                         fix="check `podman version`") from error
 
 
 def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:

@@ -40,7 +40,8 @@ def serves_page(run: LabRun, pod: str, server: str | None, *, port: int, page_te
     except NotYet as last:
         raise CheckFailed(
             expected=f"port {port} of Pod {pod} (where container {server} serves) to answer with {what}",
-            observed=f"the grader's request to localhost:{port} inside the Pod got {last.observed}", hint=hint)
+            observed=f"the grader's request to localhost:{port} inside the Pod got {last.observed}",
+            hint=hint) from None
     if image:  # something answered: it must be the lab's server, not another container or program
         runs_lab_image(run, pod, server, image, program)
     if demo_from:

@@ -96,7 +96,7 @@ def _wait_running(run: LabRun, pod: str) -> PodState:
                 hint=("a readinessProbe that never succeeds keeps the container out of Ready: check its port, "
                       "path and command" if unready else
                       f"`kubectl describe pod {pod}` shows why it is stuck; slow machine? raise --timeout-ready"),
-                details=details(run, pod))
+                details=details(run, pod)) from None
         if not any(c.restarts for c in state.containers):
             return state
         stable = _stable(run, pod, state, crashing_since)
