@@ -173,7 +173,8 @@ def _accept_document(document: Any, expected: tuple[str, ...], allows: policy.Al
 
 def _container_as_pod(document: Any, owners: Mapping[str, str]) -> tuple[str, str] | None:
     """(owner Pod, container) when the document is a Pod named like a container the lab asks for."""
-    if not isinstance(document, dict) or document.get("kind") != "Pod" or not isinstance(document.get("metadata"), dict):
+    if (not isinstance(document, dict) or document.get("kind") != "Pod"
+            or not isinstance(document.get("metadata"), dict)):
         return None
     name = document["metadata"].get("name")
     return (owners[name], name) if isinstance(name, str) and name in owners else None

@@ -59,7 +59,8 @@ class Settings:
             raise pytest.UsageError("--backend context needs --context NAME (a context of your kubeconfig: "
                                     "`kubectl config get-contexts` lists them)")
         defaults = Timeouts()
-        self.timeouts = Timeouts(**{op: _seconds(config, f"timeout_{op}", getattr(defaults, op)) for op in TIMEOUT_WHAT})
+        self.timeouts = Timeouts(**{op: _seconds(config, f"timeout_{op}", getattr(defaults, op))
+                                    for op in TIMEOUT_WHAT})
         self.reap_after = _seconds(config, "reap_after", REAP_AFTER)
         submission = config.getoption("grader_submission")
         self.submission = Path(submission).resolve() if submission else None

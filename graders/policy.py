@@ -91,7 +91,8 @@ def _container_source_violations(path: str, container: dict[str, Any], allows: A
         for index, mount in _items(container, "volumeMounts"):
             for key in ("subPath", "subPathExpr"):
                 if key in mount:
-                    yield f"{path}.volumeMounts[{index}].{key}", f"{key} is not used in this lab: mount the whole volume"
+                    yield (f"{path}.volumeMounts[{index}].{key}",
+                           f"{key} is not used in this lab: mount the whole volume")
 
 
 def _listing(names: frozenset[str]) -> str:

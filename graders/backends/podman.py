@@ -163,7 +163,8 @@ class PodmanSandbox:
         index = next(self.numbers)  # file and folder names come from the grader, never from the YAML
         played = self._inside(self.workdir / f"pod{index}.yaml")
         played.write_text(yaml.safe_dump(podman_play.playable(
-            pod, self._pod(name), self.labels, lambda number, volume: self._volume_folder(name, index, number, volume))))
+            pod, self._pod(name), self.labels,
+            lambda number, volume: self._volume_folder(name, index, number, volume))))
         result = self._podman("kube", "play", "--start=false", "--network", self.network, "--log-driver", "k8s-file",
                               "--log-opt", f"max-size={podman_play.LOG_MAX_SIZE}", str(played),
                               timeout=timeout, what=f"create Pod {name}")
@@ -183,7 +184,8 @@ class PodmanSandbox:
         if reason is None:
             raise InfraError(f"podman could not start Pod {name} for a reason of the machine's, not of your YAML: "
                              f"{error}", tried=[f"podman kube play {played}"], fix=_machine_fix(error))
-        missing = {c.get("image", "") for c in pod["spec"].get("containers", []) if not self._image_exists(c.get("image", ""))}
+        missing = {c.get("image", "") for c in pod["spec"].get("containers", [])
+                   if not self._image_exists(c.get("image", ""))}
         self.failed[name] = _failed_state(pod, error, missing, reason)
 
     def state(self, pod: str) -> PodState | None:
@@ -356,8 +358,8 @@ class PodmanSandbox:
                                  tried=[" ".join(["podman", *argv[1:]])],
                                  fix="check `podman ps`; raise the timeout with --timeout-apply if the machine "
                                      "is slow") from None
-            error = (f"init container {', '.join(waiting)} did not finish within {apply_timeout:g} s: the Pod's containers "
-                     f"start only after every init container has exited")
+            error = (f"init container {', '.join(waiting)} did not finish within {apply_timeout:g} s: the Pod's "
+                     f"containers start only after every init container has exited")
             self._note(name, error)
             self.failed[name] = _failed_state(pod, error, set(), "CreateContainerError")
             return None
@@ -403,7 +405,8 @@ class PodmanSandbox:
         if result.returncode in (125, 126, 127):  # podman's own failure, not the probe's
             raise InfraError(f"podman could not start the grader's probe container to {what}: "
                              f"{_error_text(result.stderr)}",
-                             tried=[f"podman run --rm --network ns:(the network of {self._pod(pod)}) {self.PROBE_IMAGE}"],
+                             tried=[f"podman run --rm --network ns:(the network of {self._pod(pod)}) "
+                                    f"{self.PROBE_IMAGE}"],
                              fix=f"check that `podman image exists {self.PROBE_IMAGE}` and `podman pod ps` work")
         return result
 
@@ -431,12 +434,13 @@ class PodmanSandbox:
         seconds = max(1, int(timeout))
         result = self._probe(pod, f"nc -w {seconds} 127.0.0.1 {int(port)} </dev/null", timeout,
                              f"connect to port {port} in Pod {pod}")
-        return not re.search(r"refused|timed out|can't connect", result.stderr, re.I) and result.returncode in (0, 1, 124, 143)
+        return (not re.search(r"refused|timed out|can't connect", result.stderr, re.I)
+                and result.returncode in (0, 1, 124, 143))
 
     def volume_files(self, pod: str, volume: str, timeout: float) -> dict[str, str]:
         root = self._volume_dir(pod, volume)
         files: dict[str, str] = {}
-        for folder, dirs, names in os.walk(root):  # os.walk follows no symlinked folders
+        for folder, _folders, names in os.walk(root):  # os.walk follows no symlinked folders
             for name in sorted(names):
                 if len(files) >= self.MAX_VOLUME_FILES:
                     return files
@@ -563,7 +567,8 @@ STUDENT_ERRORS = (
 MACHINE_ERRORS = (r"pause image|pause binary|catatonit|conmon|rlimit|cgroups? |hybrid mode|overlay|storage|"
                   r"no space left|runtime \"?\w+\"? not found|netavark|\bcni\b|slirp|database|\block")
 MACHINE_FIXES = (
-    ("catatonit|pause", "install catatonit (Debian: apt-get install catatonit), which podman needs for its pause image"),
+    ("catatonit|pause",
+     "install catatonit (Debian: apt-get install catatonit), which podman needs for its pause image"),
     ("newuidmap|newgidmap", "install uidmap (Debian: apt-get install uidmap)"),
     ("setrlimit|rlimit|hybrid mode", "point CONTAINERS_CONF at scripts/podman/containers.conf (runc, low ulimits)"),
 )
@@ -587,7 +592,7 @@ def _machine_fix(error: str) -> str:
 def owner_labels() -> dict[str, str]:
     """Who runs this grader: host, boot, PID and the PID's start time (a PID can be reused)."""
     pid = os.getpid()
-    return dict(zip(OWNER_LABELS, (socket.gethostname(), _boot_id(), str(pid), _started(pid))))
+    return dict(zip(OWNER_LABELS, (socket.gethostname(), _boot_id(), str(pid), _started(pid)), strict=True))
 
 
 def owner_gone(labels: dict[str, str]) -> bool:
