@@ -133,7 +133,7 @@ def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) ->
         problems.extend(Problem(path.name, _join(where, field_path), reason) for field_path, reason in reasons)
         problems.extend(Problem(path.name, _join(where, field_path), "still a TODO placeholder: fill it in", todo=True)
                         for field_path in _todos(document))
-        if pod and name not in found:
+        if pod and name and name not in found:  # an accepted Pod always has its name
             found[name] = pod
     submission.problems.extend(problems)
     target = submission.rejected_pods if problems else None
@@ -162,7 +162,7 @@ def _accept_document(document: Any, expected: tuple[str, ...], allows: policy.Al
     document = _without_nulls(document)  # as the API server reads them: a null field is an absent one
     reasons = _structure_problems(document) or (_schema_problems(document) or validation.problems(document)) \
         + policy.violations(document, allows)
-    namespace = metadata.get("namespace")
+    namespace = document["metadata"].get("namespace")  # a mapping: it held one of the expected names
     if namespace not in (None, "default"):
         reasons.append(("metadata.namespace", f"namespace {namespace!r}: the grader runs your Pods in a namespace "
                                               f"of its own; remove this line (namespace: default is fine)"))

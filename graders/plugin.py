@@ -13,7 +13,7 @@ import signal
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import pytest
 
@@ -160,7 +160,8 @@ def lab_run(request: pytest.FixtureRequest, lab: Lab, submission: Submission) ->
 
 # -- results ---------------------------------------------------------------------------------------
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
     marker = item.get_closest_marker(MARKER)
     if marker is None:

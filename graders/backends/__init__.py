@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from graders.backends.base import Backend
+from graders.errors import GraderError
 
 NAMES = ("kind", "context", "podman")
 
@@ -39,6 +40,8 @@ def make_backend(settings: BackendSettings) -> Backend:
         return PodmanBackend()
     if settings.name == "context":
         from graders.backends.context import ContextBackend
+        if not settings.context:  # never the current context implicitly (the plugin asks for --context)
+            raise GraderError("--backend context needs --context NAME")
         return ContextBackend(settings.context)
     if settings.name == "kind":
         from graders.backends.kind import KindBackend

@@ -32,7 +32,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import IO, Callable, Iterator
 
 from graders.backends.kube import (
     ClusterBackend, Configuration, check_reachable, client_for, cluster_problem, load_configuration)
@@ -82,6 +82,7 @@ class NotHealthy(InfraError):
 
 class KindBackend(ClusterBackend):
     name = "kind"
+    progress: Progress  # never None here: the terminal when the caller gives none
 
     def __init__(self, cluster: str, config: Path | None = None, delete: bool = False,
                  progress: Progress | None = None) -> None:
@@ -369,7 +370,7 @@ def file_lock(path: Path, progress: Progress, timeout: float = LOCK_TIMEOUT) -> 
 if sys.platform == "win32":
     import msvcrt
 
-    def _try_lock(handle) -> bool:  # type: ignore[no-untyped-def]
+    def _try_lock(handle: IO[bytes]) -> bool:
         try:
             handle.seek(0)
             msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
@@ -377,20 +378,20 @@ if sys.platform == "win32":
         except OSError:
             return False
 
-    def _unlock(handle) -> None:  # type: ignore[no-untyped-def]
+    def _unlock(handle: IO[bytes]) -> None:
         handle.seek(0)
         msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
 else:
     import fcntl
 
-    def _try_lock(handle) -> bool:  # type: ignore[no-untyped-def]
+    def _try_lock(handle: IO[bytes]) -> bool:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
             return False
 
-    def _unlock(handle) -> None:  # type: ignore[no-untyped-def]
+    def _unlock(handle: IO[bytes]) -> None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 

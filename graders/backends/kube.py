@@ -47,12 +47,12 @@ NO_SUCH_IMAGE = ("not found", "manifest unknown", "pull access denied", "invalid
 
 # The run's namespace enforces what the offline policy checks, and bounds what a Pod may take.
 POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline"}
-LIMIT_RANGE = {"metadata": {"name": "k8s101-limits"}, "spec": {"limits": [{
+LIMIT_RANGE: dict[str, Any] = {"metadata": {"name": "k8s101-limits"}, "spec": {"limits": [{
     "type": "Container",
     "default": {"cpu": "1", "memory": "512Mi", "ephemeral-storage": "1Gi"},
     "defaultRequest": {"cpu": "50m", "memory": "32Mi", "ephemeral-storage": "64Mi"},
     "max": {"cpu": "2", "memory": "1Gi", "ephemeral-storage": "2Gi"}}]}}
-RESOURCE_QUOTA = {"metadata": {"name": "k8s101-quota"},
+RESOURCE_QUOTA: dict[str, Any] = {"metadata": {"name": "k8s101-quota"},
                   "spec": {"hard": {"pods": "10", "limits.memory": "4Gi", "requests.memory": "4Gi"}}}
 # 403s of a namespace just made: its default ServiceAccount, or its quota's usage, is not there yet
 NOT_YET_403 = ('serviceaccount "default" not found', "status unknown for quota")
@@ -127,7 +127,7 @@ class _BoundedWebSocket(websocket.WebSocket):
 
 
 # stream() builds its websocket in ws_client.create_websocket(), which gives no way to pass options
-ws_client.WebSocket = _BoundedWebSocket
+ws_client.WebSocket = _BoundedWebSocket  # type: ignore[misc]  # replacing the class is the point
 
 
 class ClusterBackend:
@@ -464,37 +464,43 @@ def _raw(api: client.ApiClient, method: str, path: str, body: dict[str, Any] | N
 
 
 def pod_state(pod: client.V1Pod, api: client.ApiClient) -> PodState:
+    spec, metadata = pod.spec, pod.metadata
+    assert spec is not None and metadata is not None, "the API server sends every Pod with both"
     statuses = {s.name: s for s in (pod.status.container_statuses or [])} if pod.status else {}
-    containers = tuple(_container_state(c.name, c.image, statuses.get(c.name)) for c in pod.spec.containers)
+    containers = tuple(_container_state(c.name, c.image or "", statuses.get(c.name)) for c in spec.containers)
     # native sidecars (initContainers with restartPolicy: Always) are containers of the Pod for every check
-    sidecars = [c for c in pod.spec.init_containers or [] if getattr(c, "restart_policy", None) == "Always"]
+    sidecars = [c for c in spec.init_containers or [] if getattr(c, "restart_policy", None) == "Always"]
     if sidecars and pod.status:
         statuses.update({s.name: s for s in pod.status.init_container_statuses or []})
-        containers += tuple(_container_state(c.name, c.image, statuses.get(c.name)) for c in sidecars)
+        containers += tuple(_container_state(c.name, c.image or "", statuses.get(c.name)) for c in sidecars)
     # what really runs: the runtime's image ID (repo@sha256:...), whatever the image string said
     containers = tuple(replace(c, image_id=getattr(statuses.get(c.name), "image_id", "") or "") for c in containers)
-    return PodState(name=pod.metadata.name, phase=(pod.status.phase if pod.status else None) or "Pending",
-                    labels=dict(pod.metadata.labels or {}), spec=api.sanitize_for_serialization(pod.spec),
-                    containers=containers, terminating=pod.metadata.deletion_timestamp is not None)
+    return PodState(name=metadata.name or "", phase=(pod.status.phase if pod.status else None) or "Pending",
+                    labels=dict(metadata.labels or {}), spec=api.sanitize_for_serialization(spec),
+                    containers=containers, terminating=metadata.deletion_timestamp is not None)
 
 
 def _container_state(name: str, image: str, status: client.V1ContainerStatus | None) -> ContainerState:
     if status is None or status.state is None:
         return ContainerState(name, image, running=False, ready=False, reason="ContainerCreating")
     last = status.last_state.terminated if status.last_state else None
-    common = dict(restarts=status.restart_count or 0, exit_code=last.exit_code if last else None)
+    restarts, exit_code = status.restart_count or 0, last.exit_code if last else None
     if status.state.running:
-        return ContainerState(name, image, running=True, ready=bool(status.ready), **common)
+        return ContainerState(name, image, running=True, ready=bool(status.ready), restarts=restarts,
+                              exit_code=exit_code)
     if status.state.waiting:
         waiting = status.state.waiting
         reason, message = waiting.reason or "", waiting.message or ""
         if reason in ("ErrImagePull", "ImagePullBackOff") and not pull_is_fatal(image, message):
             reason = PULLING
-        return ContainerState(name, image, running=False, ready=False, reason=reason, message=message, **common)
+        return ContainerState(name, image, running=False, ready=False, reason=reason, message=message,
+                              restarts=restarts, exit_code=exit_code)
     terminated = status.state.terminated
+    if terminated is None:  # no state set: the API's default is waiting
+        return ContainerState(name, image, running=False, ready=False, reason="ContainerCreating")
     return ContainerState(name, image, running=False, ready=False, reason=terminated.reason or "Terminated",
                           message=terminated.message or f"exited with code {terminated.exit_code}",
-                          restarts=common["restarts"], exit_code=terminated.exit_code)
+                          restarts=restarts, exit_code=terminated.exit_code)
 
 
 def pull_is_fatal(image: str, message: str) -> bool:

@@ -77,10 +77,11 @@ class PodmanBackend:
     name = "podman"
 
     def __init__(self, podman: str = "podman") -> None:
-        self.podman = shutil.which(podman)
-        if not self.podman:
+        found = shutil.which(podman)
+        if not found:
             raise InfraError("podman is not installed or not on PATH",
                              tried=[f"looked for {podman!r} on PATH"], fix=INSTALL_HINT)
+        self.podman = found
         result = _call(self.podman, "info", "--format", "{{.Host.OCIRuntime.Name}}", timeout=30,
                        what="check that podman works")
         if result.returncode != 0:
@@ -171,9 +172,10 @@ class PodmanSandbox:
         self._note(name, f"podman kube play: exit {result.returncode}")
         if result.returncode == 0:
             self._limit_processes(name)
-            result = self._start(name, pod, max(1.0, deadline - time.monotonic()), timeout)
-            if result is None:
+            started = self._start(name, pod, max(1.0, deadline - time.monotonic()), timeout)
+            if started is None:
                 return  # a Pod that cannot start: its state says why
+            result = started
             self._note(name, f"podman pod start: exit {result.returncode}")
             if result.returncode == 0:
                 return

@@ -445,7 +445,7 @@ def readiness_probe_answers(run: LabRun, pod: str, container: str) -> None:
     # (kind runs the probe for real; pods.wait_running then waits for READY).
     state = wait_started(run, pod)
     containers = _list(run.submission.pods[pod]["spec"].get("containers"))
-    spec = next((c for c in containers if c.get("name") == container), {})
+    spec: dict[str, Any] = next((c for c in containers if c.get("name") == container), {})
     http = (spec.get("readinessProbe") or {}).get("httpGet")
     if not isinstance(http, Mapping):
         raise CheckFailed(expected=f"an httpGet readinessProbe on container {container}", observed="none",

@@ -349,7 +349,7 @@ def _spec_problems(pod: dict, containers: Sequence[str] | None, labels: Mapping[
     problems: list[str] = []
     spec_containers = pod_containers(pod["spec"])
     by_name = {c.get("name"): c for c in spec_containers}
-    if containers is not None and sorted(by_name) != sorted(containers):
+    if containers is not None and sorted(by_name, key=str) != sorted(containers):  # a name may be missing
         problems.append(f"expected containers named {', '.join(containers)}; found "
                         f"{', '.join(map(str, by_name)) or 'none'}")
     have_labels = pod["metadata"].get("labels") or {}
