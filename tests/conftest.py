@@ -10,6 +10,10 @@ import tempfile
 
 import pytest
 
+# The fake Kubernetes API's fixtures, for every test module: imported into a module, each test's
+# parameter of the same name would redefine the import (ruff F811)
+from tests.kube_fakes import kube_api, proxy, silent_server  # noqa: F401  (fixtures, used by name)
+
 
 def podman_objects() -> set[str]:
     """Every podman pod, container and volume on the machine, plus the graders' work directories."""

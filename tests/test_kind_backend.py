@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import kmock
 import pytest
 import yaml
 
@@ -24,7 +25,7 @@ import graders.backends.kind as kind_module
 from graders.backends.kind import KindBackend
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
-from tests.kube_fakes import KubeAPI, kube_api, silent_server  # noqa: F401  (fixtures)
+from tests.kube_fakes import KubeAPI
 
 CLUSTER = "k8s-101"
 NODE = f"{CLUSTER}-control-plane"
@@ -204,7 +205,7 @@ def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(kind_module, "READY_IF_RUNNING", 1.0)
     monkeypatch.setattr(kind_module, "TERMINAL", str(tmp_path / "no-terminal" / "tty"), raising=False)
     # kmock lists only declared resources (a real API server knows them all)
-    kube_api.mock.resources["v1/pods"] = {"kind": "Pod", "namespaced": True}
+    kube_api.mock.resources["v1/pods"] = kmock.ResourceInfo(kind="Pod", namespaced=True)
     ready_node(kube_api)
     return kind
 
@@ -340,7 +341,7 @@ class Releases:
     """kind's release downloads served over local HTTP: {path: bytes}; every requested path is kept."""
 
     def __init__(self, files: dict[str, bytes]) -> None:
-        self.files, self.requested = files, []
+        self.files, self.requested = files, list[str]()
         releases = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -554,7 +555,7 @@ def test_kind_config_lets_the_kubelet_run_on_cgroup_v1_hosts():
 
 
 def test_kind_config_reads_registry_hosts_from_certs_d():
-    import tomllib
+    import tomllib  # type: ignore[import-not-found]  # 3.11+: mypy checks for 3.10, the tests run on 3.11
 
     config = yaml.safe_load((REPO / "kind-config.yaml").read_text())
     [patch] = config["containerdConfigPatches"]
