@@ -66,11 +66,12 @@ def test_kube_http_get_passes_on_the_pods_own_error_status(kube_api, kube_sandbo
     assert kube_sandbox.http_get("web", 80, "/missing", timeout=5).status == 404
 
 
-def test_kube_volume_files_are_read_by_an_ephemeral_busybox_container(kube_api, kube_sandbox):
+def test_kube_volume_files_are_read_by_an_ephemeral_busybox_container(kube_api: KubeAPI,
+                                                                      kube_sandbox: KubernetesSandbox) -> None:
     store_pod(kube_api, {"phase": "Running"})
     patches: list[dict] = []
 
-    def patch(request: kmock.Request) -> object:
+    def patch(request: kmock.Request) -> kmock.Payload:
         patches.append(request.data)
         [ephemeral] = request.data["spec"]["ephemeralContainers"]
         store_pod(kube_api, {"phase": "Running", "ephemeralContainerStatuses": [{
@@ -424,7 +425,7 @@ def test_the_server_must_run_the_images_own_command_or_the_named_program(command
     assert (verdict in problem and bool(problem) == bool(verdict)), problem
 
 
-def test_crash_loop_back_off_is_a_verdict_only_after_3_restarts_or_60_s(monkeypatch):
+def test_crash_loop_back_off_is_a_verdict_only_after_3_restarts_or_60_s(monkeypatch: pytest.MonkeyPatch) -> None:
     from graders.backends.base import ContainerState, PodState
     from graders.checks import pods
     from graders.errors import CheckFailed
