@@ -156,9 +156,11 @@ def render_steps(labs: list[tuple[Path, Lab]]) -> list[str]:
         "        env:",
         f"          KIND_BINARIES: {kind_binary}",
         "        run: |",
-        "          kind=kind; for k in $KIND_BINARIES; do [ -x \"$k\" ] && kind=$k; done  # the pin, unless kind on PATH is it",
+        "          kind=kind; for k in $KIND_BINARIES; do [ -x \"$k\" ] && kind=$k; done"
+        "  # the pin, unless kind on PATH is it",
         f"          for image in {' '.join(IMAGES)}; do",
-        f"            {{ docker pull \"{MIRROR}/$image\" && docker tag \"{MIRROR}/$image\" \"docker.io/library/$image\"; }} \\",
+        f"            {{ docker pull \"{MIRROR}/$image\""
+        f" && docker tag \"{MIRROR}/$image\" \"docker.io/library/$image\"; }} \\",
         "              || docker pull \"docker.io/library/$image\"",
         f"            \"$kind\" load docker-image --name {CLUSTER} \"docker.io/library/$image\"",
         "          done",
@@ -223,8 +225,8 @@ def grade(lab_id: str, report: Path, setup: str, pytest_args: list[str] | None =
     if failed_setup:
         return _not_graded(report, f"setting up the cluster failed ({', '.join(failed_setup)}): read the log "
                                    "of the step that failed above")
-    command = [sys.executable, "-m", "pytest", f"labs/{lab_id}", "--backend", "kind", "--kind-cluster", CLUSTER, "--grade-report",
-               str(report), *(pytest_args or [])]
+    command = [sys.executable, "-m", "pytest", f"labs/{lab_id}", "--backend", "kind", "--kind-cluster", CLUSTER,
+               "--grade-report", str(report), *(pytest_args or [])]
     problem = ""
     for attempt in (1, 2):
         report.unlink(missing_ok=True)  # never read an earlier attempt's report

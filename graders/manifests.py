@@ -115,7 +115,8 @@ def load_submission(folder: Path, expected_pods: Sequence[str],
         if name not in submission.objects.get(kind, {}) and name not in submission.rejected.get(kind, {}):
             submission.problems.append(Problem(
                 str(folder), "", f"no {kind} named {name} in any file (check metadata.name and kind: {kind})"
-                if not unread else f"no {kind} named {name} in the files that could be read: fix {', '.join(unread)} first"))
+                if not unread else
+                f"no {kind} named {name} in the files that could be read: fix {', '.join(unread)} first"))
     return submission
 
 
@@ -159,7 +160,7 @@ def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) ->
         problems.extend(Problem(path.name, _join(where, field_path), reason) for field_path, reason in reasons)
         problems.extend(Problem(path.name, _join(where, field_path), "still a TODO placeholder: fill it in", todo=True)
                         for field_path in todos)
-        if pod and (kind, name) not in found:
+        if pod and name and (kind, name) not in found:
             found[(kind, name)] = pod
     submission.problems.extend(problems)
     for (kind, name), pod in found.items():
@@ -202,7 +203,7 @@ def _accept_document(document: Any, expected: tuple[tuple[str, str], ...],
             + policy.violations(document, allows)
     else:  # the schema for any kind; the policy for the Pods it makes (a Deployment's template)
         reasons = (_schema_problems(document) if started else []) or policy.object_violations(document, allows)
-    namespace = metadata.get("namespace")
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
     if namespace not in (None, "default"):
         reasons.append(("metadata.namespace", f"namespace {namespace!r}: the grader runs your Pods in a namespace "
                                               f"of its own; remove this line (namespace: default is fine)"))
@@ -223,7 +224,8 @@ def _kinds_wanted(kinds: frozenset[str]) -> str:
 
 def _container_as_pod(document: Any, owners: Mapping[str, str]) -> tuple[str, str] | None:
     """(owner Pod, container) when the document is a Pod named like a container the lab asks for."""
-    if not isinstance(document, dict) or document.get("kind") != "Pod" or not isinstance(document.get("metadata"), dict):
+    if (not isinstance(document, dict) or document.get("kind") != "Pod"
+            or not isinstance(document.get("metadata"), dict)):
         return None
     name = document["metadata"].get("name")
     return (owners[name], name) if isinstance(name, str) and name in owners else None

@@ -201,7 +201,8 @@ def test_cleanup(lab_run):
 
 
 def verdicts(lab_id: str) -> str:
-    return f'''"""Expected verdicts of the graded submissions of lab {lab_id} (the folders beside this file), on any backend:
+    return f'''"""Expected verdicts of the graded submissions of lab {lab_id} (the folders beside this file), \\
+on any backend:
 submission folder -> {{failed check id: text its message must contain}}. Every check not named must pass.
 
 TODO (author): a folder beside reference/ for each typical mistake, and its verdict below; run

@@ -13,7 +13,7 @@ import signal
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import pytest
 
@@ -57,7 +57,8 @@ class Settings:
             if option.required and not self.backend.options[option.name]:
                 raise pytest.UsageError(option.required)
         defaults = Timeouts()
-        self.timeouts = Timeouts(**{op: _seconds(config, f"timeout_{op}", getattr(defaults, op)) for op in TIMEOUT_WHAT})
+        self.timeouts = Timeouts(**{op: _seconds(config, f"timeout_{op}", getattr(defaults, op))
+                                    for op in TIMEOUT_WHAT})
         self.reap_after = _seconds(config, "reap_after", REAP_AFTER)
         submission = config.getoption("grader_submission")
         self.submission = Path(submission).resolve() if submission else None
@@ -211,7 +212,8 @@ def pytest_runtest_makereport_plain(item: pytest.Item, call: pytest.CallInfo[Non
     pytest_runtest_makereport below replaces it with the verdict anyway. (A second implementation of
     the hook, hence specname: pytest registers only functions whose name starts with pytest_.)"""
     error = call.excinfo.value if call.excinfo else None
-    if not isinstance(error, (CheckFailed, InfraError)) or item.get_closest_marker(MARKER) is None:
+    if not isinstance(error, (CheckFailed, InfraError)) or item.get_closest_marker(MARKER) is None \
+            or call.when == "collect":
         return None
     sections = [(f"Captured {key} {when}", text) for when, key, text in getattr(item, "_report_sections", [])]
     return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed", str(error),
@@ -220,7 +222,8 @@ def pytest_runtest_makereport_plain(item: pytest.Item, call: pytest.CallInfo[Non
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
     marker = item.get_closest_marker(MARKER)
     if marker is None:

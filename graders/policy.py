@@ -14,7 +14,7 @@ the machine's own stores (its secret store, its named volumes), and subPath is i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import AbstractSet, Any, Iterator
 
 Violation = tuple[str, str]  # (field path, reason)
 
@@ -24,7 +24,7 @@ class Allowances:
     """What a lab lets a Pod take from outside its own spec. The default is the least: emptyDir
     volumes and literal `env` values only."""
 
-    volumes: frozenset[str] = frozenset({"emptyDir"})  # volume source fields, as in the Pod spec
+    volumes: AbstractSet[str] = frozenset({"emptyDir"})  # volume source fields, as in the Pod spec
     env_from_sources: bool = False  # `env[].valueFrom` and `envFrom` (Secrets, ConfigMaps, fields)
     sub_path: bool = False  # `volumeMounts[].subPath` and `subPathExpr` (ignored by podman)
     # Kinds a submission may hold (Pod, Service...); empty: the kinds the lab declares (Lab fills it in).
@@ -115,10 +115,11 @@ def _container_source_violations(path: str, container: dict[str, Any], allows: A
         for index, mount in _items(container, "volumeMounts"):
             for key in ("subPath", "subPathExpr"):
                 if key in mount:
-                    yield f"{path}.volumeMounts[{index}].{key}", f"{key} is not used in this lab: mount the whole volume"
+                    yield (f"{path}.volumeMounts[{index}].{key}",
+                           f"{key} is not used in this lab: mount the whole volume")
 
 
-def _listing(names: frozenset[str]) -> str:
+def _listing(names: AbstractSet[str]) -> str:
     return " or ".join(sorted(names)) or "no volumes"
 
 

@@ -214,7 +214,8 @@ def write_outputs(out: Path, lab: Lab, rows: list[Row]) -> None:
         writer = csv.writer(file)
         writer.writerow(COLUMNS_BEFORE + [c.id for c in lab.checks] + COLUMNS_AFTER)
         for row in rows:
-            points = {c["id"]: c["points"] for c in row.report["checks"]} if row.status == "graded" and row.report else {}
+            points = ({c["id"]: c["points"] for c in row.report["checks"]}
+                      if row.status == "graded" and row.report else {})
             writer.writerow([row.student, row.score, sum(c.points for c in lab.checks)]
                             + [points.get(c.id, "") for c in lab.checks]
                             + [row.status, row.commit, "; ".join(row.flags)])

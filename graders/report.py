@@ -93,7 +93,7 @@ def lab_json(lab: Lab, checks: list[CheckResult]) -> dict[str, Any]:
 def write_report(path: Path, results: Results) -> None:
     labs = [lab_json(lab, checks) for lab, checks in results.labs.items()]
     document = labs[0] if len(labs) == 1 else {
-        "labs": labs, "score": sum(l["score"] for l in labs), "max_score": sum(l["max_score"] for l in labs)}
+        "labs": labs, "score": sum(lab["score"] for lab in labs), "max_score": sum(lab["max_score"] for lab in labs)}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
@@ -104,7 +104,8 @@ def summary_lines(lab: Lab, checks: list[CheckResult], backend: str) -> list[str
     lines = []
     said: set[str] = set()  # one infrastructure problem is said once; the other checks it stopped point to it
     for result in ordered:
-        points = f"{result.points:>3}/{result.check.points:<3}" if result.status != "error" else f"  -/{result.check.points:<3}"
+        earned = f"{result.points:>3}" if result.status != "error" else "  -"
+        points = f"{earned}/{result.check.points:<3}"
         lines.append(f"  {STATUS_WORD[result.status]:<5}  {result.check.id:<{width}}  {points}  {result.check.title}")
         note = result.headline or result.message
         if result.status == "error":

@@ -13,6 +13,8 @@ def discover_labs(repo: Path) -> list[tuple[Path, Lab]]:
     found = []
     for test_file in sorted((repo / "labs").glob("*/test_*.py")):
         spec = importlib.util.spec_from_file_location(f"_lab_{test_file.parent.name.replace('.', '_')}", test_file)
+        if spec is None or spec.loader is None:  # not importable as Python source: no lab there
+            continue
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         lab = getattr(module, "lab", None)

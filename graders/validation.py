@@ -57,8 +57,7 @@ def invalid(value: Any, message: str, hint: str = "") -> str:
 def problems(pod: dict[str, Any]) -> list[Problem]:
     """Every 422 a beginner can hit in this Pod, with its field path; [] when the API server would accept it."""
     found: list[Problem] = []
-    metadata = pod.get("metadata") if isinstance(pod.get("metadata"), dict) else {}
-    spec = pod.get("spec") if isinstance(pod.get("spec"), dict) else {}
+    metadata, spec = _mapping(pod.get("metadata")), _mapping(pod.get("spec"))
     name = metadata.get("name")
     if isinstance(name, str):
         found += [("metadata.name", invalid(name, message, HINT_NAME)) for message in dns1123_subdomain(name)]
@@ -135,6 +134,11 @@ def label_value(value: str) -> list[str]:
 
 
 # -- parts of the Pod ------------------------------------------------------------------------------
+def _mapping(value: Any) -> dict[str, Any]:
+    """The field when it is a mapping, else an empty one (the schema check reports the wrong type)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _items(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
     for index, item in enumerate(value if isinstance(value, list) else []):
         if isinstance(item, dict):

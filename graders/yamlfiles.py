@@ -70,12 +70,13 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 def _parse(text: str) -> list[Any]:
     loader = _Loader(text)
-    documents = []
+    documents: list[Any] = []
     try:
         while loader.check_node():
             if len(documents) == MAX_DOCUMENTS:
                 raise UnreadableFile(f"holds more than {MAX_DOCUMENTS} YAML documents, the limit for one file")
             node = loader.get_node()
+            assert node is not None  # check_node() said a document follows
             size, height = _measure(node, {})
             if size > MAX_NODES:
                 raise UnreadableFile(f"document {len(documents) + 1} expands to more than {MAX_NODES} YAML nodes "

@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
 # Runs the project's own tests (after scripts/setup-debian.sh). Extra arguments go to pytest.
+# The static checks (ruff, mypy; configured in pyproject.toml) run first, say nothing when clean, and
+# stop the run with their findings when not.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$repo/scripts/podman/containers.conf}"
+if ! .venv/bin/ruff check --quiet; then
+  echo "test.sh: ruff found the problems above: fix them, then run the tests again" >&2
+  exit 1
+fi
+if ! mypy_output=$(.venv/bin/mypy 2>&1); then  # mypy says "Success" when clean: keep that quiet
+  echo "$mypy_output" >&2
+  echo "test.sh: mypy found the problems above: fix them, then run the tests again" >&2
+  exit 1
+fi
 exec .venv/bin/pytest "$@"

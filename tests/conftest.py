@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 
 from graders.backends import podman
+
+# The fake Kubernetes API's fixtures, for every test module: imported into a module, each test's
+# parameter of the same name would redefine the import (ruff F811)
+from tests.kube_fakes import kube_api, proxy, silent_server  # noqa: F401  (fixtures, used by name)
 from tests.podman_guard import name_the_test_for_podman, podman_refused_unless_selected  # noqa: F401 (fixtures)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from typing import Iterator
 
 import pytest
 
@@ -18,7 +19,7 @@ from graders.errors import InfraError
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _inject_fault() -> None:
+def _inject_fault() -> Iterator[None]:
     fault = os.environ.get("K8S101_FAULT", "")
     patch = pytest.MonkeyPatch()
     if fault == "pod-removed":

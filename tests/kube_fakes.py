@@ -1,7 +1,7 @@
 """A fake Kubernetes API for the kind and context backend tests: kmock's KubernetesEmulator served on a
 real local HTTP port, so the official `kubernetes` client talks to it exactly as it talks to a cluster.
 
-Use it by importing the fixture into a test module: `from tests.kube_fakes import kube_api  # noqa: F401`.
+Its fixtures (kube_api, proxy, silent_server) reach every test module through tests/conftest.py.
 kmock's own pytest plugin is disabled (pytest.ini: -p no:kmock): its fixture is async-only, and the
 graders are synchronous, so the emulator runs here on its own event loop in a background thread.
 """
@@ -72,7 +72,7 @@ class KubeAPI:
     def kubeconfig(self, path: Path, context: str = "fake") -> Path:
         return write_kubeconfig(path, self.url, context)
 
-    def fail(self, criteria: object, code: int, reason: str, message: str, times: int | None = None) -> None:
+    def fail(self, criteria: kmock.Criterion, code: int, reason: str, message: str, times: int | None = None) -> None:
         """Answer the matching requests with a Status error: the first `times` ones, or all (None).
 
         Workaround for kmock 0.8: the emulator stores a created object before any reaction answers, so
@@ -81,14 +81,16 @@ class KubeAPI:
         """
         count = itertools.count()
 
-        def respond(request: kmock.Request) -> object:
+        def respond(request: kmock.Request) -> kmock.Payload:
             if times is not None and next(count) >= times:
                 return NotImplemented  # kmock: this reaction is used up for good, the next one answers
             if request.action == kmock.action.CREATE:
                 metadata = (request.data or {}).get("metadata") or {}
-                key = (request.resource, request.namespace or metadata.get("namespace"), metadata.get("name"))
-                if key in self.mock.objects:
-                    del self.mock.objects[key]
+                namespace, name = request.namespace or metadata.get("namespace"), metadata.get("name")
+                if request.resource is not None and isinstance(name, str):
+                    key = (request.resource, namespace, name)
+                    if key in self.mock.objects:
+                        del self.mock.objects[key]
             return kmock.Response(status=code, payload=status(code, reason, message))
 
         self.mock[criteria] << respond

@@ -70,6 +70,7 @@ def find_labs(repo: Path = REPO) -> list[LabUnderTest]:
 def load_table(path: Path) -> ModuleType:
     """A verdicts.py by its path: a folder named "1.2" is no package."""
     spec = importlib.util.spec_from_file_location(f"verdicts_{path.parent.name.replace('.', '_')}", path)
+    assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

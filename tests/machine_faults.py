@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from typing import Iterator
 
 import pytest
 
@@ -17,7 +18,7 @@ PAUSE_IMAGE = ('Error: building local pause image: finding pause binary: exec: "
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _inject_machine_fault() -> None:
+def _inject_machine_fault() -> Iterator[None]:
     patch = pytest.MonkeyPatch()
     if os.environ.get("K8S101_MACHINE_FAULT") == "pause-image":
         run = podman._run

@@ -57,7 +57,7 @@ def test_one_scored_step_per_check_with_its_points() -> None:
                 for lab in labs for check in lab.checks]
     assert [(s["id"], s["with"]["max-score"]) for s in graders] == [(sid, points) for sid, points, _, _ in expected]
     assert sum(s["with"]["max-score"] for s in graders) == 100 * len(labs)
-    for step, (_, _, lab, check) in zip(graders, expected):
+    for step, (_, _, lab, check) in zip(graders, expected, strict=True):
         report = REPORT.replace("lab-1.1.json", f"lab-{lab.id}.json")
         assert step["with"]["command"] == f"python -m graders.classroom score {report} {check.id}"
         assert step["with"]["timeout"] == 1  # minutes: the step only reads a file
@@ -151,7 +151,8 @@ def test_ci_runs_the_generated_steps_on_the_reference_and_expects_full_marks() -
     assert ci[1]["run"].strip().splitlines() == [f"cp tests/submissions/{lab_id}/reference/*.yaml labs/{lab_id}/"
                                                  for lab_id in LAB_IDS]
     assert ci[2:-1] == steps[1:]  # the same steps, in the same order
-    assert ci[-1]["run"].startswith(f"python -m graders.classroom points --expect {100 * len(LAB_IDS)} lab-1-1-manifests ")
+    assert ci[-1]["run"].startswith(
+        f"python -m graders.classroom points --expect {100 * len(LAB_IDS)} lab-1-1-manifests ")
 
 
 def test_setup_failures_and_errors_give_no_score_and_an_annotation() -> None:
@@ -163,7 +164,8 @@ def test_setup_failures_and_errors_give_no_score_and_an_annotation() -> None:
     assert (cluster["timeout-minutes"], images["timeout-minutes"], grade["timeout-minutes"]) == (10, 10, 15)
     assert "continue-on-error" not in grade  # when it fails, no scored step and no reporter run
     assert grade["env"]["SETUP"] == "cluster=${{ steps.cluster.outcome }} images=${{ steps.images.outcome }}"
-    assert "mirror.gcr.io/library/$image" in images["run"] and '|| docker pull "docker.io/library/$image"' in images["run"]
+    assert "mirror.gcr.io/library/$image" in images["run"]
+    assert '|| docker pull "docker.io/library/$image"' in images["run"]
     assert "load docker-image --name k8s-101" in images["run"]
     unfinished = steps["No score when grading did not finish"]
     assert unfinished["if"].startswith("failure()") and "not-graded" in unfinished["run"]
@@ -197,7 +199,8 @@ def in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.podman
-def test_grade_gives_a_score_for_failed_checks(tmp_path: Path, in_repo: None, capfd: pytest.CaptureFixture[str]) -> None:
+def test_grade_gives_a_score_for_failed_checks(tmp_path: Path, in_repo: None,
+                                               capfd: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "grades" / "lab-1.1.json"
     wrong = REPO / "tests" / "submissions" / "1.1" / "missing-label"
     status = classroom.grade("1.1", report, "cluster=success images=success",
@@ -242,7 +245,8 @@ def command_grader_result(status: str, max_score: int) -> str:
     return base64.b64encode(json.dumps(result).encode()).decode()
 
 
-def test_points_adds_up_as_the_reporter_does(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_points_adds_up_as_the_reporter_does(monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("LAB-1-1-A_RESULTS", command_grader_result("pass", 60))
     monkeypatch.setenv("LAB-1-1-B_RESULTS", command_grader_result("pass", 40))
     assert classroom.main(["points", "--expect", "100", "lab-1-1-a", "lab-1-1-b"]) == 0

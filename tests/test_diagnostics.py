@@ -12,6 +12,7 @@ NGINX = ImageFacts(command=("nginx", "-g", "daemon off;"), writes_to=("/var/log/
 
 def test_a_replaced_start_command_is_named_with_the_exit_code() -> None:
     hint = command_replaced({"name": "app", "command": ["nginx"]}, NGINX, 0, "pod.yaml, spec.containers[0]")
+    assert hint is not None
     assert hint.startswith("pod.yaml, spec.containers[0].command: `nginx` replaced the image's own start command "
                            "`nginx -g 'daemon off;'`, and the container exited with code 0.")
     assert 'command: ["nginx", "-g", "daemon off;"]' in hint
@@ -35,6 +36,7 @@ def test_a_volume_over_a_parent_folder_is_named() -> None:
     container = {"name": "app", "volumeMounts": [{"name": "cache", "mountPath": "/tmp"},
                                                  {"name": "logs", "mountPath": "/var/log/"}]}
     hint = mount_hides(container, NGINX, "pod.yaml, spec.containers[0]")
+    assert hint is not None
     assert hint.startswith("pod.yaml, spec.containers[0].volumeMounts[1].mountPath: volume logs is mounted at "
                            "/var/log, a parent folder of /var/log/nginx, where the image writes: the empty volume "
                            "hides /var/log/nginx")
@@ -80,6 +82,6 @@ def test_logs_that_cannot_be_read_leave_the_verdict_alone() -> None:
         def events(self, pod):
             raise InfraError("the events API answered 500")
 
-    found = dict(details(SimpleNamespace(sandbox=Sandbox()), "web"))
+    found = dict(details(SimpleNamespace(sandbox=Sandbox()), "web"))  # type: ignore[arg-type]  # reads only .sandbox
     assert found["Last log lines of web/app"] == "(could not be read: the log API answered 500)"
     assert found["Recent events of web"] == "(could not be read: the events API answered 500)"

@@ -21,7 +21,7 @@ from graders.backends.base import HttpResponse
 from graders.backends.kube import KubernetesSandbox, api_client, sandbox_namespace
 from graders.errors import InfraError
 from tests.grading import REFERENCE, grade_lab
-from tests.kube_fakes import KubeAPI, kube_api  # noqa: F401  (kube_api: a fixture)
+from tests.kube_fakes import KubeAPI
 
 RUN_ID = "ev12cd34"
 NS = sandbox_namespace("1.1", RUN_ID)
@@ -45,7 +45,8 @@ def store_pod(kube_api: KubeAPI, status: dict) -> None:
 
 
 def test_kube_http_get_goes_through_the_pod_proxy_with_the_query(kube_api, kube_sandbox):
-    kube_api.mock[f"get {PODS}/web:80/proxy/"] << kmock.headers({"Content-Type": "text/html"}) << b"<title>Welcome</title>"
+    page = b"<title>Welcome</title>"
+    kube_api.mock[f"get {PODS}/web:80/proxy/"] << kmock.headers({"Content-Type": "text/html"}) << page
     response = kube_sandbox.http_get("web", 80, "/?k8s101-marker-abc", timeout=5)
     assert response == HttpResponse(status=200, body="<title>Welcome</title>")
     [request] = kube_api.mock[f"get {PODS}/web:80/proxy/"]
@@ -64,11 +65,12 @@ def test_kube_http_get_passes_on_the_pods_own_error_status(kube_api, kube_sandbo
     assert kube_sandbox.http_get("web", 80, "/missing", timeout=5).status == 404
 
 
-def test_kube_volume_files_are_read_by_an_ephemeral_busybox_container(kube_api, kube_sandbox):
+def test_kube_volume_files_are_read_by_an_ephemeral_busybox_container(kube_api: KubeAPI,
+                                                                      kube_sandbox: KubernetesSandbox) -> None:
     store_pod(kube_api, {"phase": "Running"})
     patches: list[dict] = []
 
-    def patch(request: kmock.Request) -> object:
+    def patch(request: kmock.Request) -> kmock.Payload:
         patches.append(request.data)
         [ephemeral] = request.data["spec"]["ephemeralContainers"]
         store_pod(kube_api, {"phase": "Running", "ephemeralContainerStatuses": [{
@@ -393,7 +395,8 @@ def test_native_sidecars_count_for_the_rubric_and_the_shared_volume():
     from graders.checks.pods import _spec_problems
     from graders.checks.volumes import shared_mounts
     pod = {"metadata": {"name": "app-with-sidecar"}, "spec": {
-        "containers": [{"name": "app", "image": "nginx:1.25", "volumeMounts": [{"name": "logs", "mountPath": "/var/log/nginx"}]}],
+        "containers": [{"name": "app", "image": "nginx:1.25",
+                        "volumeMounts": [{"name": "logs", "mountPath": "/var/log/nginx"}]}],
         "initContainers": [{"name": "log-shipper", "image": "busybox:1.36", "restartPolicy": "Always",
                             "volumeMounts": [{"name": "logs", "mountPath": "/logs"}]}]}}
     assert _spec_problems(pod, ["app", "log-shipper"], None, None, None) == []
@@ -422,7 +425,7 @@ def test_the_server_must_run_the_images_own_command_or_the_named_program(command
     assert (verdict in problem and bool(problem) == bool(verdict)), problem
 
 
-def test_crash_loop_back_off_is_a_verdict_only_after_3_restarts_or_60_s(monkeypatch):
+def test_crash_loop_back_off_is_a_verdict_only_after_3_restarts_or_60_s(monkeypatch: pytest.MonkeyPatch) -> None:
     from graders.backends.base import ContainerState, PodState
     from graders.checks import pods
     from graders.errors import CheckFailed

@@ -77,14 +77,32 @@ class FakeSandbox:
     def events(self, pod: str) -> list[str]:
         return []
 
-    def delete(self, pod: str, grace_seconds: int | None, timeout: float) -> bool:
+    def delete(self, pod: str, grace_seconds: int | None, timeout: float, kind: str = "Pod") -> bool:
         return True
+
+    def read(self, kind: str, name: str) -> dict[str, Any] | None:
+        state = self.states.get(name) if kind == "Pod" else None
+        return {"kind": kind, "metadata": {"name": name}, "spec": state.spec} if state else None
+
+    def node_labels(self) -> dict[str, frozenset[str]] | None:
+        return None
 
     def leftovers(self) -> list[str]:
         return []
 
     def close(self) -> None:
         pass
+
+    probes_readiness = False
+
+    def tcp_open(self, pod: str, port: int, timeout: float) -> bool:
+        raise NotImplementedError("FakeSandbox fakes no TCP connection")
+
+    def volume_files(self, pod: str, volume: str, timeout: float) -> dict[str, str]:
+        raise NotImplementedError("FakeSandbox fakes no volume")
+
+    def image_digests(self, image: str) -> set[str] | None:
+        return None  # cannot know, as on a cluster
 
 
 def running(pod: dict[str, Any], phase: str = "Running", reason: str = "", **extra: Any) -> PodState:
@@ -155,13 +173,15 @@ def test_a_plain_init_container_is_not_one_of_the_containers() -> None:
 
 def test_a_missing_container_lists_the_names_there_are() -> None:
     found = expect.mismatches({"spec": {"containers": [{"name": "app"}]}}, POD)
-    assert [str(m) for m in found] == ["spec.containers: expected an entry named app; found names helper, nginx, shipper"]
+    assert [str(m) for m in found] == [
+        "spec.containers: expected an entry named app; found names helper, nginx, shipper"]
 
 
 def test_a_quoted_number_is_not_a_number() -> None:
     pod = copy.deepcopy(POD)
     pod["spec"]["containers"][1]["ports"][0]["containerPort"] = "80"
-    found = expect.mismatches({"spec": {"containers": [{"name": "nginx", "ports": [{"name": "http", "containerPort": 80}]}]}}, pod)
+    wanted = {"spec": {"containers": [{"name": "nginx", "ports": [{"name": "http", "containerPort": 80}]}]}}
+    found = expect.mismatches(wanted, pod)
     assert [str(m) for m in found] == [
         "spec.containers[1].ports[0].containerPort: expected the number 80; found the text '80': remove the quotes"]
 
@@ -216,11 +236,13 @@ def test_a_limit_below_its_request_is_refused_as_the_api_server_would(tmp_path: 
     pod = copy.deepcopy(POD)
     pod["spec"]["containers"][1]["resources"]["requests"]["memory"] = "256Mi"
     failed = failure(lambda: expect.limits_not_below_requests(make_run(tmp_path, pod), "web"))
-    assert "web.yaml: spec.containers[1].resources.requests.memory: 256Mi is more than its limit 128Mi" in failed.observed
+    assert ("web.yaml: spec.containers[1].resources.requests.memory: 256Mi is more than its limit 128Mi"
+            in failed.observed)
     expect.limits_not_below_requests(make_run(tmp_path, POD), "web")
     refused = make_run(tmp_path, pod)  # a cluster refuses it: the message still names the field
     refused.apply_errors["web"] = ApplyRejected("422 Unprocessable Entity")
-    assert "256Mi is more than its limit 128Mi" in failure(lambda: expect.limits_not_below_requests(refused, "web")).observed
+    failed = failure(lambda: expect.limits_not_below_requests(refused, "web"))
+    assert "256Mi is more than its limit 128Mi" in failed.observed
 
 
 # -- waiting for the Pod ---------------------------------------------------------------------------
@@ -238,7 +260,8 @@ def test_an_unmatched_node_selector_fails_at_once_without_waiting(tmp_path: Path
 
 def test_a_fatal_reason_fails_fast_and_pending_times_out_with_the_last_state(tmp_path: Path) -> None:
     sandbox = FakeSandbox({"web": running(POD, phase="Pending", reason="ErrImagePull")})
-    assert "container helper: ErrImagePull" in failure(lambda: expect.wait_started(make_run(tmp_path, POD, sandbox), "web")).observed
+    failed = failure(lambda: expect.wait_started(make_run(tmp_path, POD, sandbox), "web"))
+    assert "container helper: ErrImagePull" in failed.observed
     sandbox = FakeSandbox({"web": running(POD, phase="Pending", reason="ContainerCreating")})
     failed = failure(lambda: expect.wait_started(make_run(tmp_path, POD, sandbox), "web"))
     assert failed.expected == "Pod web Running within 0.3 s" and "STATUS Pending" in failed.observed
@@ -265,7 +288,8 @@ def test_annotations_come_from_the_backend_when_it_reports_them(tmp_path: Path) 
     run = make_run(tmp_path, POD, FakeSandbox({"web": cluster}))
     failed = failure(lambda: expect.metadata_observed(run, "web", annotations={"description": "hello"}))
     assert failed.observed == "the cluster reports: no annotation description (annotations present: none)"
-    expect.metadata_observed(make_run(tmp_path, POD), "web", labels={"app": "web"}, annotations={"description": "hello"})
+    expect.metadata_observed(make_run(tmp_path, POD), "web", labels={"app": "web"},
+                             annotations={"description": "hello"})
 
 
 def environ(*pairs: str) -> Callable[[list[str]], ExecResult]:
@@ -273,10 +297,11 @@ def environ(*pairs: str) -> Callable[[list[str]], ExecResult]:
 
 
 def test_env_is_read_inside_the_container(tmp_path: Path) -> None:
-    run = make_run(tmp_path, POD, FakeSandbox({"web": running(POD)}, environ("GREETNG=Hello\nthere")))
+    sandbox = FakeSandbox({"web": running(POD)}, environ("GREETNG=Hello\nthere"))
+    run = make_run(tmp_path, POD, sandbox)
     failed = failure(lambda: expect.env_observed(run, "web", "nginx", {"GREETING": "Hello\nthere"}, hint="h"))
     assert failed.observed == "GREETING is not set (variables you set that it has: GREETNG)"
-    assert run.sandbox.calls[-1] == "exec nginx cat"
+    assert sandbox.calls[-1] == "exec nginx cat"
     ok = make_run(tmp_path, POD, FakeSandbox({"web": running(POD)}, environ("GREETING=Hello\nthere")))
     expect.env_observed(ok, "web", "nginx", {"GREETING": "Hello\nthere"}, hint="h")
 
@@ -284,7 +309,8 @@ def test_env_is_read_inside_the_container(tmp_path: Path) -> None:
 def test_a_page_is_served_or_the_last_answer_is_shown(tmp_path: Path) -> None:
     sandbox = FakeSandbox({"web": running(POD)}, http=lambda url: HttpResponse(200, "<h1>Welcome to nginx!</h1>"))
     run = make_run(tmp_path, POD, sandbox)
-    failed = failure(lambda: expect.page_served(run, "web", "nginx", port=80, text="Written", what="the page", hint="h"))
+    failed = failure(lambda: expect.page_served(run, "web", "nginx", port=80, text="Written", what="the page",
+                                                hint="h"))
     assert failed.observed == "HTTP 200, an answer without 'Written': '<h1>Welcome to nginx!</h1>'"
     expect.page_served(run, "web", "nginx", port=80, text="Welcome", what="the page", hint="h")
     assert not [call for call in sandbox.calls if call.startswith("exec")]  # never the student's programs
@@ -304,13 +330,15 @@ def test_the_readiness_probe_is_made_from_the_graders_side(tmp_path: Path) -> No
     assert urls == ["http://localhost:80/healthz"]
     assert "it gets HTTP 404: the kubelet never marks the container Ready" in failed.observed
     pod["spec"]["containers"][1]["readinessProbe"]["httpGet"]["path"] = "/"
-    expect.readiness_probe_answers(make_run(tmp_path, pod, FakeSandbox({"web": running(pod)}, http=http)), "web", "nginx")
+    run = make_run(tmp_path, pod, FakeSandbox({"web": running(pod)}, http=http))
+    expect.readiness_probe_answers(run, "web", "nginx")
 
 
 def test_a_probe_port_that_nothing_serves_gets_no_answer(tmp_path: Path) -> None:
     pod = copy.deepcopy(POD)
     pod["spec"]["containers"][1]["readinessProbe"] = {"httpGet": {"path": "/", "port": 8080}}
-    run = make_run(tmp_path, pod, FakeSandbox({"web": running(pod)}, http=lambda url: HttpResponse(None, error="refused")))
+    refused = FakeSandbox({"web": running(pod)}, http=lambda url: HttpResponse(None, error="refused"))
+    run = make_run(tmp_path, pod, refused)
     assert "nothing answers there" in failure(lambda: expect.readiness_probe_answers(run, "web", "nginx")).observed
 
 

@@ -35,7 +35,8 @@ def test_the_export_holds_no_solution_and_no_project_tests(exported: Path) -> No
     assert ".grades/" in (exported / ".gitignore").read_text().splitlines()
     solutions = {hashlib.sha256(p.read_bytes()).hexdigest()
                  for p in (REPO / "tests" / "submissions").rglob("*") if p.is_file()}
-    assert not [p for p in exported.rglob("*") if p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() in solutions]
+    assert not [p for p in exported.rglob("*")
+                if p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() in solutions]
 
 
 def test_the_export_readme_is_for_students(exported: Path) -> None:

@@ -58,7 +58,15 @@ def pod(name: str, *containers: dict[str, Any], **spec: Any) -> dict[str, Any]:
                                                                                    **spec}}
 
 
-BUSYBOX = {"name": "box", "image": "busybox:1.36", "command": ["sh", "-c", "echo one; echo two; echo three; sleep 3600"]}
+BUSYBOX = {"name": "box", "image": "busybox:1.36",
+           "command": ["sh", "-c", "echo one; echo two; echo three; sleep 3600"]}
+
+
+def state_of(sandbox: KubernetesSandbox, name: str) -> Any:
+    """The state of a Pod the test knows to be there (Any, as wait_running's: containers are looked up by name)."""
+    state = sandbox.state(name)
+    assert state is not None, f"Pod {name} is gone"
+    return state
 
 
 def wait_running(sandbox: KubernetesSandbox, name: str, timeout: float = 60) -> Any:
@@ -117,14 +125,14 @@ def test_a_crash_loop_backs_off_as_the_kubelet_does(sandbox: KubernetesSandbox, 
     sandbox.apply(pod("crash", crasher), timeout=30)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        c = sandbox.state("crash").containers[0]
+        c = state_of(sandbox, "crash").containers[0]
         if c.reason == "CrashLoopBackOff":
             break
         time.sleep(0.2)
     assert (c.reason, c.restarts, c.exit_code, c.running) == ("CrashLoopBackOff", 1, 7, False)
     assert "back-off 10s restarting failed container=crash" in c.message
     time.sleep(3)  # within the 10 s back-off: no restart
-    assert sandbox.state("crash").containers[0].restarts == 1
+    assert state_of(sandbox, "crash").containers[0].restarts == 1
     _, served = http(cluster, "GET", f"/api/v1/namespaces/{sandbox.namespace}/pods/crash")
     status = served["status"]["containerStatuses"][0]
     assert status["lastState"]["terminated"]["exitCode"] == 7 and status["lastState"]["terminated"]["reason"] == "Error"
@@ -137,7 +145,7 @@ def test_a_missing_image_waits_in_image_pull_back_off_while_the_rest_runs(sandbo
     sandbox.apply(pod("typo", {"name": "web", "image": "nginx:1.255"}, BUSYBOX), timeout=30)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        state = sandbox.state("typo")
+        state = state_of(sandbox, "typo")
         if state.container("box").running and state.container("web").reason == "ImagePullBackOff":
             break
         time.sleep(0.2)
@@ -167,7 +175,7 @@ def test_proxy_limit_range_and_a_terminating_namespace(sandbox: KubernetesSandbo
     assert http(cluster, "DELETE", f"/api/v1/namespaces/{ns}")[0] == 200
     status, namespace = http(cluster, "GET", f"/api/v1/namespaces/{ns}")
     assert status == 200 and namespace["status"]["phase"] == "Terminating"
-    assert sandbox.state("stubborn").terminating
+    assert state_of(sandbox, "stubborn").terminating
     status, body = http(cluster, "POST", f"/api/v1/namespaces/{ns}/pods", pod("late", BUSYBOX))
     assert status == 403 and "because it is being terminated" in body["message"]
 
@@ -193,10 +201,12 @@ def test_an_ephemeral_container_joins_the_pod_with_its_volume(sandbox: Kubernete
     _, served = http(cluster, "GET", f"/api/v1/namespaces/{sandbox.namespace}/pods/shared")
     assert "running" in served["status"]["ephemeralContainerStatuses"][0]["state"]
     status, body = http(cluster, "PATCH", path, {"spec": {"ephemeralContainers": [
-        {**debugger, "name": "writer"}, {**debugger, "name": "other", "volumeMounts": [{"name": "x", "mountPath": "/x"}]}]}})
-    assert status == 422 and body["message"] == ('Pod "shared" is invalid: [spec.ephemeralContainers[0].name: Duplicate '
-                                                 'value: "writer", spec.ephemeralContainers[1].volumeMounts[0].name: '
-                                                 'Not found: "x"]')
+        {**debugger, "name": "writer"},
+        {**debugger, "name": "other", "volumeMounts": [{"name": "x", "mountPath": "/x"}]}]}})
+    assert status == 422
+    assert body["message"] == ('Pod "shared" is invalid: [spec.ephemeralContainers[0].name: Duplicate '
+                               'value: "writer", spec.ephemeralContainers[1].volumeMounts[0].name: '
+                               'Not found: "x"]')
     assert sandbox.delete("shared", grace_seconds=0, timeout=30)
 
 
@@ -228,7 +238,8 @@ def _podman_pods(marker: str) -> list[str]:
 def test_readiness_comes_from_the_readiness_probe(sandbox: KubernetesSandbox) -> None:
     """Running is not Ready: an exec probe passes once its file exists; an httpGet probe on a path
     nginx answers with 404 keeps the container not Ready, with Unhealthy events."""
-    waits = {"name": "waits", "image": "busybox:1.36", "command": ["sh", "-c", "sleep 3; touch /tmp/ok; exec sleep 3600"],
+    waits = {"name": "waits", "image": "busybox:1.36",
+             "command": ["sh", "-c", "sleep 3; touch /tmp/ok; exec sleep 3600"],
              "readinessProbe": {"exec": {"command": ["test", "-e", "/tmp/ok"]}, "periodSeconds": 1}}
     web = {"name": "web", "image": "nginx:1.25", "ports": [{"name": "http", "containerPort": 80}],
            "readinessProbe": {"httpGet": {"path": "/missing", "port": "http"}, "periodSeconds": 2}}
@@ -236,11 +247,12 @@ def test_readiness_comes_from_the_readiness_probe(sandbox: KubernetesSandbox) ->
     state = wait_running(sandbox, "probed")
     assert not state.container("waits").ready
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not sandbox.state("probed").container("waits").ready:
+    while time.monotonic() < deadline and not state_of(sandbox, "probed").container("waits").ready:
         time.sleep(0.3)
-    later = sandbox.state("probed")
+    later = state_of(sandbox, "probed")
     assert later.container("waits").ready and later.container("web").running and not later.container("web").ready
-    assert "Warning Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404" in sandbox.events("probed")
+    assert ("Warning Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404"
+            in sandbox.events("probed"))
     assert sandbox.delete("probed", grace_seconds=0, timeout=30)
 
 
@@ -256,12 +268,12 @@ def test_references_to_missing_config_and_the_nodes_paths(sandbox: KubernetesSan
     sandbox.apply(pod("host", host, volumes=[{"name": "etc", "hostPath": {"path": "/etc"}}],
                       terminationGracePeriodSeconds=0), timeout=30)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and sandbox.state("needs-secret").containers[0].reason != \
+    while time.monotonic() < deadline and state_of(sandbox, "needs-secret").containers[0].reason != \
             "CreateContainerConfigError":
         time.sleep(0.3)
-    box = sandbox.state("needs-secret").containers[0]
+    box = state_of(sandbox, "needs-secret").containers[0]
     assert (box.reason, box.message) == ("CreateContainerConfigError", 'secret "api" not found')
-    assert sandbox.state("needs-config").containers[0].reason == "ContainerCreating"
+    assert state_of(sandbox, "needs-config").containers[0].reason == "ContainerCreating"
     assert 'Warning FailedMount: MountVolume.SetUp failed for volume "cfg" : configmap "settings" not found' in \
         sandbox.events("needs-config")
     wait_running(sandbox, "host")

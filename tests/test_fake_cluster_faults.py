@@ -106,7 +106,8 @@ def test_the_rate_limit_fault_really_fires(tmp_path: Path) -> None:
 def test_a_stalled_exec_is_bounded_and_costs_nothing(tmp_path: Path) -> None:
     """exec-stall: an API server that accepts an exec and never answers must not hang the run:
     it ends within the exec timeout, and no check is failed for the machine's stall."""
-    report, output, seconds = grade(tmp_path, ["exec-stall:1"], "--timeout-exec", "5", "-k", "first or cleanup", timeout=45)
+    report, output, seconds = grade(tmp_path, ["exec-stall:1"], "--timeout-exec", "5", "-k", "first or cleanup",
+                                    timeout=45)
     assert "fault exec-stall fired" in output
     assert "failed" not in statuses(report).values(), output
     assert seconds < 40

@@ -21,11 +21,11 @@ ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
 
 
-def text(name: str, content: str) -> Callable[[Path], None]:
+def text(name: str, content: str) -> Callable[[Path], object]:  # object: write_text's count
     return lambda folder: (folder / name).write_text(content)
 
 
-def raw(name: str, content: bytes) -> Callable[[Path], None]:
+def raw(name: str, content: bytes) -> Callable[[Path], object]:
     return lambda folder: (folder / name).write_bytes(content)
 
 
@@ -55,7 +55,7 @@ def nested(depth: int) -> str:
 
 
 # case -> (how to make the submission folder, text the manifests message must contain)
-CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+CASES: dict[str, tuple[Callable[[Path], object], str]] = {
     "alias-bomb": (text("bomb.yaml", ALIAS_BOMB), "expands to more than 10000 YAML nodes"),
     "recursive-alias": (text("loop.yaml", "a: &a [*a]\n"), "expands to more than 10000 YAML nodes"),
     "deep-nesting": (text("deep.yaml", nested(5000)), "nested more than 64 levels deep"),
@@ -71,7 +71,8 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
     "spec-null": (text("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: my-first-pod}\nspec: null\n"),
                   "spec: a Pod needs a spec with at least one container"),
     "containers-null": (text("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: my-first-pod}\n"
-                                         "spec: {containers: null, volumes: null}\n"), "spec.containers: a Pod needs at least one container"),
+                                         "spec: {containers: null, volumes: null}\n"),
+                        "spec.containers: a Pod needs at least one container"),
     "metadata-null": (text("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: null\n"), "found None"),
     "duplicate-across-files": (duplicate_across_files, "Pod my-first-pod is defined more than once"),
     "unknown-kind": (text("pod.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"),

@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import kmock
 import pytest
 import yaml
 
@@ -24,7 +25,7 @@ import graders.backends.kind as kind_module
 from graders.backends.kind import KindBackend
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
-from tests.kube_fakes import KubeAPI, kube_api, silent_server  # noqa: F401  (fixtures)
+from tests.kube_fakes import KubeAPI
 
 CLUSTER = "k8s-101"
 NODE = f"{CLUSTER}-control-plane"
@@ -204,7 +205,8 @@ def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("FAKE_DOCKER_EXEC_INPUT", str(kind.exec_input))
     kind.node_images.write_text("")
     monkeypatch.setenv("FAKE_NODE_IMAGES", str(kind.node_images))
-    for name in ("FAKE_KIND_FAIL", "FAKE_DOCKER_IMAGES", "FAKE_KIND_VERSION", "FAKE_KIND_STEP_SECONDS", "FAKE_DOCKER_START_FAILS",
+    for name in ("FAKE_KIND_FAIL", "FAKE_DOCKER_IMAGES", "FAKE_KIND_VERSION", "FAKE_KIND_STEP_SECONDS",
+                 "FAKE_DOCKER_START_FAILS",
                  "KIND_EXPERIMENTAL_PROVIDER"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # the backend keeps its state in ./.pytest-kind
@@ -214,7 +216,7 @@ def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(kind_module, "READY_IF_RUNNING", 1.0)
     monkeypatch.setattr(kind_module, "TERMINAL", str(tmp_path / "no-terminal" / "tty"), raising=False)
     # kmock lists only declared resources (a real API server knows them all)
-    kube_api.mock.resources["v1/pods"] = {"kind": "Pod", "namespaced": True}
+    kube_api.mock.resources["v1/pods"] = kmock.ResourceInfo(kind="Pod", namespaced=True)
     ready_node(kube_api)
     return kind
 
@@ -350,7 +352,7 @@ class Releases:
     """kind's release downloads served over local HTTP: {path: bytes}; every requested path is kept."""
 
     def __init__(self, files: dict[str, bytes]) -> None:
-        self.files, self.requested = files, []
+        self.files, self.requested = files, list[str]()
         releases = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -564,7 +566,7 @@ def test_kind_config_lets_the_kubelet_run_on_cgroup_v1_hosts():
 
 
 def test_kind_config_reads_registry_hosts_from_certs_d():
-    import tomllib
+    import tomllib  # type: ignore[import-not-found]  # 3.11+: mypy checks for 3.10, the tests run on 3.11
 
     config = yaml.safe_load((REPO / "kind-config.yaml").read_text())
     [patch] = config["containerdConfigPatches"]

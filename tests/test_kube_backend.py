@@ -21,8 +21,7 @@ from graders.backends import kube
 from graders.backends.context import ContextBackend
 from graders.backends.kube import KubernetesSandbox, api_client, check_reachable, exec_status, sandbox_namespace
 from graders.errors import InfraError
-from tests.kube_fakes import (  # noqa: F401  (kube_api, proxy, silent_server: fixtures)
-    TOKEN, KubeAPI, kube_api, proxy, silent_server, write_kubeconfig)
+from tests.kube_fakes import TOKEN, KubeAPI, write_kubeconfig
 
 RUN_ID = "ab12cd34"
 NS = sandbox_namespace("1.1", RUN_ID)
@@ -253,7 +252,7 @@ def hold_until_fetched(kube_api: KubeAPI, times: int) -> None:
     store_pod(kube_api, finalizers=["test.k8s101.dev/hold"])  # kmock: a DELETE only marks it terminating
     fetched = iter(range(times))
 
-    def fetch(request: kmock.Request) -> object:
+    def fetch(request: kmock.Request) -> kmock.Payload:
         if next(fetched, None) is not None:
             return kube_api.mock.objects["v1/pods", NS, "web"].raw
         del kube_api.mock.objects["v1/pods", NS, "web"]

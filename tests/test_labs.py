@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,12 +62,12 @@ def test_ci_grades_every_labs_reference_on_kind(capsys: pytest.CaptureFixture[st
 @by_id
 def test_ci_checks_a_report_against_the_table(lab: LabUnderTest, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    report = {"lab": lab.id, "score": 100, "max_score": 100, "checks": [
-        {"id": check.id, "passed": True, "message": ""} for check in lab.lab.checks]}
+    checks: list[dict[str, Any]] = [{"id": check.id, "passed": True, "message": ""} for check in lab.lab.checks]
+    report = {"lab": lab.id, "score": 100, "max_score": 100, "checks": checks}
     (tmp_path / "ok.json").write_text(json.dumps(report))
     assert main(["verdict", lab.id, "reference", str(tmp_path / "ok.json")]) == 0
     assert capsys.readouterr().out == f"{lab.id} reference: verdict as expected\n"
-    report["checks"][-1]["passed"] = False
+    checks[-1]["passed"] = False
     (tmp_path / "bad.json").write_text(json.dumps(report))
     assert main(["verdict", lab.id, "reference", str(tmp_path / "bad.json")]) == 1
     assert f"failed checks ['{lab.check_ids[-1]}'] instead of []" in capsys.readouterr().out

@@ -62,7 +62,7 @@ def test_nothing_from_a_rejected_file_is_applied(tmp_path: Path) -> None:
     assert set(submission.rejected_pods) == set(PODS)
     assert [str(p) for p in submission.problems] == [
         "pods.yaml: document 2, spec.hostNetwork: hostNetwork shares the node's namespaces with the Pod: remove it"]
-    assert "not applied: pods.yaml has problems" in submission.why_not_gradable("my-first-pod")
+    assert "not applied: pods.yaml has problems" in str(submission.why_not_gradable("my-first-pod"))
 
 
 @pytest.mark.parametrize(("documents", "message"), [
@@ -246,6 +246,7 @@ def test_a_sidecar_written_as_its_own_pod_is_recognised(tmp_path: Path) -> None:
         "(`- name: log-shipper`), not a second Pod, because only containers of one Pod share localhost and volumes"]
     assert list(submission.pods) == ["my-first-pod"]  # app-with-sidecar alone is not what the lesson asks
     why = submission.why_not_gradable("app-with-sidecar")
+    assert why is not None
     assert "log-shipper is written as a Pod of its own (log-shipper.yaml)" in why
     assert "must be a second entry of app-with-sidecar's `containers:`" in why
     assert "only containers of one Pod share localhost and volumes" in why
@@ -306,8 +307,8 @@ def test_a_file_with_todos_left_is_checked_in_full_once_they_are_filled_in(tmp_p
     assert [(p.where, p.todo) for p in problems] == [("spec.containers[0].image", True)]
     started["spec"]["containers"][0]["image"] = "nginx:1.25"
     write(tmp_path, "x.yaml", started)
-    problems = [str(p) for p in load_submission(tmp_path, PODS).problems]
-    assert any("spec.containers[0]: unknown field" in p and "prots" in p for p in problems), problems
+    shown = [str(p) for p in load_submission(tmp_path, PODS).problems]
+    assert any("spec.containers[0]: unknown field" in p and "prots" in p for p in shown), shown
 
 
 def test_what_is_unsafe_is_refused_even_with_todos_left(tmp_path: Path) -> None:

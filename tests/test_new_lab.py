@@ -63,7 +63,8 @@ def test_what_the_labs_generate_is_regenerated(copy: Path) -> None:
     assert classroom.write_generated(copy, check=True) == 0
     assert "python -m graders.classroom grade 1.3 " in (copy / classroom.WORKFLOW).read_text()
     assert "cp tests/submissions/1.3/reference/*.yaml labs/1.3/" in (copy / classroom.CI_WORKFLOW).read_text()
-    assert "| [1.3](labs/1.3/README.md) | Labels and selectors | Write one Pod, `web`," in (copy / "README.md").read_text()
+    assert ("| [1.3](labs/1.3/README.md) | Labels and selectors | Write one Pod, `web`,"
+            in (copy / "README.md").read_text())
 
 
 def test_the_projects_tests_pick_it_up_with_no_other_edit(copy: Path) -> None:

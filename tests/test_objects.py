@@ -7,12 +7,13 @@ import copy
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from graders import capabilities as can
-from graders.backends.base import MANAGED_BY, RUN_LABEL, ApplyRejected
+from graders.backends.base import MANAGED_BY, RUN_LABEL, ApplyRejected, HttpResponse
 from graders.backends.kube import KubernetesSandbox, api_client, sandbox_namespace
 from graders.backends.resources import RESOURCES
 from graders.checks import expect
@@ -21,14 +22,14 @@ from graders.lab import Lab
 from graders.manifests import load_submission
 from graders.policy import Allowances
 from graders.run import LabRun, Timeouts
-from tests.kube_fakes import KubeAPI, kube_api  # noqa: F401  (kube_api: a fixture)
+from tests.kube_fakes import KubeAPI  # the kube_api fixture comes through tests/conftest.py
 from tests.test_expect import POD, FakeSandbox, make_run, running
 
 RUN_ID = "0b1ec7s0"
 NS = sandbox_namespace("2.1", RUN_ID)
 SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 80}]}}
-DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+DEPLOYMENT: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
               "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
                        "template": {"metadata": {"labels": {"app": "web"}},
                                     "spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}]}}}}
@@ -67,7 +68,7 @@ def test_a_kind_the_lab_does_not_allow_is_refused_in_its_terms(tmp_path: Path) -
 def test_a_missing_service_is_named_and_cannot_be_graded(tmp_path: Path) -> None:
     write(tmp_path, "web.yaml", WEB_POD)
     submission = load_submission(tmp_path, ["web"], objects=[("Service", "web")],
-                                 allows=Allowances(kinds={"Pod", "Service"}))
+                                 allows=Allowances(kinds=frozenset({"Pod", "Service"})))
     assert [str(p) for p in submission.problems] == [
         f"{tmp_path}: no Service named web in any file (check metadata.name and kind: Service)"]
     assert submission.why_not_gradable("web", "Service") == \
@@ -80,7 +81,7 @@ def test_a_deployments_template_keeps_the_pod_policy(tmp_path: Path) -> None:
     bad["spec"]["template"]["spec"]["hostNetwork"] = True
     write(tmp_path, "web.yaml", bad)
     submission = load_submission(tmp_path, [], objects=[("Deployment", "web")],
-                                 allows=Allowances(kinds={"Deployment"}))
+                                 allows=Allowances(kinds=frozenset({"Deployment"})))
     assert [str(p) for p in submission.problems] == [
         "web.yaml: spec.template.spec.hostNetwork: hostNetwork shares the node's namespaces with the Pod: remove it"]
     assert submission.rejected["Deployment"] == {"web": "web.yaml"}
@@ -89,7 +90,7 @@ def test_a_deployments_template_keeps_the_pod_policy(tmp_path: Path) -> None:
 def test_a_kind_allowed_but_not_declared_is_accepted_under_any_name(tmp_path: Path) -> None:
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"a": "b"}}
     write(tmp_path, "web.yaml", WEB_POD, config)
-    lab = Lab("2.2", "ConfigMaps", pods=["web"], allows=Allowances(kinds={"Pod", "ConfigMap"}))
+    lab = Lab("2.2", "ConfigMaps", pods=["web"], allows=Allowances(kinds=frozenset({"Pod", "ConfigMap"})))
     submission = load_submission(tmp_path, lab.pods, allows=lab.allows, objects=lab.objects)
     assert submission.problems == [] and set(submission.objects["ConfigMap"]) == {"settings"}
 
@@ -174,14 +175,19 @@ def test_where_the_kubelet_probes_readiness_the_grader_makes_no_request(tmp_path
     pod = copy.deepcopy(POD)
     pod["spec"]["containers"][1]["readinessProbe"] = {"httpGet": {"path": "/healthz", "port": "http"}}
     urls: list[str] = []
-    sandbox = FakeSandbox({"web": running(pod)}, http=lambda url: urls.append(url))
+
+    def recorded(url: str) -> HttpResponse:
+        urls.append(url)
+        return HttpResponse(None)
+
+    sandbox = FakeSandbox({"web": running(pod)}, http=recorded)
     run = make_run(tmp_path, pod, sandbox)
     run.capabilities = frozenset({can.READINESS_PROBES})
     expect.readiness_probe_answers(run, "web", "nginx")  # every container is Ready: the kubelet's probe passed
     assert urls == []
     state = running(pod)
     not_ready = replace(state, containers=(state.containers[0], replace(state.containers[1], ready=False)))
-    run = make_run(tmp_path, pod, FakeSandbox({"web": not_ready}, http=lambda url: urls.append(url)))
+    run = make_run(tmp_path, pod, FakeSandbox({"web": not_ready}, http=recorded))
     run.capabilities = frozenset({can.READINESS_PROBES})
     with pytest.raises(CheckFailed) as failed:
         expect.readiness_probe_answers(run, "web", "nginx")
@@ -213,6 +219,7 @@ def test_require_names_the_kind_of_an_object_that_was_refused(tmp_path: Path) ->
 # -- the generic path against the fake cluster (tests/cluster), which stores Services and ConfigMaps --
 
 @pytest.mark.cluster
+@pytest.mark.podman
 def test_a_service_and_a_configmap_go_through_kube_py_to_the_fake_cluster(tmp_path: Path) -> None:
     from graders.backends.kube import ClusterBackend, load_configuration
     from tests.cluster.fixture import CONTEXT, fake_cluster
@@ -223,8 +230,9 @@ def test_a_service_and_a_configmap_go_through_kube_py_to_the_fake_cluster(tmp_pa
         try:
             box.apply(copy.deepcopy(SERVICE), timeout=10)
             box.apply(copy.deepcopy(config), timeout=10)
-            assert box.read("Service", "web")["metadata"]["labels"][RUN_LABEL] == RUN_ID
-            assert box.read("ConfigMap", "settings")["data"] == {"greeting": "hi"}
+            service, settings = box.read("Service", "web"), box.read("ConfigMap", "settings")
+            assert service is not None and service["metadata"]["labels"][RUN_LABEL] == RUN_ID
+            assert settings is not None and settings["data"] == {"greeting": "hi"}
             assert sorted(box.leftovers()) == ["configmap settings", "service web"]
             assert box.delete("web", grace_seconds=None, timeout=5, kind="Service")
             assert box.read("Service", "web") is None and box.leftovers() == ["configmap settings"]

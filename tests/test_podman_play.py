@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from graders.errors import InfraError
 from graders.backends import podman, podman_play
 from graders.backends.podman_play import expand, expand_container, playable, quantity
 
-LAB_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"app": "x"},
+LAB_POD: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"app": "x"},
                                                           "annotations": {"io.containers.sdnotify": "container"}},
            "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "ports": [{"containerPort": 80}]}],
                     "initContainers": [{"name": "i", "image": "busybox:1.36"}],
@@ -28,7 +29,7 @@ def test_expansion_is_the_kubelets(text: str, expected: str) -> None:
 
 
 def test_env_values_expand_from_the_ones_above_then_command_and_args() -> None:
-    container = {"env": [{"name": "DIR", "value": "/logs"}, {"name": "FILE", "value": "$(DIR)/a.log"},
+    container: dict[str, Any] = {"env": [{"name": "DIR", "value": "/logs"}, {"name": "FILE", "value": "$(DIR)/a.log"},
                          {"name": "LATER", "value": "$(AFTER)"}, {"name": "AFTER", "value": "z"}],
                  "command": ["sh", "-c"], "args": ["tail -F $(FILE) $$(FILE) $(AFTER) $(NOPE)"]}
     expand_container(container)
@@ -91,7 +92,8 @@ STUDENT = {
     "Error: initializing source docker://nginx:1.255: reading manifest 1.255": "ErrImagePull",
     "Error: invalid reference format": "InvalidImageName",
     'Error: starting container 1a: runc: runc create failed: unable to start container process: exec: "ngnx": '
-    'executable file not found in $PATH: OCI runtime attempted to invoke a command that was not found': "RunContainerError",
+    'executable file not found in $PATH: OCI runtime attempted to invoke a command that was not found':
+        "RunContainerError",
     'starting container 2b: runc create failed: unable to start container process: exec: "/etc/passwd": '
     'permission denied: OCI permission denied': "RunContainerError",
     "init container wait-forever did not finish within 60 s": "CreateContainerError",
@@ -128,7 +130,8 @@ def test_a_live_owner_is_never_gone_and_a_dead_one_on_this_boot_is() -> None:
     mine = podman.owner_labels()
     assert not podman.owner_gone(mine)
     host, boot, _, _ = (mine[key] for key in podman.OWNER_LABELS)
-    dead = dict(zip(podman.OWNER_LABELS, (host, boot, str(2**22 + 17), "123")))  # above pid_max: not running
+    # a PID above pid_max: not running
+    dead = dict(zip(podman.OWNER_LABELS, (host, boot, str(2**22 + 17), "123"), strict=True))
     assert podman.owner_gone(dead)
     reused = {**mine, podman.OWNER_LABELS[3]: "1"}  # same PID, another process (started at another time)
     assert podman.owner_gone(reused)

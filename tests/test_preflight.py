@@ -13,7 +13,10 @@ from tests.grading import REPO
 PREFLIGHT = REPO / "scripts" / "podman" / "preflight.sh"
 FAKE_PODMAN = """#!/bin/sh
 case "$1 $2" in
-  "kube play") echo 'Error: building local pause image: finding pause binary: exec: "catatonit": executable file not found in $PATH' >&2; exit 125 ;;
+  "kube play")
+    echo 'Error: building local pause image: finding pause binary: exec: "catatonit": '\\
+'executable file not found in $PATH' >&2
+    exit 125 ;;
 esac
 exit 0
 """

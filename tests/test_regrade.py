@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,12 +78,12 @@ def student_repo(root: Path, name: str, yaml_from: Path | None) -> Path:
 
 
 def regrade(root: Path, out: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "graders.regrade", str(root), "--lab", "1.1", "--out", str(out), *args],
-                          cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    return subprocess.run([sys.executable, "-m", "graders.regrade", str(root), "--lab", "1.1", "--out", str(out),
+                           *args], cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.fixture(scope="module")
-def classroom(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+def classroom(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
     """A class of exported student repositories, re-graded once on podman with 3 jobs."""
     base = tmp_path_factory.mktemp("class")
     root, out, marker = base / "student-repos", base / "out", base / "forged.txt"
@@ -130,7 +131,8 @@ def test_edits_to_grader_files_are_flagged(classroom) -> None:
     assert rows["forger"]["flags"] == "changed .github/workflows/classroom.yml; added labs/1.1/conftest.py"
     assert rows["linker"]["flags"] == "labs/1.1/my-first-pod.yaml is not a regular file (not graded)"
     assert rows["no-lab"]["flags"] == "; ".join(  # no labs/ at all: every lab's rubric is missing
-        f"missing {lab.folder.relative_to(REPO).as_posix()}/test_lab_{lab.id.replace('.', '_')}.py" for lab in find_labs())
+        f"missing {lab.folder.relative_to(REPO).as_posix()}/test_lab_{lab.id.replace('.', '_')}.py"
+        for lab in find_labs())
     assert [name for name, row in rows.items() if row["flags"]] == ["forger", "linker", "no-lab"]
 
 
@@ -167,9 +169,13 @@ def test_an_infrastructure_error_is_retried_then_error_never_zero(tmp_path: Path
 def test_on_kind_the_cluster_is_made_once_and_runs_reach_it_by_its_kubeconfig(monkeypatch: pytest.MonkeyPatch) -> None:
     """Parallel runs must not each call `kind export kubeconfig`: kind locks the file and fails the loser."""
     from graders import regrade as module
-    calls = []
-    monkeypatch.setattr(module.subprocess, "run", lambda command, **kw: calls.append(command) or
-                        subprocess.CompletedProcess(command, 0, "kind cluster k8s-101 is up", ""))
+    calls: list[list[str]] = []
+
+    def run(command: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 0, "kind cluster k8s-101 is up", "")
+
+    monkeypatch.setattr(module.subprocess, "run", run)
     args = module.argparse.Namespace(backend="kind", kind_cluster=None, context=None)
     extra, env = module.backend_args(args)
     assert calls == [[sys.executable, "-m", "graders.backends.kind", "k8s-101"]]
@@ -183,8 +189,14 @@ def test_a_run_over_its_time_is_stopped_as_on_ctrl_c(tmp_path: Path, monkeypatch
     SIGTERM test shows that they do)."""
     from graders import regrade as module
     monkeypatch.setattr(module, "RUN_TIMEOUT", 4)
-    started, popen = [], subprocess.Popen
-    monkeypatch.setattr(module.subprocess, "Popen", lambda *a, **kw: started.append(popen(*a, **kw)) or started[-1])
+    started: list[subprocess.Popen[str]] = []
+    popen = subprocess.Popen
+
+    def start(*args: Any, **kw: Any) -> subprocess.Popen[str]:
+        started.append(popen(*args, **kw))
+        return started[-1]
+
+    monkeypatch.setattr(module.subprocess, "Popen", start)
     submission = tmp_path / "submission"
     # a sidecar that never prints the log makes the run wait for it (about 9 s in all): the 4 s end while the
     # graders run (the reference takes about 4 s, and a signal in its last instants, after Python restored

@@ -53,7 +53,8 @@ REFUSED = {
     "undeclared volume": (lambda p: app(p)["volumeMounts"][0].update(name="log"),
                           'spec.containers[0].volumeMounts[0].name: Not found: "log"'),
     "duplicate mountPath": (lambda p: app(p)["volumeMounts"].append({"name": "logs", "mountPath": "/var/log/nginx"}),
-                            'spec.containers[0].volumeMounts[1].mountPath: Invalid value: "/var/log/nginx": must be unique'),
+                            'spec.containers[0].volumeMounts[1].mountPath: Invalid value: "/var/log/nginx": '
+                            'must be unique'),
     "containerPort too big": (lambda p: app(p)["ports"][0].update(containerPort=65536),
                               "spec.containers[0].ports[0].containerPort: Invalid value: 65536: must be between 1 "
                               "and 65535, inclusive"),
@@ -137,7 +138,7 @@ def test_a_refused_pod_fails_manifests_and_is_not_applied(tmp_path: Path) -> Non
     assert [str(p) for p in submission.problems] == [
         'app-with-sidecar.yaml: spec.containers[1].name: Duplicate value: "app" (each container of a Pod, '
         'init containers included, needs a name of its own)']
-    assert "app-with-sidecar.yaml has problems" in submission.why_not_gradable("app-with-sidecar")
+    assert "app-with-sidecar.yaml has problems" in str(submission.why_not_gradable("app-with-sidecar"))
 
 
 def test_validation_runs_on_schema_valid_pods_only(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from graders.backends.kube import (
     ClusterBackend, Configuration, KubernetesSandbox, check_reachable, client_for, cluster_problem,
@@ -83,6 +83,7 @@ class NotHealthy(InfraError):
 
 class KindBackend(ClusterBackend):
     name = "kind"
+    progress: Progress  # never None here: the terminal when the caller gives none
 
     def __init__(self, cluster: str, config: Path | None = None, delete: bool = False,
                  progress: Progress | None = None) -> None:
@@ -108,7 +109,7 @@ class KindBackend(ClusterBackend):
                 configuration, self.version = self._up()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
             raise InfraError(f"could not create or reuse the kind cluster {cluster!r}: {_output(error)}",
-                             tried=self.tried, fix=FIX)
+                             tried=self.tried, fix=FIX) from error
         super().__init__(configuration, where=f"kind cluster {cluster} (Kubernetes {self.version})",
                          progress=self.progress)
 
@@ -219,7 +220,7 @@ class KindBackend(ClusterBackend):
             try:
                 return check_reachable(api, where, tried=self.tried, fix=fix)
             except InfraError as error:
-                raise NotYet(error.problem)
+                raise NotYet(error.problem) from error
 
         def healthy() -> None:
             try:
@@ -232,11 +233,12 @@ class KindBackend(ClusterBackend):
         try:
             version = until(reachable, timeout=timeout)
         except NotYet as last:
-            raise InfraError(f"{last.observed} (waited {timeout:g} s)", tried=self.tried, fix=fix)
+            raise InfraError(f"{last.observed} (waited {timeout:g} s)", tried=self.tried, fix=fix) from None
         try:
             until(healthy, timeout=max(deadline - time.monotonic(), 1.0))
         except NotYet as last:
-            raise NotHealthy(f"the {where} is not ready to run Pods: {last.observed}", tried=self.tried, fix=fix)
+            raise NotHealthy(f"the {where} is not ready to run Pods: {last.observed}", tried=self.tried,
+                             fix=fix) from None
         return version
 
     def close(self) -> None:
@@ -245,7 +247,7 @@ class KindBackend(ClusterBackend):
                 self._delete()
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
                 raise InfraError(f"could not delete the kind cluster: {_output(error)}", tried=self.tried,
-                                 fix=f"`kind delete cluster --name {self.cluster}`")
+                                 fix=f"`kind delete cluster --name {self.cluster}`") from error
 
     # -- commands -------------------------------------------------------------------------------------
     def _delete(self, quiet: bool = False) -> None:
@@ -307,7 +309,7 @@ def delete_cluster(cluster: str, progress: Progress | None = None) -> None:
             _run([kind, "delete", "cluster", f"--name={cluster}", f"--kubeconfig={kubeconfig}"])
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
             raise InfraError(f"could not delete the kind cluster {cluster!r}: {_output(error)}",
-                             fix=f"`kind delete cluster --name {cluster}`")
+                             fix=f"`kind delete cluster --name {cluster}`") from error
     kubeconfig.unlink(missing_ok=True)
 
 
@@ -358,7 +360,7 @@ def download_kind(asset: str, path: Path, progress: Progress) -> None:
         published = _fetch(url + ".sha256sum").decode("ascii", "replace").split()
         binary = _fetch(url)
     except OSError as error:  # urllib's URLError and timeouts are OSErrors
-        raise InfraError(f"could not download kind from {url}: {error}", fix=fix)
+        raise InfraError(f"could not download kind from {url}: {error}", fix=fix) from error
     actual = hashlib.sha256(binary).hexdigest()
     if not published or actual != published[0].lower():
         raise InfraError(f"the kind binary from {url} does not match its published sha256 "
@@ -423,7 +425,7 @@ def file_lock(path: Path, progress: Progress, timeout: float = LOCK_TIMEOUT) -> 
 if sys.platform == "win32":
     import msvcrt
 
-    def _try_lock(handle) -> bool:  # type: ignore[no-untyped-def]
+    def _try_lock(handle: IO[bytes]) -> bool:
         try:
             handle.seek(0)
             msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
@@ -431,20 +433,20 @@ if sys.platform == "win32":
         except OSError:
             return False
 
-    def _unlock(handle) -> None:  # type: ignore[no-untyped-def]
+    def _unlock(handle: IO[bytes]) -> None:
         handle.seek(0)
         msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
 else:
     import fcntl
 
-    def _try_lock(handle) -> bool:  # type: ignore[no-untyped-def]
+    def _try_lock(handle: IO[bytes]) -> bool:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
             return False
 
-    def _unlock(handle) -> None:  # type: ignore[no-untyped-def]
+    def _unlock(handle: IO[bytes]) -> None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 

@@ -52,12 +52,12 @@ NO_SUCH_IMAGE = ("not found", "manifest unknown", "pull access denied", "invalid
 
 # The run's namespace enforces what the offline policy checks, and bounds what a Pod may take.
 POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline"}
-LIMIT_RANGE = {"metadata": {"name": "k8s101-limits"}, "spec": {"limits": [{
+LIMIT_RANGE: dict[str, Any] = {"metadata": {"name": "k8s101-limits"}, "spec": {"limits": [{
     "type": "Container",
     "default": {"cpu": "1", "memory": "512Mi", "ephemeral-storage": "1Gi"},
     "defaultRequest": {"cpu": "50m", "memory": "32Mi", "ephemeral-storage": "64Mi"},
     "max": {"cpu": "2", "memory": "1Gi", "ephemeral-storage": "2Gi"}}]}}
-RESOURCE_QUOTA = {"metadata": {"name": "k8s101-quota"},
+RESOURCE_QUOTA: dict[str, Any] = {"metadata": {"name": "k8s101-quota"},
                   "spec": {"hard": {"pods": "10", "limits.memory": "4Gi", "requests.memory": "4Gi"}}}
 # 403s of a namespace just made: its default ServiceAccount, or its quota's usage, is not there yet
 NOT_YET_403 = ('serviceaccount "default" not found', "status unknown for quota")
@@ -82,7 +82,7 @@ def load_configuration(kubeconfig: Path | None, context: str | None) -> client.C
     except (config.ConfigException, OSError, ValueError) as error:
         raise InfraError(f"cannot load the kubeconfig context {context!r}: {error}",
                          tried=[f"kubeconfig {kubeconfig or '~/.kube/config (or $KUBECONFIG)'}"],
-                         fix="`kubectl config get-contexts` lists the contexts you can name with --context")
+                         fix="`kubectl config get-contexts` lists the contexts you can name with --context") from error
     if is_loopback(configuration.host):
         configuration.proxy = None
     return configuration
@@ -132,7 +132,7 @@ class _BoundedWebSocket(websocket.WebSocket):
 
 
 # stream() builds its websocket in ws_client.create_websocket(), which gives no way to pass options
-ws_client.WebSocket = _BoundedWebSocket
+ws_client.WebSocket = _BoundedWebSocket  # type: ignore[misc]  # replacing the class is the point
 
 
 class ClusterBackend:
@@ -209,26 +209,26 @@ class KubernetesSandbox:
             except ApiException as error:
                 message = _api_message(error)
                 if error.status == 403 and any(words in message for words in NOT_YET_403):
-                    raise NotYet(message)  # a fresh namespace: its ServiceAccount or quota status comes soon
+                    raise NotYet(message) from error  # a fresh namespace: its ServiceAccount or quota status comes soon
                 if error.status == 403 and any(words in message for words in OVER_OUR_BOUNDS):
-                    raise ApplyRejected(f"{error.status} {error.reason}: {message}")
+                    raise ApplyRejected(f"{error.status} {error.reason}: {message}") from error
                 if error.status == 403:
                     raise InfraError(f"the cluster's policy refused {name}: {message}",
                                      tried=[f"creating {name} in {self.description}"],
                                      fix="this cluster forbids what the lab needs (RBAC, a quota or a Pod "
                                          "Security level above baseline): grade on the grader's own kind "
-                                         "cluster (--backend kind) or ask the cluster's admin")
+                                         "cluster (--backend kind) or ask the cluster's admin") from error
                 if error.status in (400, 409, 422):
-                    raise ApplyRejected(f"{error.status} {error.reason}: {message}")
-                raise _infra(f"create {name}", error)
+                    raise ApplyRejected(f"{error.status} {error.reason}: {message}") from error
+                raise _infra(f"create {name}", error) from error
             except NETWORK_ERRORS as error:
-                raise _infra(f"create {name}", error)
+                raise _infra(f"create {name}", error) from error
 
         try:
             until(create, timeout=timeout)
         except NotYet as last:
             raise InfraError(f"the namespace {self.namespace} was not ready for {resource.kind}s within "
-                             f"{timeout:g} s: {last.observed}", fix="raise --timeout-apply")
+                             f"{timeout:g} s: {last.observed}", fix="raise --timeout-apply") from None
 
     def read(self, kind: str, name: str) -> dict[str, Any] | None:
         resource = _resource(kind)
@@ -282,13 +282,13 @@ class KubernetesSandbox:
             if "timed out" in str(error).lower():
                 raise InfraError(f"the Kubernetes API did not answer within {timeout:g} s while trying to {what}",
                                  fix="check that the cluster is up (`kubectl cluster-info`; Docker Desktop "
-                                     "not paused), or raise --timeout-exec if it is slow")
-            raise _infra(what, error)
+                                     "not paused), or raise --timeout-exec if it is slow") from error
+            raise _infra(what, error) from error
         try:
             try:
                 response.run_forever(timeout=timeout)
             except (WebSocketException, OSError) as error:
-                raise _infra(what, error)
+                raise _infra(what, error) from error
             if response.is_open():
                 raise InfraError(f"the command did not finish within {timeout:g} s while trying to {what}",
                                  fix="raise --timeout-exec if the cluster is slow")
@@ -313,9 +313,9 @@ class KubernetesSandbox:
         except ApiException as error:
             if error.status == 400 and "waiting to start" in _api_message(error):
                 return ""  # no logs yet (container not started): nothing to show
-            raise _infra(f"read the logs of container {container} of Pod {pod}", error)
+            raise _infra(f"read the logs of container {container} of Pod {pod}", error) from error
         except NETWORK_ERRORS as error:
-            raise _infra(f"read the logs of container {container} of Pod {pod}", error)
+            raise _infra(f"read the logs of container {container} of Pod {pod}", error) from error
 
     def events(self, pod: str) -> list[str]:
         try:
@@ -429,8 +429,8 @@ class KubernetesSandbox:
         try:
             until(finished, timeout=timeout)
         except NotYet as last:
-            raise InfraError(f"could not {what} within {timeout:g} s: {last.observed}",
-                             fix="raise --timeout-exec if the cluster is slow (it may still pull busybox:1.36)")
+            raise InfraError(f"could not {what} within {timeout:g} s: {last.observed}", fix="raise --timeout-exec "
+                             "if the cluster is slow (it may still pull busybox:1.36)") from None
         output = _request(what, self.api.read_namespaced_pod_log, pod, self.namespace, container=name) or ""
         files: dict[str, str] = {}
         for chunk in output.split(separator + " ./")[1:]:
@@ -476,9 +476,9 @@ def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool
     except ApiException as error:
         if missing_ok and error.status == 404:
             return None
-        raise _infra(what, error)
+        raise _infra(what, error) from error
     except NETWORK_ERRORS as error:
-        raise _infra(what, error)
+        raise _infra(what, error) from error
 
 
 def _transient(error: BaseException) -> bool:
@@ -499,7 +499,8 @@ def _get(api: client.ApiClient, path: str, _request_timeout: float = REQUEST_TIM
     return _raw(api, "GET", path, None, _request_timeout)
 
 
-def _delete(api: client.ApiClient, path: str, options: dict[str, Any], _request_timeout: float = REQUEST_TIMEOUT) -> Any:
+def _delete(api: client.ApiClient, path: str, options: dict[str, Any],
+            _request_timeout: float = REQUEST_TIMEOUT) -> Any:
     return _raw(api, "DELETE", path, options, _request_timeout)
 
 
@@ -517,37 +518,43 @@ def _raw(api: client.ApiClient, method: str, path: str, body: dict[str, Any] | N
 
 
 def pod_state(pod: client.V1Pod, api: client.ApiClient) -> PodState:
+    spec, metadata = pod.spec, pod.metadata
+    assert spec is not None and metadata is not None, "the API server sends every Pod with both"
     statuses = {s.name: s for s in (pod.status.container_statuses or [])} if pod.status else {}
-    containers = tuple(_container_state(c.name, c.image, statuses.get(c.name)) for c in pod.spec.containers)
+    containers = tuple(_container_state(c.name, c.image or "", statuses.get(c.name)) for c in spec.containers)
     # native sidecars (initContainers with restartPolicy: Always) are containers of the Pod for every check
-    sidecars = [c for c in pod.spec.init_containers or [] if getattr(c, "restart_policy", None) == "Always"]
+    sidecars = [c for c in spec.init_containers or [] if getattr(c, "restart_policy", None) == "Always"]
     if sidecars and pod.status:
         statuses.update({s.name: s for s in pod.status.init_container_statuses or []})
-        containers += tuple(_container_state(c.name, c.image, statuses.get(c.name)) for c in sidecars)
+        containers += tuple(_container_state(c.name, c.image or "", statuses.get(c.name)) for c in sidecars)
     # what really runs: the runtime's image ID (repo@sha256:...), whatever the image string said
     containers = tuple(replace(c, image_id=getattr(statuses.get(c.name), "image_id", "") or "") for c in containers)
-    return PodState(name=pod.metadata.name, phase=(pod.status.phase if pod.status else None) or "Pending",
-                    labels=dict(pod.metadata.labels or {}), spec=api.sanitize_for_serialization(pod.spec),
-                    containers=containers, terminating=pod.metadata.deletion_timestamp is not None)
+    return PodState(name=metadata.name or "", phase=(pod.status.phase if pod.status else None) or "Pending",
+                    labels=dict(metadata.labels or {}), spec=api.sanitize_for_serialization(spec),
+                    containers=containers, terminating=metadata.deletion_timestamp is not None)
 
 
 def _container_state(name: str, image: str, status: client.V1ContainerStatus | None) -> ContainerState:
     if status is None or status.state is None:
         return ContainerState(name, image, running=False, ready=False, reason="ContainerCreating")
     last = status.last_state.terminated if status.last_state else None
-    common = dict(restarts=status.restart_count or 0, exit_code=last.exit_code if last else None)
+    restarts, exit_code = status.restart_count or 0, last.exit_code if last else None
     if status.state.running:
-        return ContainerState(name, image, running=True, ready=bool(status.ready), **common)
+        return ContainerState(name, image, running=True, ready=bool(status.ready), restarts=restarts,
+                              exit_code=exit_code)
     if status.state.waiting:
         waiting = status.state.waiting
         reason, message = waiting.reason or "", waiting.message or ""
         if reason in ("ErrImagePull", "ImagePullBackOff") and not pull_is_fatal(image, message):
             reason = PULLING
-        return ContainerState(name, image, running=False, ready=False, reason=reason, message=message, **common)
+        return ContainerState(name, image, running=False, ready=False, reason=reason, message=message,
+                              restarts=restarts, exit_code=exit_code)
     terminated = status.state.terminated
+    if terminated is None:  # no state set: the API's default is waiting
+        return ContainerState(name, image, running=False, ready=False, reason="ContainerCreating")
     return ContainerState(name, image, running=False, ready=False, reason=terminated.reason or "Terminated",
                           message=terminated.message or f"exited with code {terminated.exit_code}",
-                          restarts=common["restarts"], exit_code=terminated.exit_code)
+                          restarts=restarts, exit_code=terminated.exit_code)
 
 
 def pull_is_fatal(image: str, message: str) -> bool:
@@ -608,7 +615,7 @@ def check_reachable(api: client.ApiClient, where: str, tried: list[str], fix: st
     try:
         return client.VersionApi(api).get_code(_request_timeout=REQUEST_TIMEOUT).git_version
     except (ApiException, *NETWORK_ERRORS) as error:
-        raise InfraError(f"the Kubernetes API of {where} does not answer: {error}", tried=tried, fix=fix)
+        raise InfraError(f"the Kubernetes API of {where} does not answer: {error}", tried=tried, fix=fix) from error
 
 
 def cluster_problem(api: client.ApiClient) -> str | None:

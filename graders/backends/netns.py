@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from graders.backends.base import HttpResponse
@@ -30,7 +31,7 @@ def usable() -> bool:
     return os.geteuid() == 0 and _setns is not None
 
 
-def _load_setns():  # type: ignore[no-untyped-def]  # a ctypes function
+def _load_setns() -> Any:  # a ctypes function, or None
     try:
         return ctypes.CDLL(None, use_errno=True).setns
     except (OSError, AttributeError):  # not Linux, or a libc without setns

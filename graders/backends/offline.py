@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from graders.backends.base import ExecResult, PodState
+from graders.backends.base import ExecResult, HttpResponse, PodState
 from graders.errors import GraderError
 
 
 class OfflineSandbox:
     description = "no cluster (nothing in the submission could be applied)"
+    probes_readiness = False
 
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
         raise GraderError("an offline sandbox cannot apply Pods")
@@ -38,3 +39,21 @@ class OfflineSandbox:
 
     def close(self) -> None:
         pass
+
+    def http_get(self, pod: str, port: int, path: str, timeout: float) -> HttpResponse:
+        raise GraderError("an offline sandbox has no Pod to ask")
+
+    def tcp_open(self, pod: str, port: int, timeout: float) -> bool:
+        raise GraderError("an offline sandbox has no Pod to connect to")
+
+    def volume_files(self, pod: str, volume: str, timeout: float) -> dict[str, str]:
+        raise GraderError("an offline sandbox has no volume")
+
+    def image_digests(self, image: str) -> set[str] | None:
+        return None  # nothing resolved any image
+
+    def first_process_status(self, pod: str, container: str, timeout: float) -> str | None:
+        return None  # no container runs
+
+    def node_labels(self) -> dict[str, frozenset[str]] | None:
+        return None  # no nodes

@@ -81,10 +81,11 @@ class PodmanBackend:
     name = "podman"
 
     def __init__(self, podman: str = "podman") -> None:
-        self.podman = shutil.which(podman)
-        if not self.podman:
+        found = shutil.which(podman)
+        if not found:
             raise InfraError("podman is not installed or not on PATH",
                              tried=[f"looked for {podman!r} on PATH"], fix=INSTALL_HINT)
+        self.podman = found
         # Whether podman works shows in the first real call (the run's network), and is diagnosed
         # there: a `podman info` up front costs 0.3 s of every run.
 
@@ -142,15 +143,16 @@ class PodmanSandbox:
         self.digests: dict[str, set[str] | None] = {}  # lab image -> its identities, as looked up once
         self.removed: set[str] = set()  # Pods deleted and seen gone: nothing of them left to remove
         self.pids: dict[tuple[str, str], int] = {}  # (Pod, container) -> host PID of its first process, as last read
-        self.namespaces: dict[str, tuple[int, str]] = {}  # student's Pod -> its infra PID and that PID's start time
-        self.enter_namespaces = netns.usable()  # the grader's own requests in the Pod's network (else a probe container)
+        self.namespaces: dict[str, tuple[int, str]] = {}  # student's Pod -> its infra PID, that PID's start time
+        self.enter_namespaces = netns.usable()  # requests of the grader's own in the Pod's network (else a probe)
         self.numbers = itertools.count(1)  # Pods are applied from parallel threads: next() is atomic
         self.network = f"{WORKDIR_PREFIX}{run_id}"
         created = self._podman("network", "create", "--internal", *_label_args(self.labels), self.network,
                                timeout=60, what="create this run's network")
         if created.returncode != 0:
             shutil.rmtree(self.workdir, ignore_errors=True)
-            info = self._podman("info", "--format", "{{.Host.OCIRuntime.Name}}", timeout=30, what="check that podman works")
+            info = self._podman("info", "--format", "{{.Host.OCIRuntime.Name}}", timeout=30,
+                                what="check that podman works")
             if info.returncode != 0:
                 raise InfraError("podman is installed but does not work",
                                  tried=[f"podman info: {_error_text(info.stderr)}"], fix=INSTALL_HINT)
@@ -177,16 +179,18 @@ class PodmanSandbox:
         index = next(self.numbers)  # file and folder names come from the grader, never from the YAML
         played = self._inside(self.workdir / f"pod{index}.yaml")
         played.write_text(yaml.safe_dump(podman_play.playable(
-            pod, self._pod(name), self.labels, lambda number, volume: self._volume_folder(name, index, number, volume))))
+            pod, self._pod(name), self.labels,
+            lambda number, volume: self._volume_folder(name, index, number, volume))))
         result = self._podman("kube", "play", "--start=false", "--network", self.network, "--log-driver", "k8s-file",
                               "--log-opt", f"max-size={podman_play.LOG_MAX_SIZE}", str(played),
                               timeout=timeout, what=f"create Pod {name}")
         self._note(name, f"podman kube play: exit {result.returncode}")
         if result.returncode == 0:
             self._limit_processes(name)
-            result = self._start(name, pod, max(1.0, deadline - time.monotonic()), timeout)
-            if result is None:
+            started = self._start(name, pod, max(1.0, deadline - time.monotonic()), timeout)
+            if started is None:
                 return  # a Pod that cannot start: its state says why
+            result = started
             self._note(name, f"podman pod start: exit {result.returncode}")
             if result.returncode == 0:
                 return
@@ -197,7 +201,8 @@ class PodmanSandbox:
         if reason is None:
             raise InfraError(f"podman could not start Pod {name} for a reason of the machine's, not of your YAML: "
                              f"{error}", tried=[f"podman kube play {played}"], fix=_machine_fix(error))
-        missing = {c.get("image", "") for c in pod["spec"].get("containers", []) if not self._image_exists(c.get("image", ""))}
+        missing = {c.get("image", "") for c in pod["spec"].get("containers", [])
+                   if not self._image_exists(c.get("image", ""))}
         self.failed[name] = _failed_state(pod, error, missing, reason)
 
     def state(self, pod: str) -> PodState | None:
@@ -380,15 +385,16 @@ class PodmanSandbox:
             if not waiting:
                 raise InfraError(f"podman did not answer within {timeout:g} s while trying to start Pod {name}",
                                  tried=[" ".join(["podman", *argv[1:]])],
-                                 fix="check `podman ps`; raise the timeout with --timeout-apply if the machine is slow")
-            error = (f"init container {', '.join(waiting)} did not finish within {apply_timeout:g} s: the Pod's containers "
-                     f"start only after every init container has exited")
+                                 fix="check `podman ps`; raise the timeout with --timeout-apply if the machine "
+                                     "is slow") from None
+            error = (f"init container {', '.join(waiting)} did not finish within {apply_timeout:g} s: the Pod's "
+                     f"containers start only after every init container has exited")
             self._note(name, error)
             self.failed[name] = _failed_state(pod, error, set(), "CreateContainerError")
             return None
         except OSError as error:
             raise InfraError(f"podman cannot be run any more ({error.strerror or error}) while trying to start Pod "
-                             f"{name}", tried=[" ".join(argv)], fix=INSTALL_HINT)
+                             f"{name}", tried=[" ".join(argv)], fix=INSTALL_HINT) from error
 
     def _remove_volumes(self, pod: str) -> None:
         for folder in self.volumes.pop(pod, {}).values():
@@ -426,7 +432,8 @@ class PodmanSandbox:
         if result.returncode in (125, 126, 127):  # podman's own failure, not the probe's
             raise InfraError(f"podman could not start the grader's probe container to {what}: "
                              f"{_error_text(result.stderr)}",
-                             tried=[f"podman run --rm --network ns:(the network of {self._pod(pod)}) {self.PROBE_IMAGE}"],
+                             tried=[f"podman run --rm --network ns:(the network of {self._pod(pod)}) "
+                                    f"{self.PROBE_IMAGE}"],
                              fix=f"check that `podman image exists {self.PROBE_IMAGE}` and `podman pod ps` work")
         return result
 
@@ -500,12 +507,13 @@ class PodmanSandbox:
         seconds = max(1, int(timeout))
         result = self._probe(pod, f"nc -w {seconds} 127.0.0.1 {int(port)} </dev/null", timeout,
                              f"connect to port {port} in Pod {pod}")
-        return not re.search(r"refused|timed out|can't connect", result.stderr, re.I) and result.returncode in (0, 1, 124, 143)
+        return (not re.search(r"refused|timed out|can't connect", result.stderr, re.I)
+                and result.returncode in (0, 1, 124, 143))
 
     def volume_files(self, pod: str, volume: str, timeout: float) -> dict[str, str]:
         root = self._volume_dir(pod, volume)
         files: dict[str, str] = {}
-        for folder, dirs, names in os.walk(root):  # os.walk follows no symlinked folders
+        for folder, _folders, names in os.walk(root):  # os.walk follows no symlinked folders
             for name in sorted(names):
                 if len(files) >= self.MAX_VOLUME_FILES:
                     return files
@@ -566,10 +574,10 @@ def _call(podman: str, *args: str, timeout: float, what: str) -> subprocess.Comp
     except subprocess.TimeoutExpired:
         raise InfraError(f"podman did not answer within {timeout:g} s while trying to {what}",
                          tried=[" ".join(["podman", *args])],
-                         fix="check `podman ps`; raise the timeout with --timeout-* if the machine is slow")
+                         fix="check `podman ps`; raise the timeout with --timeout-* if the machine is slow") from None
     except OSError as error:
         raise InfraError(f"podman cannot be run any more ({error.strerror or error}) while trying to {what}",
-                         tried=[" ".join([podman, *args])], fix=INSTALL_HINT)
+                         tried=[" ".join([podman, *args])], fix=INSTALL_HINT) from error
 
 
 def _remove_pods(podman: str, names: list[str], timeout: float = 60, attempts: int = 3) -> list[str]:
@@ -589,7 +597,8 @@ def _json(text: str) -> list[dict[str, Any]]:
     try:
         return json.loads(text or "[]")
     except ValueError as error:
-        raise InfraError(f"podman printed something that is not JSON: {error}", fix="check `podman version`")
+        raise InfraError(f"podman printed something that is not JSON: {error}",
+                         fix="check `podman version`") from error
 
 
 def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
@@ -639,7 +648,8 @@ STUDENT_ERRORS = (
 MACHINE_ERRORS = (r"pause image|pause binary|catatonit|conmon|rlimit|cgroups? |hybrid mode|overlay|storage|"
                   r"no space left|runtime \"?\w+\"? not found|netavark|\bcni\b|slirp|database|\block")
 MACHINE_FIXES = (
-    ("catatonit|pause", "install catatonit (Debian: apt-get install catatonit), which podman needs for its pause image"),
+    ("catatonit|pause",
+     "install catatonit (Debian: apt-get install catatonit), which podman needs for its pause image"),
     ("newuidmap|newgidmap", "install uidmap (Debian: apt-get install uidmap)"),
     ("setrlimit|rlimit|hybrid mode", "point CONTAINERS_CONF at scripts/podman/containers.conf (runc, low ulimits)"),
 )
@@ -663,7 +673,7 @@ def _machine_fix(error: str) -> str:
 def owner_labels() -> dict[str, str]:
     """Who runs this grader: host, boot, PID and the PID's start time (a PID can be reused)."""
     pid = os.getpid()
-    return dict(zip(OWNER_LABELS, (socket.gethostname(), _boot_id(), str(pid), _started(pid))))
+    return dict(zip(OWNER_LABELS, (socket.gethostname(), _boot_id(), str(pid), _started(pid)), strict=True))
 
 
 def owner_gone(labels: dict[str, str]) -> bool:

@@ -25,9 +25,10 @@ EMPTYDIR_CAP = 128 * 1024**2  # bytes of an emptyDir without a lower sizeLimit
 LOG_MAX_SIZE = "10mb"  # `--log-opt max-size`: a container's log file on the machine
 CONTAINER_LISTS = ("initContainers", "containers")
 
-_SUFFIXES = {"": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6,
-             "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
-             "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_SUFFIXES: dict[str, Decimal | int] = {
+    "": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6,
+    "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
+    "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
 
 
@@ -84,9 +85,8 @@ def expand_container(container: dict[str, Any]) -> None:
 
 def bound_resources(container: dict[str, Any]) -> None:
     """Memory and CPU limits on a container: the student's own when lower, else ours; requests capped."""
-    resources = container.get("resources") if isinstance(container.get("resources"), dict) else {}
-    limits = resources.get("limits") if isinstance(resources.get("limits"), dict) else {}
-    requests = resources.get("requests") if isinstance(resources.get("requests"), dict) else {}
+    resources = _mapping(container.get("resources"))
+    limits, requests = _mapping(resources.get("limits")), _mapping(resources.get("requests"))
     memory = _lowest(limits.get("memory"), MEMORY_LIMIT)
     cpu = _lowest(limits.get("cpu"), CPU_LIMIT)
     bounded = {"limits": {"memory": _bytes(memory), "cpu": _cpu(cpu)}}
@@ -97,8 +97,13 @@ def bound_resources(container: dict[str, Any]) -> None:
 
 def emptydir_size(volume: dict[str, Any]) -> int:
     """Bytes an emptyDir may hold: its sizeLimit, at most EMPTYDIR_CAP."""
-    source = volume.get("emptyDir") if isinstance(volume.get("emptyDir"), dict) else {}
+    source = _mapping(volume.get("emptyDir"))
     return int(_lowest(source.get("sizeLimit"), EMPTYDIR_CAP))
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """The field when it is a mapping, else an empty one (the schema check reports the wrong type)."""
+    return value if isinstance(value, dict) else {}
 
 
 INIT_CONTAINER_TYPE = "io.podman.annotations.init.container.type"

@@ -116,7 +116,7 @@ def _match(expected: Any, actual: Any, path: str) -> list[Mismatch]:
             return [Mismatch(path, f"a list: {_show(expected)}", _show(actual))]
         if len(actual) != len(expected):
             return [Mismatch(path, _show(expected), _show(actual))]
-        return [m for i, (e, a) in enumerate(zip(expected, actual)) for m in _match(e, a, f"{path}[{i}]")]
+        return [m for i, (e, a) in enumerate(zip(expected, actual, strict=True)) for m in _match(e, a, f"{path}[{i}]")]
     return _match_scalar(expected, actual, path)
 
 
@@ -452,14 +452,15 @@ def readiness_probe_answers(run: LabRun, pod: str, container: str) -> None:
     container Ready: where the backend runs readiness probes (a kubelet), its verdict is the container's
     ready flag; elsewhere (podman) the grader makes the probe's request from inside the Pod's network."""
     state = wait_started(run, pod)
-    spec = next((c for c in _list(run.submission.pods[pod]["spec"].get("containers")) if c.get("name") == container), {})
+    containers = _list(run.submission.pods[pod]["spec"].get("containers"))
+    spec: dict[str, Any] = next((c for c in containers if c.get("name") == container), {})
     http = (spec.get("readinessProbe") or {}).get("httpGet")
     if not isinstance(http, Mapping):
         raise CheckFailed(expected=f"an httpGet readinessProbe on container {container}", observed="none",
                           hint="add readinessProbe.httpGet with path and port")
     port, path = port_of(spec, http.get("port")), http.get("path", "/")
     if port is None:
-        raise CheckFailed(expected=f"the readinessProbe's port to be a number or the name of a containerPort",
+        raise CheckFailed(expected="the readinessProbe's port to be a number or the name of a containerPort",
                           observed=f"port {http.get('port')!r} names no port of container {container}",
                           hint="use the name you gave the port under ports (e.g. http)")
     url = f"http://localhost:{port}{path}"

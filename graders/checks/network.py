@@ -51,7 +51,8 @@ def _answers(run: LabRun, pod: str, server: str, *, port: int, page_text: str, w
     except NotYet as last:
         raise CheckFailed(
             expected=f"port {port} of Pod {pod} (where container {server} serves) to answer with {what}",
-            observed=f"the grader's request to localhost:{port} inside the Pod got {last.observed}", hint=hint)
+            observed=f"the grader's request to localhost:{port} inside the Pod got {last.observed}",
+            hint=hint) from None
     if image:  # something answered: it must be the lab's server, not another container or program
         runs_lab_image(run, pod, server, image, program)
 

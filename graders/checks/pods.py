@@ -97,7 +97,7 @@ def _wait_running(run: LabRun, pod: str) -> PodState:
                 hint=("a readinessProbe that never succeeds keeps the container out of Ready: check its port, "
                       "path and command" if unready else
                       f"`kubectl describe pod {pod}` shows why it is stuck; slow machine? raise --timeout-ready"),
-                details=details(run, pod))
+                details=details(run, pod)) from None
         if not any(c.restarts for c in state.containers):
             return state
         stable = _stable(run, pod, state, crashing_since)
@@ -350,7 +350,7 @@ def _spec_problems(pod: dict, containers: Sequence[str] | None, labels: Mapping[
     problems: list[str] = []
     spec_containers = pod_containers(pod["spec"])
     by_name = {c.get("name"): c for c in spec_containers}
-    if containers is not None and sorted(by_name) != sorted(containers):
+    if containers is not None and sorted(by_name, key=str) != sorted(containers):  # a name may be missing
         problems.append(f"expected containers named {', '.join(containers)}; found "
                         f"{', '.join(map(str, by_name)) or 'none'}")
     have_labels = pod["metadata"].get("labels") or {}

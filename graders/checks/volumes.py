@@ -74,7 +74,7 @@ def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer
             expected=f"a request logged by {writer} (GET /?{marker}) to appear in the volume shared with "
                      f"{reader} ({reader}'s mount: {', '.join(reader_paths.values())}) and in {reader}'s output",
             observed=last.observed,
-            hint=_hint(shared, volume_kinds, writer, reader, writer_log_dir))
+            hint=_hint(shared, volume_kinds, writer, reader, writer_log_dir)) from None
 
 
 def _observed(files: list[str], in_output: bool, reader: str, paths: list[str]) -> str:

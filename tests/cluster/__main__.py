@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from tests.cluster.api import Cluster
 from tests.cluster.faults import FAULTS, Faults
@@ -43,7 +44,7 @@ class Server:
             self.cluster.on_first_pod = lambda: self.go_down(faults.api_down)
 
     @web.middleware
-    async def refuse_when_down(self, request: web.Request, handler):  # type: ignore[no-untyped-def]
+    async def refuse_when_down(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if self.down and request.transport is not None:  # a kept-alive connection: drop it too
             request.transport.close()
             raise web.HTTPServiceUnavailable()

@@ -60,4 +60,4 @@ def fake_cluster(workdir: Path, *faults: str) -> Iterator[FakeCluster]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-            raise RuntimeError("the fake cluster did not stop on SIGTERM:\n" + "\n".join(cluster.output))
+            raise RuntimeError("the fake cluster did not stop on SIGTERM:\n" + "\n".join(cluster.output)) from None

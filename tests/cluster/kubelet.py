@@ -250,7 +250,8 @@ class Kubelet:
                   if "persistentVolumeClaim" in v]
         if claims:  # there is no PersistentVolumeClaim API here: it cannot be bound
             self.emit(pod, "Warning", "FailedScheduling", f'0/1 nodes are available: persistentvolumeclaim '
-                                                          f'"{claims[0]}" not found. preemption: 0/1 nodes are available')
+                                                          f'"{claims[0]}" not found. preemption: 0/1 nodes are '
+                                                          'available')
             return
         self.emit(pod, "Normal", "Scheduled", f"Successfully assigned {pod.namespace}/{pod.name} to fake-cluster")
         unmountable = missing_volume(pod.obj["spec"])
@@ -259,7 +260,7 @@ class Kubelet:
             return
         pulled = await asyncio.gather(*(self._pull(pod, c) for c in pod.containers.values()))
         ready = []
-        for c, ok in zip(pod.containers.values(), pulled):
+        for c, ok in zip(pod.containers.values(), pulled, strict=True):
             missing = ok and missing_reference(c.spec)
             if missing:  # no ConfigMap or Secret API here: every reference is to something missing
                 c.reason, c.message = "CreateContainerConfigError", missing
@@ -296,8 +297,9 @@ class Kubelet:
                     self.emit(pod, "Normal", "Pulled", f'Successfully pulled image "{c.image}" in {seconds:.3f}s')
                     return True
                 if _reason_for(err) == "InvalidImageName":
-                    c.reason, c.message = "InvalidImageName", f'Failed to apply default image tag "{c.image}": ' \
-                                                              f'couldn\'t parse image reference "{c.image}": invalid reference format'
+                    c.reason, c.message = "InvalidImageName", (
+                        f'Failed to apply default image tag "{c.image}": '
+                        f'couldn\'t parse image reference "{c.image}": invalid reference format')
                     self.emit(pod, "Warning", "InspectFailed", c.message)
                     self.emit(pod, "Warning", "Failed", "Error: InvalidImageName")
                     return False
@@ -311,7 +313,8 @@ class Kubelet:
     async def _pull_failed(self, pod: Pod, c: Container, error: str, backoff: float, once: bool = False) -> None:
         """ErrImagePull, then ImagePullBackOff for the back-off; for ever unless `once`."""
         while not pod.deleting:
-            c.reason, c.message = "ErrImagePull", f"rpc error: code = {'Unknown' if once else 'NotFound'} desc = {error}"
+            code = "Unknown" if once else "NotFound"
+            c.reason, c.message = "ErrImagePull", f"rpc error: code = {code} desc = {error}"
             self.emit(pod, "Warning", "Failed", f'Failed to pull image "{c.image}": {c.message}')
             self.emit(pod, "Warning", "Failed", "Error: ErrImagePull")
             await asyncio.sleep(ERR_IMAGE_PULL_SHOWN)
@@ -333,7 +336,7 @@ class Kubelet:
         if code != 0:
             print(f"fake-cluster: podman kube play {pod.podman_name} failed: {err.strip()}", flush=True)
             await remove_pods([pod.podman_name])
-            reason, message = _reason_for(err), _error_text(err)
+            reason, message = _reason_for(err) or "", _error_text(err)  # "": the machine's, no kubelet reason
             for c in containers:
                 c.reason, c.message = reason, message
             self.emit(pod, "Warning", "Failed", f"Error: {message}")
@@ -385,7 +388,7 @@ class Kubelet:
             argv += ["--entrypoint", json.dumps(spec["command"])]
         code, _, err = await podman(*argv, c.image, *(spec.get("args") or []))
         if code != 0:
-            c.reason, c.message = _reason_for(err), _error_text(err)
+            c.reason, c.message = _reason_for(err) or "", _error_text(err)  # "": the machine's, no kubelet reason
             return
         c.played = True
         self.emit(pod, "Normal", "Created", f"Created container {c.name}")

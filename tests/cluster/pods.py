@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from aiohttp import WSMsgType, web
 
@@ -23,8 +23,10 @@ CHANNEL_STDOUT, CHANNEL_STDERR, CHANNEL_ERROR = 1, 2, 3
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 TOKEN_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 NOT_RUNNING = {"metadata": {}, "status": "Failure", "reason": "InternalError", "code": 500,
-               "message": "Internal error occurred: error executing command in container: container is not created or running",
-               "details": {"causes": [{"message": "error executing command in container: container is not created or running"}]}}
+               "message": "Internal error occurred: error executing command in container: container is not created "
+                          "or running",
+               "details": {"causes": [{"message": "error executing command in container: container is not created "
+                                                  "or running"}]}}
 
 
 class PodsApi:
@@ -58,7 +60,8 @@ class PodsApi:
             if cluster.faults.sa_delay > 1:
                 fired("sa-delay", f"pod {name} refused: no default ServiceAccount in {ns} yet")
             return status(403, "Forbidden", f'pods "{name}" is forbidden: error looking up service account '
-                                             f'{ns}/default: serviceaccount "default" not found', name=name, kind="pods")
+                                             f'{ns}/default: serviceaccount "default" not found',
+                          name=name, kind="pods")
         causes = pod_errors(body)
         if causes:
             return status(422, "Invalid", invalid_message("Pod", name, causes), name=name, kind="Pod", causes=causes)
@@ -180,7 +183,8 @@ class PodsApi:
         name, refused = self._container(request, pod)
         if refused:
             return refused
-        c = pod.any_container(name)
+        c = pod.any_container(name) if name else None
+        assert c is not None  # _container refused every other name
         if not c.played or (c.state == "waiting" and not c.last_terminated):
             return status(400, "BadRequest", f'container "{name}" in pod "{pod.name}" is waiting to start: '
                                               f"{c.reason or 'ContainerCreating'}")
@@ -210,7 +214,8 @@ class PodsApi:
             while request.transport is not None and not request.transport.is_closing():
                 await asyncio.sleep(0.5)
             return web.Response(status=499)
-        c = pod.any_container(name)
+        c = pod.any_container(name) if name else None
+        assert c is not None  # _container refused every other name
         if c.state != "running":
             return status(400, "BadRequest", f'unable to upgrade connection: container not found ("{name}")')
         ws = web.WebSocketResponse(protocols=EXEC_PROTOCOLS)
@@ -229,7 +234,8 @@ class PodsApi:
         out, err = (part.decode(errors="replace") for part in finished.result())
         err = strip_noise(err)
         code = process.returncode or 0
-        not_found = code in (125, 126, 127) and ("executable file not found" in err or "no such file or directory" in err)
+        not_found = code in (125, 126, 127) and ("executable file not found" in err
+                                                 or "no such file or directory" in err)
         if code == 255 and "container state improper" in err:  # it exited since the last look
             await ws.send_bytes(bytes([CHANNEL_ERROR]) + json.dumps(NOT_RUNNING).encode())
             await ws.close()
@@ -238,7 +244,8 @@ class PodsApi:
             await ws.send_bytes(bytes([CHANNEL_STDOUT]) + out.encode())
         if err and not not_found:
             await ws.send_bytes(bytes([CHANNEL_STDERR]) + err.encode())
-        await ws.send_bytes(bytes([CHANNEL_ERROR]) + json.dumps(self._execstatus(code, command, err, not_found)).encode())
+        exit_status = json.dumps(self._execstatus(code, command, err, not_found))
+        await ws.send_bytes(bytes([CHANNEL_ERROR]) + exit_status.encode())
         await ws.close()
         return ws
 
@@ -249,7 +256,8 @@ class PodsApi:
                 return
 
     @staticmethod
-    def _execstatus(code: int, command: list[str], err: str, not_found: bool) -> dict[str, Any]:
+    # Sequence, not list: `list` in this class is the method of that name
+    def _execstatus(code: int, command: Sequence[str], err: str, not_found: bool) -> dict[str, Any]:
         """The v1 Status on the error channel, as the kubelet (with containerd) writes it."""
         if code == 0:
             return {"metadata": {}, "status": "Success"}
@@ -313,7 +321,8 @@ class PodsApi:
         if not pod.infra_id or pod.status()["phase"] != "Running":
             return status(503, "ServiceUnavailable", f"error trying to reach service: pod {pod.name} is not running")
         path = "/" + request.match_info.get("path", "") + (f"?{request.query_string}" if request.query_string else "")
-        http_status, body, err = await http_get(pod.podman_name, f"{SERVER_LABEL}={self.cluster.kubelet.sid}", port, path)
+        http_status, body, err = await http_get(pod.podman_name, f"{SERVER_LABEL}={self.cluster.kubelet.sid}", port,
+                                                path)
         if http_status is None:
             return status(503, "ServiceUnavailable", f"error trying to reach service: dial tcp 127.0.0.1:{port}: "
                                                      f"connect: connection refused {err.strip()[-200:]}".rstrip())

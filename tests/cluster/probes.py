@@ -31,7 +31,8 @@ def port_number(port: Any, container: dict[str, Any]) -> str:
     return str(port)
 
 
-async def probe(pod: str, label: str, podman_name: str, spec: dict[str, Any], container: dict[str, Any]) -> tuple[bool, str]:
+async def probe(pod: str, label: str, podman_name: str, spec: dict[str, Any], container: dict[str, Any]
+                ) -> tuple[bool, str]:
     """Run a readinessProbe once: (success, what failed)."""
     seconds = max(1, int(spec.get("timeoutSeconds", 1)))
     if "exec" in spec:
@@ -39,7 +40,8 @@ async def probe(pod: str, label: str, podman_name: str, spec: dict[str, Any], co
         return code == 0, (out + err).strip()[-200:] or f"exit code {code}"
     if "httpGet" in spec:
         get = spec["httpGet"]
-        status, _, err = await http_get(pod, label, port_number(get.get("port"), container), get.get("path", "/"), seconds)
+        status, _, err = await http_get(pod, label, port_number(get.get("port"), container), get.get("path", "/"),
+                                        seconds)
         if status is None:
             return False, f'Get "http://127.0.0.1:{get.get("port")}{get.get("path", "/")}": connection refused'
         return 200 <= status < 400, f"HTTP probe failed with statuscode: {status}"

@@ -53,7 +53,7 @@ def pod_errors(pod: dict[str, Any]) -> list[dict[str, str]]:
     if not isinstance(spec, dict):
         errors.add("spec.containers", "FieldValueRequired", "Required value")
         return errors.causes
-    volumes: set[str] = set()
+    volumes: set[Any] = set()  # any YAML value: an int or a null name is reported, then kept
     for i, volume in enumerate(spec.get("volumes") or []):
         name = volume.get("name") if isinstance(volume, dict) else None
         if not name:
@@ -66,7 +66,7 @@ def pod_errors(pod: dict[str, Any]) -> list[dict[str, str]]:
     containers = spec.get("containers") or []
     if not containers:
         errors.add("spec.containers", "FieldValueRequired", "Required value")
-    names: set[str] = set()
+    names: set[Any] = set()
     groups = [("initContainers", spec.get("initContainers") or []), ("containers", containers)]
     for group, items in groups:
         for i, container in enumerate(items):
@@ -79,7 +79,7 @@ def pod_errors(pod: dict[str, Any]) -> list[dict[str, str]]:
     return errors.causes
 
 
-def _container(errors: Errors, path: str, c: dict[str, Any], names: set[str], volumes: set[str], init: bool) -> None:
+def _container(errors: Errors, path: str, c: dict[str, Any], names: set[Any], volumes: set[Any], init: bool) -> None:
     name = c.get("name")
     if not name:
         errors.add(f"{path}.name", "FieldValueRequired", "Required value")
@@ -101,7 +101,7 @@ def _container(errors: Errors, path: str, c: dict[str, Any], names: set[str], vo
         elif not isinstance(number, int) or not 1 <= number <= 65535:
             errors.add(f"{path}.ports[{j}].containerPort", "FieldValueInvalid", "Invalid value",
                        "must be between 1 and 65535, inclusive", number)
-    paths: set[str] = set()
+    paths: set[Any] = set()
     for j, mount in enumerate(c.get("volumeMounts") or []):
         mount = mount if isinstance(mount, dict) else {}
         if not mount.get("name"):

@@ -36,7 +36,8 @@ VERDICTS: dict[str, dict[str, str]] = {
                         "sidecar-shared-volume": "a container named log-shipper"},
     "separate-volumes": {"sidecar-shared-volume": "no volume is mounted by both"},
     "wrong-mount-path": {"sidecar-shared-volume": "app mounts volume logs at /var/log/app, but nginx writes"},
-    "sidecar-silent": {"sidecar-shared-volume": "reached the shared volume (/logs/access.log) but not log-shipper's output"},
+    "sidecar-silent": {
+        "sidecar-shared-volume": "reached the shared volume (/logs/access.log) but not log-shipper's output"},
     "privileged": {"manifests": "spec.containers[1].securityContext.privileged", **NOT_GRADED_SIDECAR},
     "hostpath-volume": {"manifests": "spec.volumes[0].hostPath", **NOT_GRADED_SIDECAR},
 }
@@ -103,7 +104,8 @@ INVALID: dict[str, dict[str, str]] = {
 EVIDENCE: dict[str, dict[str, str]] = {
     # fake curl/wget/grep in the student's images answered the old in-container probes: no nginx runs
     "evidence-fake-curl": {"first-pod-ready": "instead of nginx", "first-pod-serves": "Connection refused",
-                           "sidecar-ready": "container app runs `sh -c mkdir", "sidecar-localhost": "Connection refused",
+                           "sidecar-ready": "container app runs `sh -c mkdir",
+                           "sidecar-localhost": "Connection refused",
                            "sidecar-shared-volume": "Connection refused"},
     # the sidecar serves a "Welcome to nginx!" page on port 80 while app sleeps
     "evidence-imposter-sidecar": {"sidecar-ready": "container app runs `sleep infinity` instead of nginx",
