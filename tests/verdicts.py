@@ -40,7 +40,8 @@ VERDICTS: dict[str, dict[str, str]] = {
                         "sidecar-localhost": "a container named log-shipper",
                         "sidecar-shared-volume": "a container named log-shipper"},
     "separate-volumes": {"sidecar-shared-volume": "no volume is mounted by both"},
-    "wrong-mount-path": {"sidecar-shared-volume": "app mounts volume logs at /var/log/app, but nginx writes"},
+    "wrong-mount-path": {"sidecar-shared-volume": "app-with-sidecar.yaml: spec.containers[0].volumeMounts[0].mountPath: "
+                                                  "app mounts volume logs at /var/log/app, but nginx writes"},
     "sidecar-silent": {"sidecar-shared-volume": "reached the shared volume (/logs/access.log) but not log-shipper's output"},
     "privileged": {"manifests": "spec.containers[1].securityContext.privileged", **NOT_GRADED_SIDECAR},
     "hostpath-volume": {"manifests": "spec.volumes[0].hostPath", **NOT_GRADED_SIDECAR},

@@ -14,19 +14,20 @@ SHORT_ENOUGH = 2  # a Pod's own grace period this short needs no shortening, and
 DEFAULT_GRACE = 30  # Kubernetes' terminationGracePeriodSeconds when a Pod sets none
 
 
-def ignores_sigterm(run: LabRun, pod: str, container: str) -> bool:
-    """True when the container's PID 1 has no SIGTERM handler: as a namespace's init process the
-    kernel then drops SIGTERM, and deleting the Pod waits out its whole grace period."""
+def sigterm_ignored_by(run: LabRun, pod: str, container: str) -> str | None:
+    """The name of the container's PID 1 when it has no SIGTERM handler (as a namespace's init process
+    the kernel then drops SIGTERM, and deleting the Pod waits out its whole grace period), else None."""
     result = run.sandbox.exec(pod, container, ["cat", "/proc/1/status"], timeout=run.timeouts.exec)
     if result.exit_code != 0:
-        return False  # cannot tell: grant the Pod its own grace period
-    masks = dict(line.split(":", 1) for line in result.stdout.splitlines() if line.startswith("Sig"))
-    caught = int(masks.get("SigCgt", "0").strip() or "0", 16)
-    return not caught & SIGTERM_BIT
+        return None  # cannot tell: grant the Pod its own grace period
+    fields = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
+    caught = int(fields.get("SigCgt", "0").strip() or "0", 16)
+    return None if caught & SIGTERM_BIT else (fields.get("Name", "").strip() or "its first process")
 
 
-def deleted_cleanly(run: LabRun, pods: Sequence[str]) -> None:
-    """Each Pod that was created is deleted and gone within the delete timeout; nothing is left."""
+def deleted_cleanly(run: LabRun, pods: Sequence[str], *, sigterm_tip: str = "") -> None:
+    """Each Pod that was created is deleted and gone within the delete timeout; nothing is left.
+    `sigterm_tip`: the lab's own way to make its containers stop on SIGTERM, added to the note."""
     for pod in pods:  # a Pod that was never created cannot be deleted cleanly: not graded, as its checks
         run.require(pod)
     present = [pod for pod in pods if run.sandbox.state(pod) is not None]
@@ -36,7 +37,7 @@ def deleted_cleanly(run: LabRun, pods: Sequence[str]) -> None:
             observed="none of them exists any more",
             hint="fix the checks above first")
     with ThreadPoolExecutor(max_workers=len(present)) as pool:
-        failures = [f for f in pool.map(lambda pod: _delete(run, pod), present) if f]
+        failures = [f for f in pool.map(lambda pod: _delete(run, pod, sigterm_tip), present) if f]
     if failures:
         raise CheckFailed(
             expected=f"each Pod gone within {run.timeouts.delete:g} s of `kubectl delete pod`",
@@ -49,16 +50,17 @@ def deleted_cleanly(run: LabRun, pods: Sequence[str]) -> None:
                           observed="still present: " + ", ".join(left))
 
 
-def _delete(run: LabRun, pod: str) -> str | None:
+def _delete(run: LabRun, pod: str, sigterm_tip: str) -> str | None:
     state = run.sandbox.state(pod)
     own_grace = int(state.spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE)) if state else DEFAULT_GRACE
     running = [c.name for c in state.containers if c.running] if state and own_grace > SHORT_ENOUGH else []
-    stubborn = [name for name in running if ignores_sigterm(run, pod, name)]
-    for name in stubborn:
-        run.note(f"container {name} of Pod {pod} ignores SIGTERM (its first process, such as `tail`, has no "
+    ignored_by = {name: program for name in running if (program := sigterm_ignored_by(run, pod, name))}
+    stubborn = list(ignored_by)
+    for name, program in ignored_by.items():
+        run.note(f"container {name} of Pod {pod} ignores SIGTERM (its first process, {program}, has no "
                  f"handler for it), so `kubectl delete pod` waits out the grace period ({own_grace} s) "
-                 f"before killing it. Harmless; to stop faster set terminationGracePeriodSeconds: 2, or run "
-                 f"`trap 'exit 0' TERM; tail -F FILE & wait`")
+                 f"before killing it. Harmless; to stop faster set terminationGracePeriodSeconds: 2"
+                 + (f", or {sigterm_tip}" if sigterm_tip else ""))
     grace = SHORT_GRACE if stubborn else None
     if run.sandbox.delete(pod, grace_seconds=grace, timeout=run.timeouts.delete):
         return None

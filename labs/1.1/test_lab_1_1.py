@@ -50,13 +50,18 @@ def test_sidecar_localhost(lab_run):
                         hint="app must run nginx:1.25 on port 80; containers of one Pod share localhost")
 
 
+# {reader} and {mount}: the sidecar and where it mounts the shared volume.
+FOLLOW_THE_LOG = '{reader} should print the log to its output, e.g. command: ["sh", "-c", "tail -F {mount}/access.log"]'
+
+
 @lab.check("sidecar-shared-volume", 20, "app's access log reaches log-shipper through a shared emptyDir",
            section="part-2-a-pod-with-a-sidecar")
 def test_sidecar_shared_volume(lab_run):
     volumes.logs_cross_volume(lab_run, SIDECAR, writer="app", reader="log-shipper",
-                              writer_log_dir="/var/log/nginx", port=80, image=NGINX, program=NGINX_PROGRAM)
+                              writer_log_dir="/var/log/nginx", port=80, image=NGINX, program=NGINX_PROGRAM,
+                              volume_type="emptyDir", reader_hint=FOLLOW_THE_LOG)
 
 
 @lab.check("cleanup", 10, "both Pods delete cleanly and nothing is left", section="part-3-clean-up")
 def test_cleanup(lab_run):
-    lifecycle.deleted_cleanly(lab_run, [FIRST, SIDECAR])
+    lifecycle.deleted_cleanly(lab_run, [FIRST, SIDECAR], sigterm_tip="run `trap 'exit 0' TERM; tail -F FILE & wait`")
