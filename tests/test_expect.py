@@ -234,6 +234,7 @@ def test_spec_matches_names_the_file_and_field(tmp_path: Path) -> None:
     assert failed.observed == ("web.yaml: spec.containers[1].resources.requests.memory: "
                                "expected 64M (= 64000000); found '67108864' (= 67108864)")
     assert failed.expected == "Pod web: 64M" and failed.hint == "h"
+    assert failed.details == [("What the cluster shows", "STATUS Running, READY 2/2")]
 
 
 def test_spec_matches_reads_the_clusters_copy_too(tmp_path: Path) -> None:

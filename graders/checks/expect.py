@@ -270,10 +270,10 @@ def spec_matches(run: LabRun, pod: str, expected: Mapping[str, Any], *, what: st
     run.require(pod)
     file = file_of(run, pod)
     found = mismatches(expected, run.submission.pods[pod])
-    if found:
-        raise CheckFailed(expected=f"Pod {pod}: {what}",
-                          observed="\n".join(f"{file}: {m}" for m in found), hint=hint)
     state = run.sandbox.state(pod)
+    if found:  # what the cluster makes of the Pod as written (a wrong image: ErrImagePull) tells the student more
+        raise CheckFailed(expected=f"Pod {pod}: {what}", observed="\n".join(f"{file}: {m}" for m in found),
+                          hint=hint, details=[("What the cluster shows", describe(state))])
     if state is not None and "spec" in expected:
         found = mismatches(expected["spec"], state.spec, "spec")
         if found:
