@@ -16,8 +16,9 @@ from graders.waiting import NotYet, until
 
 STABLE_AFTER_RESTART = 1.5  # seconds a restarted container must stay up to count as running
 # A container in CrashLoopBackOff may settle (a sidecar following a file that another container has not
-# created yet exits once, backs off ~10 s, then runs): it is a verdict only once it restarted this often, or crash-looped
-# this long. The kubelet's back-off (10 s, 20 s, 40 s) gives a real crash loop 3 restarts within ~60 s.
+# created yet exits once, backs off ~10 s, then runs): it is a verdict only once it restarted this often,
+# or crash-looped this long. The kubelet's back-off (10 s, 20 s, 40 s) gives a real crash loop 3 restarts
+# within ~60 s.
 CRASH_RESTARTS = 3
 CRASH_WINDOW = 60.0
 PULLING = "PullingImage"  # the kube backend's waiting reason for a pull that failed transiently (429, timeout)

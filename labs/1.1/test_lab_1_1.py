@@ -9,9 +9,10 @@ WELCOME = "Welcome to nginx!"
 # The web server the lesson asks for, as a fact of this lab: the image (checked by what really runs)
 # and its program (the image's own command, or an explicit command or args starting with it).
 NGINX, NGINX_PROGRAM = "nginx:1.25", "nginx"
+NGINX_LOGS = "/var/log/nginx"  # where it writes access.log: app mounts the shared volume there
 lab = Lab("1.1", "What is a Pod?", pods=[FIRST, SIDECAR], readme="labs/1.1/README.md",
           containers={SIDECAR: ["app", "log-shipper"]},
-          images={NGINX: ImageFacts(command=("nginx", "-g", "daemon off;"), writes_to=("/var/log/nginx",))},
+          images={NGINX: ImageFacts(command=("nginx", "-g", "daemon off;"), writes_to=(NGINX_LOGS,))},
           allows=Allowances(volumes={"emptyDir"}, env_from_sources=False, sub_path=False))
 SPEC_HINT = "compare your YAML with the task in the README; field names are case-sensitive"
 
@@ -74,7 +75,7 @@ FOLLOW_THE_LOG = '{reader} should print the log to its output, e.g. command: ["s
            section="part-2-a-pod-with-a-sidecar")
 def test_sidecar_shared_volume(lab_run):
     volumes.logs_cross_volume(lab_run, SIDECAR, writer="app", reader="log-shipper",
-                              writer_log_dir="/var/log/nginx", port=80, image=NGINX, program=NGINX_PROGRAM,
+                              writer_log_dir=NGINX_LOGS, port=80, image=NGINX, program=NGINX_PROGRAM,
                               volume_type="emptyDir", reader_hint=FOLLOW_THE_LOG)
 
 
