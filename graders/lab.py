@@ -6,7 +6,7 @@ A lab's test file declares `lab = Lab(...)` and decorates one test per check:
 
     @lab.check("first-pod-ready", points=15, title="my-first-pod is Running and Ready", section="part-1")
     def test_first_pod_ready(lab_run):
-        pods.ready(lab_run, "my-first-pod", ...)
+        pods.wait_running(lab_run, "my-first-pod")
 
 Check ids are a contract: the report, GitHub Classroom and later labs refer to them. `allows` says what
 a Pod may take from outside its spec (volume types, env sources, subPath) and which kinds the submission may

@@ -41,7 +41,7 @@ def test_manifests(submission):
 
 @lab.check("web-ready", 40, "web is Ready")
 def test_web_ready(lab_run):
-    pods.pod_ready(lab_run, "web")
+    pods.wait_running(lab_run, "web")
 
 
 @lab.check("service-routes", 50, "the Service reaches web")

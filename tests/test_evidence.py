@@ -392,15 +392,30 @@ def test_kube_state_counts_native_sidecars_as_containers(kube_api, kube_sandbox)
 
 
 def test_native_sidecars_count_for_the_rubric_and_the_shared_volume():
-    from graders.checks.pods import _spec_problems
+    from types import SimpleNamespace
+    from graders.checks.expect import containers_named
     from graders.checks.volumes import shared_mounts
     pod = {"metadata": {"name": "app-with-sidecar"}, "spec": {
         "containers": [{"name": "app", "image": "nginx:1.25",
                         "volumeMounts": [{"name": "logs", "mountPath": "/var/log/nginx"}]}],
         "initContainers": [{"name": "log-shipper", "image": "busybox:1.36", "restartPolicy": "Always",
                             "volumeMounts": [{"name": "logs", "mountPath": "/logs"}]}]}}
-    assert _spec_problems(pod, ["app", "log-shipper"], None, None, None) == []
+    run = SimpleNamespace(submission=SimpleNamespace(pods={"app-with-sidecar": pod}), require=lambda name: None,
+                          memo={("file", "app-with-sidecar"): "app-with-sidecar.yaml"})
+    containers_named(run, "app-with-sidecar", ["log-shipper", "app"], hint="")  # passes: no CheckFailed
     assert shared_mounts(pod["spec"], "app", "log-shipper") == {"logs": ("/var/log/nginx", "/logs")}
+
+
+def test_a_foreign_digest_fails_before_any_wait():
+    from graders.checks.pods import no_foreign_digest
+    from graders.errors import CheckFailed
+    pinned = "nginx:1.25@sha256:" + "ab" * 32
+    never_started = pod_state(reason="ErrImagePull", running=False)  # what such a Pod may do: not waited for
+    with pytest.raises(CheckFailed, match="pins the digest abababababab…, which is not nginx:1.25's"):
+        no_foreign_digest(stub_run(never_started, known={"cd" * 32}, spec_image=pinned), "web", "app", "nginx:1.25")
+    no_foreign_digest(stub_run(never_started, known={"ab" * 32}, spec_image=pinned), "web", "app", "nginx:1.25")
+    no_foreign_digest(stub_run(never_started, known=None, spec_image=pinned), "web", "app", "nginx:1.25")
+    no_foreign_digest(stub_run(never_started, known={"cd" * 32}), "web", "app", "nginx:1.25")  # no digest written
 
 
 def test_a_bare_image_id_from_a_cluster_is_no_evidence_against_the_student():

@@ -203,6 +203,52 @@ def test_a_matcher_accepts_a_port_by_number_or_by_name() -> None:
     assert expect.port_of(nginx, "http") == 80 and expect.port_of(nginx, "nope") is None
 
 
+def test_a_missing_mapping_is_reported_at_its_leaves() -> None:
+    pod = copy.deepcopy(POD)
+    del pod["metadata"]["labels"]
+    found = expect.mismatches({"metadata": {"labels": {"app": "hello"}}, "spec": {"volumes": [{"name": "v"}],
+                                                                               "securityContext": {}}}, pod)
+    assert [str(m) for m in found] == [
+        "metadata.labels.app: expected 'hello'; found nothing: the field is missing",
+        "spec.volumes: expected an entry named v; found no entries",
+        "spec.securityContext: expected {}; found nothing: the field is missing"]  # an empty mapping is itself
+
+
+def test_declares_port_accepts_the_number_named_or_not_and_says_what_is_declared() -> None:
+    matcher = expect.declares_port(80)
+    assert matcher.accepts([{"containerPort": 80}]) and matcher.accepts([{"name": "http", "containerPort": 80}])
+    assert matcher.accepts([{"containerPort": 8080}, {"containerPort": 80}])
+    assert not matcher.accepts([{"containerPort": 8080}]) and not matcher.accepts([{"containerPort": "80"}])
+    assert not matcher.accepts(None) and not matcher.accepts([{"containerPort": True}])
+    pod = {"spec": {"containers": [{"name": "c", "ports": [{"containerPort": 8080}, {"containerPort": "80"}]}]}}
+    found = expect.mismatches({"spec": {"containers": [{"name": "c", "ports": matcher}]}}, pod)
+    assert [str(m) for m in found] == ["spec.containers[0].ports: expected a port with containerPort: 80; "
+                                       "found containerPort: 8080, containerPort: '80'"]
+    found = expect.mismatches({"spec": {"containers": [{"name": "c", "ports": matcher}]}},
+                              {"spec": {"containers": [{"name": "c"}]}})
+    assert [str(m) for m in found] == ["spec.containers[0].ports: expected a port with containerPort: 80; "
+                                       "found nothing: the field is missing"]
+
+
+def test_only_container_gives_the_name_or_names_the_file_and_what_is_there(tmp_path: Path) -> None:
+    single = copy.deepcopy(POD)
+    single["spec"]["containers"] = [POD["spec"]["containers"][1]]
+    del single["spec"]["initContainers"]
+    assert expect.only_container(make_run(tmp_path, single), "web", hint="h") == "nginx"
+    failed = failure(lambda: expect.only_container(make_run(tmp_path, POD), "web", hint="one, please"))
+    assert failed.observed == ("web.yaml: spec.containers: expected exactly one container; found 3 "
+                               "(helper, nginx, shipper)")  # a native sidecar is a container too
+    assert failed.hint == "one, please"
+
+
+def test_containers_named_are_exactly_those_in_any_order(tmp_path: Path) -> None:
+    run = make_run(tmp_path, POD)
+    expect.containers_named(run, "web", ["shipper", "nginx", "helper"], hint="")
+    failed = failure(lambda: expect.containers_named(run, "web", ["nginx", "shipper"], hint="h"))
+    assert failed.observed == ("web.yaml: spec.containers: expected containers named nginx, shipper; "
+                               "found helper, nginx, shipper")  # an extra container fails too
+
+
 # -- spec_matches: the student's file, then the cluster's copy ------------------------------------------
 def test_spec_matches_names_the_file_and_field(tmp_path: Path) -> None:
     run = make_run(tmp_path, POD)
@@ -212,6 +258,7 @@ def test_spec_matches_names_the_file_and_field(tmp_path: Path) -> None:
     assert failed.observed == ("web.yaml: spec.containers[1].resources.requests.memory: "
                                "expected 64M (= 64000000); found '67108864' (= 67108864)")
     assert failed.expected == "Pod web: 64M" and failed.hint == "h"
+    assert failed.details == [("What the cluster shows", "STATUS Running, READY 2/2")]
 
 
 def test_spec_matches_reads_the_clusters_copy_too(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def test_manifests(submission):
 
 @lab.check("solo-ready", 40, "solo runs and is Ready", section="part-1")
 def test_solo_ready(lab_run):
-    pods.pod_ready(lab_run, "solo")
+    pods.wait_running(lab_run, "solo")
 
 
 @lab.check("solo-running", 30, "solo is Running", section="part-1")

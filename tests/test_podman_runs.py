@@ -44,7 +44,8 @@ def test_failure_shows_expected_observed_hint_and_readme_section(pytester: pytes
         "*[[]sidecar-shared-volume[]] app's access log reaches log-shipper through a shared emptyDir",
         "Expected: a request logged by app*",
         "Observed: the request appeared neither in the files under /logs*",
-        "Hint:     app mounts volume logs at /var/log/app, but nginx writes its logs to /var/log/nginx: mount it there",
+        "Hint:     app-with-sidecar.yaml: spec.containers[0].volumeMounts[0].mountPath: app mounts volume logs at "
+        "/var/log/app, but nginx writes its logs to /var/log/nginx: mount it there",
         "Read:     labs/1.1/README.md#part-2-a-pod-with-a-sidecar",
     ])
 

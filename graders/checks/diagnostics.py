@@ -20,7 +20,7 @@ FATAL_REASONS = {
     "ErrImagePull": PULL_FAILED,
     "ImagePullBackOff": PULL_FAILED,
     "ErrImageNeverPull": "the image is not on the node and imagePullPolicy is Never",
-    "InvalidImageName": "the image field is not a valid image reference (name:tag, e.g. nginx:1.25)",
+    "InvalidImageName": "the image field is not a valid image reference: write it as name:tag, as the README does",
     "CrashLoopBackOff": "the container keeps exiting and being restarted: its command must keep running "
                         "(read its last log lines below)",
     "CreateContainerConfigError": "the container's configuration refers to something missing "

@@ -23,13 +23,13 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from graders import capabilities
 from graders.backends.base import NOT_FOUND, PodState
 from graders.checks.diagnostics import FATAL_REASONS, describe, details
-from graders.checks.pods import normalize_image, remembered, wait_running
+from graders.checks.pods import normalize_image, pod_containers, remembered, wait_running
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
 from graders.waiting import NotYet, until
@@ -76,6 +76,7 @@ class Matcher:
 
     describe: str
     accepts: Callable[[Any], bool]
+    shows: Callable[[Any], str] | None = None  # how to say what was found instead (default: the value)
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,13 @@ def mismatches(expected: Any, actual: Any, path: str = "") -> list[Mismatch]:
 
 def _match(expected: Any, actual: Any, path: str) -> list[Mismatch]:
     if actual is MISSING:
+        if isinstance(expected, Mapping) and expected:  # name the missing leaves: metadata.labels.app, not labels
+            return _match(expected, {}, path)
         return [Mismatch(path, _show_expected(expected), "nothing: the field is missing")]
     if isinstance(expected, Matcher):
-        return [] if expected.accepts(actual) else [Mismatch(path, expected.describe, _show(actual))]
+        if expected.accepts(actual):
+            return []
+        return [Mismatch(path, expected.describe, (expected.shows or _show)(actual))]
     if isinstance(expected, Mapping):
         if not isinstance(actual, Mapping):
             return [Mismatch(path, "a mapping of fields", _show(actual))]
@@ -203,7 +208,39 @@ def port_matcher(container: Mapping[str, Any], number: int) -> Matcher:
                    lambda value: port_of(container, value) == number)
 
 
+def declares_port(number: int) -> Matcher:
+    """Accepts a container's `ports` list when one entry has containerPort `number`, named or not (a
+    named port may still match by name elsewhere: port_matcher)."""
+    def numbers(ports: Any) -> list[Any]:
+        return [p.get("containerPort") for p in _list(ports) if isinstance(p, Mapping)]
+
+    return Matcher(f"a port with containerPort: {number}",
+                   lambda ports: any(type(n) is int and n == number for n in numbers(ports)),
+                   lambda ports: ", ".join(f"containerPort: {n!r}" for n in numbers(ports)) or "no ports")
+
+
 # -- checks on the submitted spec ----------------------------------------------------------------------
+def only_container(run: LabRun, pod: str, *, hint: str) -> str:
+    """The name of the Pod's only container (native sidecars count), for a task that leaves the name free."""
+    run.require(pod)
+    names = [str(c.get("name")) for c in pod_containers(run.submission.pods[pod]["spec"])]
+    if len(names) != 1:
+        raise CheckFailed(expected=f"Pod {pod} with exactly one container",
+                          observed=f"{file_of(run, pod)}: spec.containers: expected exactly one container; found "
+                                   f"{len(names)}" + (f" ({', '.join(names)})" if names else ""), hint=hint)
+    return names[0]
+
+
+def containers_named(run: LabRun, pod: str, names: Sequence[str], *, hint: str) -> None:
+    """The Pod's containers (native sidecars included) have exactly these names, in any order, and no others."""
+    run.require(pod)
+    found = [str(c.get("name")) for c in pod_containers(run.submission.pods[pod]["spec"])]
+    if sorted(found) != sorted(names):
+        raise CheckFailed(expected=f"Pod {pod} with the containers {', '.join(names)} and no others",
+                          observed=f"{file_of(run, pod)}: spec.containers: expected containers named "
+                                   f"{', '.join(names)}; found {', '.join(found) or 'none'}", hint=hint)
+
+
 def file_of(run: LabRun, pod: str) -> str:
     """The name of the file the student wrote the Pod in (for messages)."""
     key = ("file", pod)
@@ -233,10 +270,10 @@ def spec_matches(run: LabRun, pod: str, expected: Mapping[str, Any], *, what: st
     run.require(pod)
     file = file_of(run, pod)
     found = mismatches(expected, run.submission.pods[pod])
-    if found:
-        raise CheckFailed(expected=f"Pod {pod}: {what}",
-                          observed="\n".join(f"{file}: {m}" for m in found), hint=hint)
     state = run.sandbox.state(pod)
+    if found:  # what the cluster makes of the Pod as written (a wrong image: ErrImagePull) tells the student more
+        raise CheckFailed(expected=f"Pod {pod}: {what}", observed="\n".join(f"{file}: {m}" for m in found),
+                          hint=hint, details=[("What the cluster shows", describe(state))])
     if state is not None and "spec" in expected:
         found = mismatches(expected["spec"], state.spec, "spec")
         if found:

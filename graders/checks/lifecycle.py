@@ -16,20 +16,22 @@ SHORT_ENOUGH = 2  # a Pod's own grace period this short needs no shortening, and
 DEFAULT_GRACE = 30  # Kubernetes' terminationGracePeriodSeconds when a Pod sets none
 
 
-def ignores_sigterm(run: LabRun, pod: str, container: str) -> bool:
-    """True when the container's PID 1 has no SIGTERM handler: as a namespace's init process the
-    kernel then drops SIGTERM, and deleting the Pod waits out its whole grace period."""
+def sigterm_ignored_by(run: LabRun, pod: str, container: str) -> str | None:
+    """The name of the container's PID 1 when it has no SIGTERM handler (as a namespace's init process
+    the kernel then drops SIGTERM, and deleting the Pod waits out its whole grace period), else None."""
     status = run.sandbox.first_process_status(pod, container, timeout=run.timeouts.exec)
     if status is None:
-        return False  # cannot tell: grant the Pod its own grace period
-    masks = dict(line.split(":", 1) for line in status.splitlines() if line.startswith("Sig"))
-    caught = int(masks.get("SigCgt", "0").strip() or "0", 16)
-    return not caught & SIGTERM_BIT
+        return None  # cannot tell: grant the Pod its own grace period
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    caught = int(fields.get("SigCgt", "0").strip() or "0", 16)
+    return None if caught & SIGTERM_BIT else (fields.get("Name", "").strip() or "its first process")
 
 
-def deleted_cleanly(run: LabRun, pods: Sequence[str], objects: Sequence[tuple[str, str]] = ()) -> None:
+def deleted_cleanly(run: LabRun, pods: Sequence[str], objects: Sequence[tuple[str, str]] = (), *,
+                    sigterm_tip: str = "") -> None:
     """Each Pod that was created is deleted and gone within the delete timeout, then each other object
-    (kind, name), such as the Service in front of the Pods; nothing is left."""
+    (kind, name), such as the Service in front of the Pods; nothing is left. `sigterm_tip`: the lab's
+    own way to make its containers stop on SIGTERM, added to the note."""
     for pod in pods:  # a Pod that was never created cannot be deleted cleanly: not graded, as its checks
         run.require(pod)
     for kind, name in objects:
@@ -41,7 +43,7 @@ def deleted_cleanly(run: LabRun, pods: Sequence[str], objects: Sequence[tuple[st
             observed="none of them exists any more",
             hint="fix the checks above first")
     with ThreadPoolExecutor(max_workers=max(1, len(present))) as pool:
-        failures = [f for f in pool.map(lambda pod: _delete(run, pod, present[pod]), present) if f]
+        failures = [f for f in pool.map(lambda pod: _delete(run, pod, present[pod], sigterm_tip), present) if f]
     failures += [f"{kind} {name} still exists after {run.timeouts.delete:g} s" for kind, name in objects
                  if not run.sandbox.delete(name, grace_seconds=None, timeout=run.timeouts.delete, kind=kind)]
     if failures:
@@ -57,15 +59,16 @@ def deleted_cleanly(run: LabRun, pods: Sequence[str], objects: Sequence[tuple[st
                           observed="still present: " + ", ".join(left))
 
 
-def _delete(run: LabRun, pod: str, state: PodState) -> str | None:
+def _delete(run: LabRun, pod: str, state: PodState, sigterm_tip: str) -> str | None:
     own_grace = int(state.spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE)) if state else DEFAULT_GRACE
     running = [c.name for c in state.containers if c.running] if state and own_grace > SHORT_ENOUGH else []
-    stubborn = [name for name in running if ignores_sigterm(run, pod, name)]
-    for name in stubborn:
-        run.note(f"container {name} of Pod {pod} ignores SIGTERM (its first process, such as `tail`, has no "
+    ignored_by = {name: program for name in running if (program := sigterm_ignored_by(run, pod, name))}
+    stubborn = list(ignored_by)
+    for name, program in ignored_by.items():
+        run.note(f"container {name} of Pod {pod} ignores SIGTERM (its first process, {program}, has no "
                  f"handler for it), so `kubectl delete pod` waits out the grace period ({own_grace} s) "
-                 f"before killing it. Harmless; to stop faster set terminationGracePeriodSeconds: 2, or run "
-                 f"`trap 'exit 0' TERM; tail -F FILE & wait`")
+                 f"before killing it. Harmless; to stop faster set terminationGracePeriodSeconds: 2"
+                 + (f", or {sigterm_tip}" if sigterm_tip else ""))
     grace = SHORT_GRACE if stubborn else None
     if run.sandbox.delete(pod, grace_seconds=grace, timeout=run.timeouts.delete):
         return None

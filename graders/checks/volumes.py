@@ -8,7 +8,9 @@ grader's side too: programs in the student's images (grep, cat, curl) decide not
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
+from graders.checks.expect import file_of
 from graders.checks.pods import pod_containers, running_container, runs_lab_image
 from graders.errors import CheckFailed
 from graders.run import LabRun
@@ -30,12 +32,19 @@ def shared_mounts(pod_spec: dict, writer: str, reader: str) -> dict[str, tuple[s
     return {name: (writer_mounts[name], reader_mounts[name]) for name in writer_mounts if name in reader_mounts}
 
 
+# What `reader` must do with the log, for the hint: {reader} and {mount} (its mount of the volume) are
+# filled in. A lab names its own way (a command, a file) through reader_hint.
+READER_HINT = "{reader} must print the log file it finds under {mount} to its own output, for as long as it runs"
+
+
 def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer_log_dir: str, port: int,
-                      image: str | None = None, program: str | None = None) -> None:
+                      image: str | None = None, program: str | None = None, volume_type: str | None = None,
+                      reader_hint: str = READER_HINT) -> None:
     """A request marked with a unique query string, made to `writer`'s web server (which runs `image`
-    with `program`), shows up in a volume shared with `reader` and in `reader`'s output (the
-    log-shipping sidecar). The marker is a query on the index page: only the access log records it
-    (a 404 path would land in nginx's error log too)."""
+    with `program` and logs to `writer_log_dir`), shows up in a volume shared with `reader` and in
+    `reader`'s output (the log-shipping sidecar). The marker is a query on the index page: only the
+    access log records it (a 404 path would land in a server's error log too). `volume_type`: the
+    volume type the lab asks for, if any."""
     running_container(run, pod, writer)
     running_container(run, pod, reader)
     spec = run.submission.pods[pod]["spec"]
@@ -45,7 +54,8 @@ def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer
         raise CheckFailed(
             expected=f"containers {writer} and {reader} of Pod {pod} to mount the same volume",
             observed="no volume is mounted by both (check volumeMounts[].name of both containers)",
-            hint="declare one emptyDir volume under spec.volumes and mount it in both containers")
+            hint=f"declare one {volume_type + ' ' if volume_type else ''}volume under spec.volumes and mount it "
+                 f"in both containers")
 
     marker = f"k8s101-marker-{uuid.uuid4().hex[:12]}"
     response = run.sandbox.http_get(pod, port, f"/?{marker}", timeout=run.timeouts.exec)
@@ -74,7 +84,8 @@ def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer
             expected=f"a request logged by {writer} (GET /?{marker}) to appear in the volume shared with "
                      f"{reader} ({reader}'s mount: {', '.join(reader_paths.values())}) and in {reader}'s output",
             observed=last.observed,
-            hint=_hint(shared, volume_kinds, writer, reader, writer_log_dir)) from None
+            hint=_hint(run, pod, shared, volume_kinds, ShareTask(writer, reader, writer_log_dir, program, volume_type,
+                                                                  reader_hint))) from None
 
 
 def _observed(files: list[str], in_output: bool, reader: str, paths: list[str]) -> str:
@@ -87,16 +98,40 @@ def _observed(files: list[str], in_output: bool, reader: str, paths: list[str]) 
     return f"the request appeared neither in the files under {where} ({reader}'s mount) nor in {reader}'s output"
 
 
-def _hint(shared: dict[str, tuple[str, str]], kinds: dict[str, str], writer: str, reader: str,
-          writer_log_dir: str) -> str:
+@dataclass(frozen=True)
+class ShareTask:
+    """What the lab asks of the two containers, in its own words, for the hint."""
+
+    writer: str
+    reader: str
+    writer_log_dir: str
+    program: str | None  # the writer's program, as the student knows it
+    volume_type: str | None
+    reader_hint: str
+
+
+def _hint(run: LabRun, pod: str, shared: dict[str, tuple[str, str]], kinds: dict[str, str], task: ShareTask) -> str:
     tips = []
     for name, (writer_path, reader_path) in shared.items():
-        if kinds.get(name) != "emptyDir":
-            tips.append(f"volume {name} is a {kinds.get(name)} volume; this lab asks for an emptyDir")
-        if writer_path.rstrip("/") != writer_log_dir:
-            tips.append(f"{writer} mounts volume {name} at {writer_path}, but nginx writes its logs to "
-                        f"{writer_log_dir}: mount it there")
+        if task.volume_type and kinds.get(name) != task.volume_type:
+            tips.append(f"volume {name} is a {kinds.get(name)} volume; the task asks for a volume of type "
+                        f"{task.volume_type}")
+        if writer_path.rstrip("/") != task.writer_log_dir:
+            tips.append(f"{file_of(run, pod)}: {_mount_field(run, pod, task.writer, name)}: {task.writer} mounts "
+                        f"volume {name} at {writer_path}, but {task.program or task.writer} writes its logs to "
+                        f"{task.writer_log_dir}: mount it there")
         else:
-            tips.append(f"{reader} should print the log to its output, e.g. command: "
-                        f"[\"sh\", \"-c\", \"tail -F {reader_path.rstrip('/')}/access.log\"]")
+            tips.append(task.reader_hint.format(reader=task.reader, mount=reader_path.rstrip("/")))
     return "; ".join(tips)
+
+
+def _mount_field(run: LabRun, pod: str, container: str, volume: str) -> str:
+    """The field path of a container's mount of a volume: spec.containers[0].volumeMounts[1].mountPath."""
+    spec = run.submission.pods[pod]["spec"]
+    for place in ("containers", "initContainers"):
+        for index, entry in enumerate(spec.get(place) or []):
+            if isinstance(entry, dict) and entry.get("name") == container:
+                for number, mount in enumerate(entry.get("volumeMounts") or []):
+                    if isinstance(mount, dict) and mount.get("name") == volume:
+                        return f"spec.{place}[{index}].volumeMounts[{number}].mountPath"
+    return f"container {container}'s volumeMounts"

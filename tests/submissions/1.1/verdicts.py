@@ -18,10 +18,12 @@ SIDECAR_CHECKS = ("sidecar-ready", "sidecar-localhost", "sidecar-shared-volume")
 VERDICTS: dict[str, dict[str, str]] = {
     "reference": {},
     "one-file-namespaced": {},
-    "image-typo": {"first-pod-ready": "to run image nginx:1.25; found 'nginx:1.255'",
+    "image-typo": {"first-pod-ready": "my-first-pod.yaml: spec.containers[0].image: expected nginx:1.25; "
+                                      "found 'nginx:1.255'",
                    "first-pod-serves": "container nginx: ErrImagePull"},
-    "missing-label": {"first-pod-ready": "expected label app: hello"},
-    "wrong-port": {"first-pod-ready": "expected container nginx to declare containerPort 80; found [8080]"},
+    "missing-label": {"first-pod-ready": "my-first-pod.yaml: metadata.labels.app: expected 'hello'; found nothing"},
+    "wrong-port": {"first-pod-ready": "my-first-pod.yaml: spec.containers[0].ports: expected a port with "
+                                  "containerPort: 80; found containerPort: 8080"},
     "bad-indentation": {"manifests": "my-first-pod.yaml: not valid YAML: line 11", **NOT_GRADED_FIRST},
     "extra-service": {"manifests": "this lab asks only for Pods", **NOT_GRADED_FIRST},
     "field-typo": {"manifests": "spec.containers[0].ports[0]: unknown field", **NOT_GRADED_FIRST},
@@ -31,11 +33,14 @@ VERDICTS: dict[str, dict[str, str]] = {
                       "sidecar-localhost": "CrashLoopBackOff", "sidecar-shared-volume": "CrashLoopBackOff"},
     "sidecar-image-typo": {"sidecar-ready": "container log-shipper: ErrImagePull",
                            "sidecar-localhost": "ErrImagePull", "sidecar-shared-volume": "ErrImagePull"},
-    "renamed-sidecar": {"sidecar-ready": "expected containers named app, log-shipper; found app, sidecar",
+    "renamed-sidecar": {"sidecar-ready": "app-with-sidecar.yaml: spec.containers: expected containers named app, "
+                                         "log-shipper; found app, sidecar",
                         "sidecar-localhost": "a container named log-shipper",
                         "sidecar-shared-volume": "a container named log-shipper"},
     "separate-volumes": {"sidecar-shared-volume": "no volume is mounted by both"},
-    "wrong-mount-path": {"sidecar-shared-volume": "app mounts volume logs at /var/log/app, but nginx writes"},
+    "wrong-mount-path": {
+        "sidecar-shared-volume": "app-with-sidecar.yaml: spec.containers[0].volumeMounts[0].mountPath: "
+                                 "app mounts volume logs at /var/log/app, but nginx writes"},
     "sidecar-silent": {
         "sidecar-shared-volume": "reached the shared volume (/logs/access.log) but not log-shipper's output"},
     "privileged": {"manifests": "spec.containers[1].securityContext.privileged", **NOT_GRADED_SIDECAR},
