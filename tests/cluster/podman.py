@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 
 NOISE = ("failed to connect to syslog",)
 
@@ -12,7 +13,8 @@ async def podman(*args: str, timeout: float = 60) -> tuple[int, str, str]:
     """Run `podman ARGS`; (exit status, stdout, stderr). A hung podman counts as a failure (124)."""
     process = await asyncio.create_subprocess_exec(
         "podman", *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=os.environ.copy())
+        stderr=asyncio.subprocess.PIPE, env=os.environ.copy(),
+        cwd=tempfile.gettempdir())  # conmon inherits it and writes an `oom` file there: never the repository
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout)
     except asyncio.TimeoutError:
