@@ -148,6 +148,13 @@ def test_node_labels_are_read_from_the_nodes_once(kube_api, sandbox):
     assert len(kube_api.mock["get /api/v1/nodes"]) == 1
 
 
+def test_a_context_that_may_not_list_nodes_falls_back_to_the_linux_labels(kube_api, sandbox):
+    """A namespace-bound account (an instructor's context) gets 403 for nodes: no check may error for it."""
+    kube_api.fail("get /api/v1/nodes", 403, "Forbidden", 'nodes is forbidden: User "student" cannot list '
+                  'resource "nodes" in API group "" at the cluster scope')
+    assert sandbox.node_labels() is None
+
+
 # -- checks judged by what the backend can do -------------------------------------------------------
 
 class NodesSandbox(FakeSandbox):

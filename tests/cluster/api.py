@@ -25,6 +25,7 @@ from tests.cluster.validation import LABEL, LABEL_ERROR, invalid_message
 VERSION = {"major": "1", "minor": "28", "gitVersion": "v1.28.0-fake-cluster", "gitCommit": "", "gitTreeState": "clean",
            "buildDate": "2026-11-25T00:00:00Z", "goVersion": "go1.21", "compiler": "gc", "platform": "linux/amd64"}
 # Stored as sent (plural -> kind); LimitRange defaults apply to new Pods, the others just exist.
+NODE = "fake-cluster"  # the one node every Pod runs on (spec.nodeName)
 STORED = {"limitranges": "LimitRange", "resourcequotas": "ResourceQuota", "services": "Service",
           "configmaps": "ConfigMap"}
 
@@ -98,6 +99,12 @@ class Cluster:
         return None
 
     # -- discovery ------------------------------------------------------------------------------------
+    async def list_nodes(self, request: web.Request) -> web.Response:
+        """One node, labelled as kind's node is (the grader reads them for nodeSelector)."""
+        labels = {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": NODE}
+        return web.json_response({"kind": "NodeList", "apiVersion": "v1", "items": [
+            {"kind": "Node", "apiVersion": "v1", "metadata": {"name": NODE, "labels": labels}}]})
+
     async def get_version(self, request: web.Request) -> web.Response:
         return web.json_response(VERSION)
 
@@ -260,6 +267,7 @@ class Cluster:
         pod = "/api/v1/namespaces/{ns}/pods/{name}"
         app.add_routes([
             web.get("/version", self.get_version), web.get("/version/", self.get_version),
+            web.get("/api/v1/nodes", self.list_nodes),
             web.get("/api", self.get_api), web.get("/api/v1", self.get_api_v1), web.get("/apis", self.get_apis),
             web.post("/api/v1/namespaces", self.create_namespace), web.get("/api/v1/namespaces", self.list_namespaces),
             web.get("/api/v1/namespaces/{ns}", self.get_namespace),
