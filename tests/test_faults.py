@@ -10,7 +10,7 @@ import pytest
 from tests.grading import REFERENCE, grade_lab
 
 # fault -> ({check id: text of its infrastructure error}, extra options)
-FAULTS = {
+FAULTS: dict[str, tuple[dict[str, str], list[str]]] = {
     "apply-fails": ({"first-pod-ready": "while trying to start Pod my-first-pod",
                      "first-pod-serves": "while trying to start Pod my-first-pod",
                      # a Pod that was never created cannot be deleted: cleanup is not graded either
