@@ -37,3 +37,15 @@ VERDICTS: dict[str, dict[str, str]] = {
     "wrong-mount-path": {"init-page": "web.yaml: spec.containers[0].volumeMounts[0].mountPath: expected "
                                       "'/usr/share/nginx/html'; found '/var/www/html'"},
 }
+
+# Where the cluster's kubelet runs the readiness probe (kind, a context, the fake cluster), the verdict is
+# its own: the message quotes its event instead of the grader's request. The same checks fail.
+CONTEXT_DIFFERS: dict[str, tuple[dict[str, str], str]] = {
+    "probe-wrong-path": (
+        {"readiness": "Readiness probe failed: HTTP probe failed with statuscode: 404"},
+        "the kubelet probes /healthz and reports 404 in its event; on podman the grader makes the request"),
+    "init-wrong-path": (
+        {"init-page": "an answer without 'Written by an init container'",
+         "readiness": "Readiness probe failed: HTTP probe failed with statuscode: 403"},
+        "nginx serves an empty folder (403); the kubelet's event says so where it runs the probe"),
+}
