@@ -142,6 +142,7 @@ class PodmanSandbox:
         self.cgroups: dict[str, Path] = {}  # student's Pod -> its pids cgroup folder
         self.digests: dict[str, set[str] | None] = {}  # lab image -> its identities, as looked up once
         self.removed: set[str] = set()  # Pods deleted and seen gone: nothing of them left to remove
+        self.infra: dict[str, str] = {}  # student's Pod -> its infra container's ID
         self.pids: dict[tuple[str, str], int] = {}  # (Pod, container) -> host PID of its first process, as last read
         self.namespaces: dict[str, tuple[int, str]] = {}  # student's Pod -> its infra PID, that PID's start time
         self.enter_namespaces = netns.usable()  # requests of the grader's own in the Pod's network (else a probe)
@@ -349,6 +350,8 @@ class PodmanSandbox:
             found = self._podman("pod", "inspect", self._pod(pod), "--format", "{{.CgroupPath}}\t{{.InfraContainerID}}",
                                  timeout=30, what=f"read the cgroup of Pod {pod}")
             cgroup, _, infra = found.stdout.strip().partition("\t")
+            if infra:
+                self.infra[pod] = infra
             cgroup = cgroup.lstrip("/")
             for candidate in (Path("/sys/fs/cgroup/pids") / cgroup, Path("/sys/fs/cgroup") / cgroup):
                 try:
@@ -445,8 +448,10 @@ class PodmanSandbox:
         known = self.namespaces.get(pod)
         if known and _started(known[0]) == known[1]:
             return f"/proc/{known[0]}/ns/net"
-        result = self._podman("pod", "inspect", "--format", "{{.InfraContainerID}}", self._pod(pod), timeout=30,
-                              what=f"find the network of Pod {pod}")
+        result = subprocess.CompletedProcess([], 0, self.infra.get(pod, ""), "")  # known since the Pod was made
+        if not result.stdout:
+            result = self._podman("pod", "inspect", "--format", "{{.InfraContainerID}}", self._pod(pod), timeout=30,
+                                  what=f"find the network of Pod {pod}")
         infra = result.stdout.strip()
         pid = self._podman("inspect", "--format", "{{.State.Pid}}", infra, timeout=30,
                            what=f"find the network of Pod {pod}").stdout.strip() if infra else ""

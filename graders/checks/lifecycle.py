@@ -62,7 +62,9 @@ def deleted_cleanly(run: LabRun, pods: Sequence[str], objects: Sequence[tuple[st
 def _delete(run: LabRun, pod: str, state: PodState, sigterm_tip: str) -> str | None:
     own_grace = int(state.spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE)) if state else DEFAULT_GRACE
     running = [c.name for c in state.containers if c.running] if state and own_grace > SHORT_ENOUGH else []
-    ignored_by = {name: program for name in running if (program := sigterm_ignored_by(run, pod, name))}
+    with ThreadPoolExecutor(max_workers=max(1, len(running))) as pool:  # a cluster execs into each: at once
+        programs = list(pool.map(lambda name: sigterm_ignored_by(run, pod, name), running))
+    ignored_by = {name: program for name, program in zip(running, programs, strict=True) if program}
     stubborn = list(ignored_by)
     for name, program in ignored_by.items():
         run.note(f"container {name} of Pod {pod} ignores SIGTERM (its first process, {program}, has no "
