@@ -146,6 +146,15 @@ class Sandbox(Protocol):
         (without the capability "node-labels")."""
 
 
+def qualified_image(image: str) -> str:
+    """nginx:1.25 -> docker.io/library/nginx:1.25: the name under which Docker, podman and a kind node
+    store an image written without its registry."""
+    first = image.split("/", 1)[0]
+    if "/" in image and ("." in first or ":" in first or first == "localhost"):
+        return image  # already names its registry (ghcr.io/..., localhost:5000/...)
+    return f"docker.io/library/{image}" if "/" not in image else f"docker.io/{image}"
+
+
 MAX_VOLUME_BYTES = 64 * 1024  # read at most this much of each file of a volume (its end: logs grow)
 
 

@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
+from graders.backends.base import qualified_image
 from graders.backends.kube import (
     ClusterBackend, Configuration, KubernetesSandbox, check_reachable, client_for, cluster_problem,
     load_configuration, sandbox_namespace)
@@ -287,14 +288,6 @@ class KindSandbox(KubernetesSandbox):
                   if isinstance(c, dict) and c.get("image")]
         self._backend.load_local_images([qualified_image(image) for image in images])
         super().apply(pod, timeout)
-
-
-def qualified_image(image: str) -> str:
-    """nginx:1.25 -> docker.io/library/nginx:1.25: the name under which Docker and the node store it."""
-    first = image.split("/", 1)[0]
-    if "/" in image and ("." in first or ":" in first or first == "localhost"):
-        return image
-    return f"docker.io/library/{image}" if "/" not in image else f"docker.io/{image}"
 
 
 def delete_cluster(cluster: str, progress: Progress | None = None) -> None:

@@ -448,15 +448,16 @@ class PodmanSandbox:
         known = self.namespaces.get(pod)
         if known and _started(known[0]) == known[1]:
             return f"/proc/{known[0]}/ns/net"
-        result = subprocess.CompletedProcess([], 0, self.infra.get(pod, ""), "")  # known since the Pod was made
-        if not result.stdout:
+        error = ""
+        infra = self.infra.get(pod, "")  # known since the Pod was made
+        if not infra:
             result = self._podman("pod", "inspect", "--format", "{{.InfraContainerID}}", self._pod(pod), timeout=30,
                                   what=f"find the network of Pod {pod}")
-        infra = result.stdout.strip()
+            infra, error = result.stdout.strip(), _error_text(result.stderr) if result.returncode != 0 else ""
         pid = self._podman("inspect", "--format", "{{.State.Pid}}", infra, timeout=30,
                            what=f"find the network of Pod {pod}").stdout.strip() if infra else ""
-        if result.returncode != 0 or not pid.isdigit() or pid == "0":
-            raise InfraError(f"podman cannot say where the network of Pod {pod} is: {_error_text(result.stderr)}",
+        if error or not pid.isdigit() or pid == "0":
+            raise InfraError(f"podman cannot say where the network of Pod {pod} is: {error}",
                              tried=[f"podman pod inspect {self._pod(pod)}", f"podman inspect {infra or '(no infra)'}"],
                              fix="check `podman pod ps`; run the grader again")
         self.namespaces[pod] = (int(pid), _started(int(pid)))

@@ -60,8 +60,8 @@ def deleted_cleanly(run: LabRun, pods: Sequence[str], objects: Sequence[tuple[st
 
 
 def _delete(run: LabRun, pod: str, state: PodState, sigterm_tip: str) -> str | None:
-    own_grace = int(state.spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE)) if state else DEFAULT_GRACE
-    running = [c.name for c in state.containers if c.running] if state and own_grace > SHORT_ENOUGH else []
+    own_grace = int(state.spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE))
+    running = [c.name for c in state.containers if c.running] if own_grace > SHORT_ENOUGH else []
     with ThreadPoolExecutor(max_workers=max(1, len(running))) as pool:  # a cluster execs into each: at once
         programs = list(pool.map(lambda name: sigterm_ignored_by(run, pod, name), running))
     ignored_by = {name: program for name, program in zip(running, programs, strict=True) if program}

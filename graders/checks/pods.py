@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from graders.capabilities import READINESS_PROBES
-from graders.backends.base import ContainerState, PodState
+from graders.backends.base import ContainerState, PodState, qualified_image
 from graders.checks.diagnostics import FATAL_REASONS, describe, details, fatal_hint
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
@@ -319,12 +319,8 @@ def _bare(digest: str) -> str:
 
 
 def _qualified(image: str) -> str:
-    """nginx:1.25 -> docker.io/library/nginx:1.25, as the images are named on a machine."""
-    name = normalize_image(image)
-    first = name.split("/", 1)[0]
-    if "/" in name and ("." in first or ":" in first or first == "localhost"):
-        return name  # already names its registry (ghcr.io/..., localhost:5000/...)
-    return f"docker.io/library/{name}" if "/" not in name else f"docker.io/{name}"
+    """nginx:1.25 -> docker.io/library/nginx:1.25, as the images are named on a machine (no digest)."""
+    return qualified_image(normalize_image(image))
 
 
 def normalize_image(image: str) -> str:
