@@ -213,7 +213,7 @@ class PodmanSandbox:
         if submitted is None:
             return None
         names = [self._container(pod, c["name"]) for c in submitted["spec"].get("containers", [])]
-        result = self._podman("container", "inspect", *names, timeout=30, what=f"read Pod {pod}")
+        result = self._inspect_containers(names, pod)
         if result.returncode != 0:
             if "no such container" in result.stderr:
                 return None  # removed (by us, or behind our back)
@@ -231,6 +231,18 @@ class PodmanSandbox:
         return PodState(name=pod, phase=_phase(containers, policy),
                         labels=dict(submitted["metadata"].get("labels") or {}),
                         spec=submitted["spec"], containers=containers)
+
+    def _inspect_containers(self, names: list[str], pod: str) -> subprocess.CompletedProcess[str]:
+        """`container inspect`, asked again when it lost a race with a process that was exiting: podman reads
+        /proc/<pid>/cgroup of a container it still believes running, and that PID can be gone in between. The
+        next look sees the container exited; only a failure that repeats is the machine's."""
+        result = self._podman("container", "inspect", *names, timeout=30, what=f"read Pod {pod}")
+        for pause in (0.05, 0.1, 0.2):
+            if result.returncode == 0 or not _exit_race(result.stderr):
+                break
+            time.sleep(pause)
+            result = self._podman("container", "inspect", *names, timeout=30, what=f"read Pod {pod}")
+        return result
 
     def exec(self, pod: str, container: str, argv: list[str], timeout: float) -> ExecResult:
         result = self._podman("exec", self._container(pod, container), *argv, timeout=timeout,
@@ -610,6 +622,11 @@ def _json(text: str) -> list[dict[str, Any]]:
 def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
                           errors="replace")
+
+
+def _exit_race(stderr: str) -> bool:
+    """podman read a /proc file of a process that exited meanwhile: nothing is wrong, the state just changed."""
+    return "no such process" in stderr and "/proc/" in stderr
 
 
 def _strip_noise(text: str) -> str:
