@@ -64,6 +64,12 @@ def test_the_played_copy_is_bounded_renamed_and_has_no_annotations_or_ports(tmp_
         assert "ports" not in container
         assert container["resources"]["limits"] == {"memory": str(512 * 2**20), "cpu": "1000m"}
     assert folders == [(0, "/"), (1, "../etc")]
+    # with init containers, Always is played as OnFailure (podman 4.3 waits 20 s per init container otherwise)
+    assert played["spec"]["restartPolicy"] == "OnFailure" and "restartPolicy" not in LAB_POD["spec"]
+    never = playable({**LAB_POD, "spec": {**LAB_POD["spec"], "restartPolicy": "Never"}}, "p", {}, folder)
+    assert never["spec"]["restartPolicy"] == "Never"
+    plain = {**LAB_POD, "spec": {k: v for k, v in LAB_POD["spec"].items() if k != "initContainers"}}
+    assert "restartPolicy" not in playable(plain, "p", {}, folder)["spec"]
     assert [v["hostPath"]["path"] for v in played["spec"]["volumes"]] == [str(tmp_path / "volume0"),
                                                                           str(tmp_path / "volume1")]
 

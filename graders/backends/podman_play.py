@@ -125,9 +125,15 @@ def playable(pod: dict[str, Any], name: str, labels: dict[str, str],
     # grader's own: init containers of type "always" (podman 4.3's "once" removes an init container after
     # it ran and races with it: "failed to remove once init container ... as it is running").
     metadata.pop("annotations", None)
+    spec = played["spec"]
     if spec_has_init(played):
         metadata["annotations"] = {INIT_CONTAINER_TYPE: "always"}
-    spec = played["spec"]
+        # podman 4.3 gives every container the Pod's restart policy, init containers too, and with "always"
+        # it waits 20 s for each init container to exit (podman's conmon timeout). OnFailure is what a
+        # kubelet does with an init container. A main container that exits 0 then stays exited where a
+        # cluster would restart it: the state the checks read is judged on the submitted policy anyway.
+        if spec.get("restartPolicy", "Always") == "Always":
+            spec["restartPolicy"] = "OnFailure"
     for key in CONTAINER_LISTS:
         for container in spec.get(key) or []:
             container.pop("ports", None)
