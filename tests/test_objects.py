@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,54 @@ def test_where_the_kubelet_probes_readiness_the_grader_makes_no_request(tmp_path
     assert failed.value.expected.startswith("the readinessProbe of container nginx (GET http://localhost:80/healthz)")
     assert "READY 1/2" in failed.value.observed
     assert not [call for call in sandbox.calls if call.startswith("http")]
+
+
+class ProbedSandbox(FakeSandbox):
+    """The kubelet's view: the container turns Ready after `ready_after` reads of the state (never: None)."""
+
+    def __init__(self, pod: dict[str, Any], ready_after: int | None) -> None:
+        super().__init__({})
+        state = running(pod)
+        self.ready = state
+        self.unready = replace(state, containers=(state.containers[0], replace(state.containers[1], ready=False)))
+        self.ready_after = ready_after
+
+    def state(self, pod: str):
+        self.calls.append("state")
+        reads = self.calls.count("state")
+        return self.ready if self.ready_after is not None and reads > self.ready_after else self.unready
+
+    def events(self, pod: str) -> list[str]:
+        return ["Normal Started: Started container nginx",
+                "Warning Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404"]
+
+
+def test_a_probe_the_kubelet_keeps_failing_is_judged_once_it_had_its_tries(tmp_path: Path, monkeypatch) -> None:
+    """Not after the whole readiness deadline (180 s, for pulls on a cold cluster): after initialDelaySeconds,
+    failureThreshold tries periodSeconds apart and their timeout, with the kubelet's own words."""
+    monkeypatch.setattr(expect, "PROBE_MARGIN", 0.5)
+    pod = copy.deepcopy(POD)
+    pod["spec"]["containers"][1]["readinessProbe"] = {
+        "httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1, "failureThreshold": 1, "timeoutSeconds": 1}
+
+    def graded(ready_after: int | None) -> tuple[float, CheckFailed | None]:
+        run = make_run(tmp_path, pod, ProbedSandbox(pod, ready_after))
+        run.capabilities = frozenset({can.READINESS_PROBES})
+        run.timeouts = Timeouts(apply=1, ready=60, exec=0.3, delete=1)
+        began = time.monotonic()
+        try:
+            expect.readiness_probe_answers(run, "web", "nginx")
+        except CheckFailed as failure:
+            return time.monotonic() - began, failure
+        return time.monotonic() - began, None
+
+    took, failed = graded(ready_after=None)
+    assert failed is not None and 2.5 <= took < 10, took  # 1 + 1 + 0.5 s, not 60
+    assert "after 2.5 s" in failed.observed and failed.observed.endswith(
+        "its last event: Warning Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404")
+    assert failed.expected.startswith("the readinessProbe of container nginx (GET http://localhost:80/healthz)")
+    took, failed = graded(ready_after=3)  # Ready within the window: passes
+    assert failed is None and took < 2.5
 
 
 def test_require_names_the_kind_of_an_object_that_was_refused(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 
 import re
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,7 +30,7 @@ from urllib.parse import urlsplit
 from graders import capabilities
 from graders.backends.base import NOT_FOUND, PodState
 from graders.checks.diagnostics import FATAL_REASONS, describe, details
-from graders.checks.pods import normalize_image, pod_containers, remembered, wait_running
+from graders.checks.pods import deadline, normalize_image, pod_containers, remembered, wait_running
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
 from graders.waiting import NotYet, until
@@ -503,6 +504,7 @@ def readiness_probe_answers(run: LabRun, pod: str, container: str) -> None:
     url = f"http://localhost:{port}{path}"
     if capabilities.READINESS_PROBES in run.capabilities:  # the kubelet probes: its verdict is Ready or not
         try:
+            _kubelet_gave_its_verdict(run, pod, spec["readinessProbe"])
             wait_running(run, pod)
         except CheckFailed as failure:
             raise CheckFailed(
@@ -521,6 +523,50 @@ def readiness_probe_answers(run: LabRun, pod: str, container: str) -> None:
                      f": the kubelet never marks the container Ready, so Pod {pod} stays Running but never Ready "
                      f"(READY 0/{len(state.containers)} in `kubectl get pod`)",
             hint="probe the path and port the server really serves")
+
+
+# A kubelet's readinessProbe defaults (seconds, times); the margin covers its probe workers' start and the
+# status reaching the API server.
+PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "failureThreshold": 3, "timeoutSeconds": 1}
+PROBE_MARGIN = 10.0
+
+
+def _kubelet_gave_its_verdict(run: LabRun, pod: str, probe: Mapping[str, Any]) -> None:
+    """Wait for the Pod's containers to be Ready, but only as long as the kubelet needs to judge the probe:
+    its first try after initialDelaySeconds, then failureThreshold tries periodSeconds apart, each up to
+    timeoutSeconds. A probe still failing then fails the check with the kubelet's words, instead of
+    waiting out the whole readiness deadline (180 s on a cold cluster, for images to be pulled)."""
+    def number(key: str) -> float:
+        value = probe.get(key, PROBE_DEFAULTS[key])
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+    window = (number("initialDelaySeconds") + number("failureThreshold") * number("periodSeconds")
+              + number("timeoutSeconds") + PROBE_MARGIN)
+
+    def judged() -> bool:
+        state = run.sandbox.state(pod)
+        if state is None or not all(c.running for c in state.containers):
+            return True  # not a probe's doing: wait_running judges it
+        if all(c.ready for c in state.containers):
+            return True
+        raise NotYet(describe(state))
+
+    try:
+        until(judged, timeout=max(0.0, min(window, deadline(run, pod) - time.monotonic())))
+    except NotYet as last:
+        failed = [line for line in _events(run, pod) if "probe failed" in line.lower()]
+        raise CheckFailed(
+            expected="the kubelet to mark the container Ready", observed=(
+                f"{last.observed}: after {window:g} s (initialDelaySeconds, then failureThreshold tries "
+                f"periodSeconds apart) the kubelet has still not marked it Ready" +
+                (f"; its last event: {failed[-1]}" if failed else "")),
+            hint="", details=details(run, pod)) from None
+
+
+def _events(run: LabRun, pod: str) -> list[str]:
+    try:
+        return run.sandbox.events(pod)
+    except InfraError:
+        return []
 
 
 def _no_answer(url: str) -> int:
