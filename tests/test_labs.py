@@ -46,6 +46,8 @@ def test_every_submission_folder_has_a_verdict_and_every_verdict_a_folder(lab: L
 def test_what_the_fake_cluster_and_ci_leave_out_or_add_is_in_the_table_with_a_reason(lab: LabUnderTest) -> None:
     assert set(lab.not_on_the_fake_cluster()) <= set(lab.verdicts)
     assert set(lab.context_differs()) <= set(lab.verdicts)
+    assert set(getattr(lab.table, "GRADED_WITH", {})) <= set(lab.verdicts)
+    assert all(options and why.strip() for options, why in getattr(lab.table, "GRADED_WITH", {}).values())
     assert all(reason.strip() for reason in lab.not_on_the_fake_cluster().values())
     assert all(reason.strip() for _, reason in lab.context_differs().values())
     assert set(lab.on_kind()) <= set(lab.verdicts)

@@ -30,7 +30,7 @@ def grade(pytester: pytest.Pytester, lab: LabUnderTest, submission: Path, *args:
 @pytest.mark.parametrize(("lab", "variant"), [pytest.param(lab, variant, id=f"{lab.id}/{variant}")
                                               for lab in LABS for variant in sorted(lab.verdicts)])
 def test_submission_gets_the_expected_verdict(pytester: pytest.Pytester, lab: LabUnderTest, variant: str) -> None:
-    result, report = grade(pytester, lab, lab.submissions / variant)
+    result, report = grade(pytester, lab, lab.submissions / variant, *lab.graded_with(variant))
     expected = lab.verdicts[variant]
     assert mismatches(lab, variant, report) == [], result.stdout.str()
     checks = {check["id"]: check for check in report["checks"]}

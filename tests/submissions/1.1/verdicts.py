@@ -51,7 +51,7 @@ VERDICTS: dict[str, dict[str, str]] = {
 
 # Hostile submissions: escapes, the machine's stores, annotations, resource bounds (untrusted input).
 # Podman-side containment (tests/test_untrusted_podman.py asserts the limits themselves).
-SIDECAR_NEVER_STARTED = "init container wait-forever did not finish within 60 s"
+SIDECAR_NEVER_STARTED = "init container wait-forever did not finish within 15 s"
 HOSTILE: dict[str, dict[str, str]] = {
     "hostile-stores": {"manifests": "spec.volumes[1].persistentVolumeClaim: persistentVolumeClaim volumes are not "
                                     "used in this lab", **NOT_GRADED_SIDECAR},
@@ -142,6 +142,12 @@ NOT_ON_THE_FAKE_CLUSTER: dict[str, str] = {
     "hostile-log-flood": "a kubelet rotates container logs; not modelled here (1 GiB would land on this disk)",
     "hostile-init-hangs": "a cluster waits for the init container until the ready deadline (180 s): the same FAIL, "
                           "three minutes later; its podman verdict is in the table",
+}
+
+# Options a submission is graded with, and why.
+GRADED_WITH: dict[str, tuple[tuple[str, ...], str]] = {
+    "hostile-init-hangs": (("--timeout-apply", "15"), "the verdict comes at the apply timeout: 15 s instead of the "
+                                                       "default 60 s, the same FAIL in the same words"),
 }
 
 # Broken submissions CI also grades on a real kind cluster, besides the reference (.github/workflows/ci.yml).
