@@ -146,6 +146,9 @@ def test_a_live_owner_is_never_gone_and_a_dead_one_on_this_boot_is() -> None:
     for key, other in ((podman.OWNER_LABELS[0], "another-host"), (podman.OWNER_LABELS[1], "another-boot")):
         assert not podman.owner_gone({**dead, key: other})  # not provably gone: the age rule decides
     assert not podman.owner_gone({})
+    # alive: kept however old (parallel test workers grade with a short --reap-after beside live runs)
+    assert podman.owner_alive(mine)
+    assert not any(podman.owner_alive(labels) for labels in (dead, reused, {}, {**mine, podman.OWNER_LABELS[0]: "x"}))
 
 
 # -- the machine's stores and annotations: refused on every backend ---------------------------------------

@@ -18,7 +18,10 @@ correct solution passes and a wrong one fails as it would on a cluster:
   status: the pod is removed and the failure is reported as the status Kubernetes would show.
   Podman's own failures (pause image, catatonit, storage, runtime) are InfraErrors instead.
 - Init containers run inside `podman pod start`: one that never finishes would hang it; after the
-  apply timeout it is the Pod's failure (its containers never start), not the machine's.
+  apply timeout it is the Pod's failure (its containers never start), not the machine's. A Pod with init
+  containers and restartPolicy Always is played as OnFailure: podman 4.3 gives init containers the
+  Pod's policy and, with "always", waits 20 s for each to exit. A main container that exits 0 then stays
+  exited; its state still reads as on a cluster (CrashLoopBackOff), judged on the submitted policy.
 - Restarts happen without back-off: a container that restarted and is not running is crash-looping.
 - readinessProbe is not run by podman: the checks run it from the grader's side (exec, httpGet,
   tcpSocket), as a kubelet would (no capability "readiness-probes"). startupProbe and livenessProbe: not bridged.
@@ -96,9 +99,9 @@ class PodmanBackend:
         """Remove what killed runs left: at once when their process is provably gone, else by age."""
         now = time.time()
 
-        def stale(labels: dict[str, str] | None) -> bool:
-            return is_stale(labels, older_than, now) or (
-                (labels or {}).get(MANAGED_BY_LABEL) == MANAGED_BY and owner_gone(labels or {}))
+        def stale(labels: dict[str, str] | None) -> bool:  # a run whose process still runs is never stale
+            return not owner_alive(labels or {}) and (is_stale(labels, older_than, now) or (
+                (labels or {}).get(MANAGED_BY_LABEL) == MANAGED_BY and owner_gone(labels or {})))
 
         listed = _call(self.podman, "pod", "ps", "--filter", f"label={MANAGED_BY_LABEL}={MANAGED_BY}",
                        "--format", "json", timeout=30, what="list the pods of killed runs")
@@ -114,7 +117,9 @@ class PodmanBackend:
                 removed.append(f"podman network {network['name']}")
         for workdir in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
             try:  # another run may be removing its own directory right now
-                if workdir.is_dir() and (now - workdir.stat().st_mtime > older_than or _owner_file_gone(workdir)):
+                owner = _owner_file(workdir)
+                if workdir.is_dir() and not owner_alive(owner) and (
+                        now - workdir.stat().st_mtime > older_than or owner_gone(owner)):
                     _remove_workdir(workdir)
                     removed.append(f"directory {workdir}")
             except OSError:
@@ -707,12 +712,22 @@ def owner_gone(labels: dict[str, str]) -> bool:
     return _started(int(pid)) in ("", None) or _started(int(pid)) != started
 
 
-def _owner_file_gone(workdir: Path) -> bool:
+def owner_alive(labels: dict[str, str]) -> bool:
+    """True only when the owner runs on this host since its last boot and its process still runs: its
+    resources are in use however old they are (a long run, or parallel runs with a short --reap-after)."""
+    host, boot, pid, started = (labels.get(key, "") for key in OWNER_LABELS)
+    if not (host and boot and pid.isdigit() and started) or host != socket.gethostname() or boot != _boot_id():
+        return False
+    return _started(int(pid)) == started
+
+
+def _owner_file(workdir: Path) -> dict[str, str]:
+    """The owner a run wrote into its work folder; {} when none was written (the age rule decides)."""
     try:
         labels = json.loads((workdir / OWNER_FILE).read_text())
     except (OSError, ValueError):
-        return False  # no owner written: the age rule decides
-    return isinstance(labels, dict) and owner_gone({str(k): str(v) for k, v in labels.items()})
+        return {}
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
 def _boot_id() -> str:
