@@ -18,6 +18,10 @@ class NotYet(Exception):
         self.observed = observed
 
 
+class NoAnswer(NotYet):
+    """Not yet, and nothing answered the request at all (connection refused, timed out)."""
+
+
 def until(probe: Callable[[], T], timeout: float, longest_wait: float = 1.0) -> T:
     """Call probe until it returns; NotYet retries (the last one is re-raised at the deadline).
 

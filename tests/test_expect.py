@@ -363,6 +363,35 @@ def test_a_page_is_served_or_the_last_answer_is_shown(tmp_path: Path) -> None:
     assert not [call for call in sandbox.calls if call.startswith("exec")]  # never the student's programs
 
 
+def test_a_port_silent_through_one_wait_gets_one_try_from_the_next_check(tmp_path: Path) -> None:
+    """Each check waits up to the exec timeout for a server to answer; once a port stayed silent that long,
+    the next check of it tries once instead of waiting again (a student's verdict is not delayed twice)."""
+    pod = copy.deepcopy(POD)
+    pod["spec"]["containers"][1]["readinessProbe"] = {"httpGet": {"path": "/", "port": 80}}
+    refused = FakeSandbox({"web": running(pod)}, http=lambda url: HttpResponse(None, error="Connection refused"))
+    run = make_run(tmp_path, pod, refused)
+    run.timeouts = Timeouts(apply=1, ready=1, exec=1, delete=1)
+
+    def timed(call: Callable[[], Any]) -> tuple[float, CheckFailed, int]:
+        before, began = len(refused.calls), time.monotonic()
+        failed = failure(call)
+        return time.monotonic() - began, failed, len([c for c in refused.calls[before:] if c.startswith("http")])
+
+    took, failed, requests = timed(lambda: expect.page_served(run, "web", "nginx", port=80, text="Written",
+                                                              what="the page", hint="h"))
+    assert took >= 1 and requests > 1 and failed.observed == "no answer: Connection refused"
+    took, failed, requests = timed(lambda: expect.readiness_probe_answers(run, "web", "nginx"))
+    assert took < 0.5 and requests == 1 and failed.observed.startswith("nothing answers there")
+    # an answer, even a wrong one, is not silence: another check still gets its whole wait
+    answering = FakeSandbox({"web": running(POD)}, http=lambda url: HttpResponse(404, "Not Found"))
+    run = make_run(tmp_path, POD, answering)
+    run.timeouts = Timeouts(apply=1, ready=1, exec=1, delete=1)
+    for _ in range(2):
+        began = time.monotonic()
+        failure(lambda: expect.page_served(run, "web", "nginx", port=80, text="Written", what="the page", hint="h"))
+        assert time.monotonic() - began >= 1
+
+
 def test_the_readiness_probe_is_made_from_the_graders_side(tmp_path: Path) -> None:
     pod = copy.deepcopy(POD)
     pod["spec"]["containers"][1]["readinessProbe"] = {"httpGet": {"path": "/healthz", "port": "http"}}

@@ -30,10 +30,11 @@ from urllib.parse import urlsplit
 from graders import capabilities
 from graders.backends.base import NOT_FOUND, PodState
 from graders.checks.diagnostics import FATAL_REASONS, describe, details
-from graders.checks.pods import deadline, normalize_image, pod_containers, remembered, wait_running
+from graders.checks.pods import (deadline, normalize_image, pod_containers, remembered, until_answered,
+                                 wait_running)
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
-from graders.waiting import NotYet, until
+from graders.waiting import NoAnswer, NotYet, until
 from graders.yamlfiles import read_documents
 
 # Labels every Linux node carries, whatever the cluster: what a nodeSelector is judged on where the backend
@@ -462,10 +463,10 @@ def page_served(run: LabRun, pod: str, container: str, *, port: int, path: str =
             return
         if answer.status is not None:
             raise NotYet(f"HTTP {answer.status}, an answer without {text!r}: {answer.body.strip()[:200]!r}")
-        raise NotYet(f"no answer: {answer.error or 'nothing listens there'}")
+        raise NoAnswer(f"no answer: {answer.error or 'nothing listens there'}")
 
     try:
-        until(probe, timeout=run.timeouts.exec)
+        until_answered(run, pod, port, probe)
     except NotYet as last:
         raise CheckFailed(expected=f"{url}, served by container {container} of Pod {pod}, to answer with {what}",
                           observed=last.observed, hint=hint) from None
@@ -513,7 +514,7 @@ def readiness_probe_answers(run: LabRun, pod: str, container: str) -> None:
                 hint="probe the path and port the server really serves", details=failure.details) from failure
         return
     try:
-        status = until(lambda: http_status(run, pod, container, url) or _no_answer(url), timeout=run.timeouts.exec)
+        status = until_answered(run, pod, port, lambda: http_status(run, pod, container, url) or _no_answer(url))
     except NotYet:
         status = None
     if status is None or not 200 <= status < 400:
@@ -570,4 +571,4 @@ def _events(run: LabRun, pod: str) -> list[str]:
 
 
 def _no_answer(url: str) -> int:
-    raise NotYet(f"nothing answers at {url}")
+    raise NoAnswer(f"nothing answers at {url}")

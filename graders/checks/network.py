@@ -11,10 +11,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from graders.backends.base import NOT_FOUND, ExecResult
-from graders.checks.pods import running_container, runs_lab_image, wait_running
+from graders.checks.pods import running_container, runs_lab_image, until_answered, wait_running
 from graders.errors import CheckFailed, GraderError
 from graders.run import LabRun
-from graders.waiting import NotYet, until
+from graders.waiting import NoAnswer, NotYet
 
 
 def serves_page(run: LabRun, pod: str, server: str | None, *, port: int, page_text: str, what: str, hint: str,
@@ -42,12 +42,12 @@ def _answers(run: LabRun, pod: str, server: str, *, port: int, page_text: str, w
         if response.status == 200 and page_text in response.body:
             return
         if response.status is None:
-            raise NotYet(f"no answer on port {port}: {response.error}")
+            raise NoAnswer(f"no answer on port {port}: {response.error}")
         raise NotYet(f"HTTP {response.status}" + ("" if page_text in response.body else
                                                    f", a page without {page_text!r}: {response.body[:200]!r}"))
 
     try:
-        until(probe, timeout=run.timeouts.exec)
+        until_answered(run, pod, port, probe)
     except NotYet as last:
         raise CheckFailed(
             expected=f"port {port} of Pod {pod} (where container {server} serves) to answer with {what}",

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import posixpath
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from graders.capabilities import READINESS_PROBES
 from graders.backends.base import ContainerState, PodState, qualified_image
 from graders.checks.diagnostics import FATAL_REASONS, describe, details, fatal_hint
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
-from graders.waiting import NotYet, until
+from graders.waiting import NoAnswer, NotYet, until
 
 STABLE_AFTER_RESTART = 1.5  # seconds a restarted container must stay up to count as running
 # A container in CrashLoopBackOff may settle (a sidecar following a file that another container has not
@@ -32,9 +32,24 @@ def pod_containers(spec: Mapping[str, Any]) -> list[dict]:
     return list(spec.get("containers") or []) + sidecars
 
 
+T = TypeVar("T")
+
+
 def deadline(run: LabRun, pod: str) -> float:
     """One readiness deadline per Pod (time.monotonic()), shared by every check that waits for it."""
     return run.memo.setdefault(("deadline", pod), time.monotonic() + run.timeouts.ready)
+
+
+def until_answered(run: LabRun, pod: str, port: int, probe: Callable[[], T]) -> T:
+    """until(probe) for requests to the Pod's port, within the exec timeout. A port where nothing answered
+    through one check's whole wait (the probe's last word was NoAnswer) gets a single try from the checks
+    after it: its server had its time to start, and waiting again would only delay the verdict."""
+    silent = ("silent", pod, str(port))
+    try:
+        return until(probe, timeout=0 if silent in run.memo else run.timeouts.exec)
+    except NoAnswer:
+        run.memo[silent] = True
+        raise
 
 
 def wait_running(run: LabRun, pod: str) -> PodState:
