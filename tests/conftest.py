@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,11 @@ from graders.backends import podman
 # parameter of the same name would redefine the import (ruff F811)
 from tests.kube_fakes import kube_api, proxy, silent_server  # noqa: F401  (fixtures, used by name)
 from tests.podman_guard import name_the_test_for_podman, podman_refused_unless_selected  # noqa: F401 (fixtures)
+
+
+# Parallel workers (pytest-xdist) each check at their end while others still run: a run another worker's
+# test just killed is reaped by the next run that starts. What is still there after this long was left.
+SETTLE_SECONDS = 15
 
 
 def podman_objects() -> set[str]:
@@ -66,4 +72,8 @@ def nothing_left_behind(request: pytest.FixtureRequest):
     before = podman_objects()
     yield
     left = podman_objects() - before
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while left and time.monotonic() < deadline:  # what a parallel worker's test is removing right now
+        time.sleep(1)
+        left &= podman_objects()
     assert not left, f"the test run left these behind: {sorted(left)}"
