@@ -18,7 +18,8 @@ from graders.backends import podman
 # The fake Kubernetes API's fixtures, for every test module: imported into a module, each test's
 # parameter of the same name would redefine the import (ruff F811)
 from tests.kube_fakes import kube_api, proxy, silent_server  # noqa: F401  (fixtures, used by name)
-from tests.podman_guard import name_the_test_for_podman, podman_refused_unless_selected  # noqa: F401 (fixtures)
+from tests.podman_guard import (  # noqa: F401 (fixtures)
+    alone_or_shared, name_the_test_for_podman, podman_refused_unless_selected)
 
 
 # Parallel workers (pytest-xdist) each check at their end while others still run: a run another worker's

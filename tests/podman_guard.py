@@ -1,11 +1,18 @@
 """The `podman` marker is complete: a session that selects no podman test (`-m "not podman"`, the fast
 loop) runs with a podman on PATH that refuses to work and records who called it, so a test that starts
-Pods without the marker fails the session by name, even one that would pass without podman."""
+Pods without the marker fails the session by name, even one that would pass without podman.
+
+Tests run in parallel workers (pytest-xdist). A test marked `alone` runs while no other podman test runs,
+in any worker: it asserts what one grading run reaps (any run that starts meanwhile reaps the same), or
+measures the whole machine. Every podman test holds a shared lock, an `alone` test the exclusive one;
+a turnstile keeps new shared holders out while an `alone` test waits, so it is not starved."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shlex
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -51,3 +58,43 @@ def name_the_test_for_podman(request: pytest.FixtureRequest, podman_refused_unle
                              monkeypatch: pytest.MonkeyPatch) -> None:
     if podman_refused_unless_selected is not None:
         monkeypatch.setenv(CALLED_BY, request.node.nodeid)
+
+
+@contextmanager
+def _locked(path: Path, mode: int) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, mode)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def alone(locks: Path) -> Iterator[None]:
+    """Held while no `shared` holder runs; new ones wait at the turnstile meanwhile."""
+    with _locked(locks / "turnstile.lock", fcntl.LOCK_EX), _locked(locks / "machine.lock", fcntl.LOCK_EX):
+        yield
+
+
+@contextmanager
+def shared(locks: Path) -> Iterator[None]:
+    with _locked(locks / "turnstile.lock", fcntl.LOCK_EX):  # passed through at once unless `alone` waits
+        fd = os.open(locks / "machine.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture(autouse=True)
+def alone_or_shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    if not request.node.get_closest_marker("podman"):
+        yield
+        return
+    # the session's temporary folder, which pytest cleans up: each worker's own is a folder in it
+    folder = tmp_path_factory.getbasetemp()
+    locks = folder.parent if os.environ.get("PYTEST_XDIST_WORKER") else folder
+    with (alone if request.node.get_closest_marker("alone") else shared)(locks):
+        yield

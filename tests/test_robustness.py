@@ -60,6 +60,7 @@ def play(tmp_path: Path, name: str, labels: dict[str, str]) -> str:
     return name
 
 
+@pytest.mark.alone  # what one run reaps, or the whole machine measured
 def test_a_killed_runs_leftovers_are_labelled_and_removed_by_a_later_run(tmp_path: Path) -> None:
     process = start_and_wait_for_pods(grader("sidecar-silent"), tmp_path)
     process.kill()  # SIGKILL: no cleanup can run
@@ -76,6 +77,7 @@ def test_a_killed_runs_leftovers_are_labelled_and_removed_by_a_later_run(tmp_pat
     assert our_pods(process.pid) == [] and not workdir.exists()
 
 
+@pytest.mark.alone  # what one run reaps, or the whole machine measured
 def test_leftovers_are_removed_only_when_ours_and_old(tmp_path: Path) -> None:
     ours = {MANAGED_BY_LABEL: "k8s101-graders", RUN_LABEL: "feedbeef"}
     old, recent = str(int(time.time()) - 7200), str(int(time.time()))
