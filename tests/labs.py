@@ -1,8 +1,8 @@
 """The labs the project's tests grade, found on disk rather than listed: a lab is a folder labs/<id>/ with a
 rubric (test_lab_*.py declaring `lab = Lab(...)`) and a folder tests/submissions/<id>/ holding the graded
 submissions and their expected verdicts (verdicts.py: CHECKS and VERDICTS, and optionally the parity
-test's CONTEXT_DIFFERS and NOT_ON_THE_FAKE_CLUSTER, CI's ON_KIND, and GRADED_WITH: options a
-submission is graded with, with why).
+test's CONTEXT_DIFFERS and NOT_ON_THE_FAKE_CLUSTER, CI's ON_KIND, GRADED_WITH: options a
+submission is graded with, with why, and ALONE: submissions graded while no other podman test runs).
 
 CI's kind job reads the same tables:
 
@@ -58,6 +58,10 @@ class LabUnderTest:
     def graded_with(self, variant: str) -> tuple[str, ...]:
         """Options the table grades this submission with (GRADED_WITH: variant -> (options, why))."""
         return tuple(getattr(self.table, "GRADED_WITH", {}).get(variant, ((), ""))[0])
+
+    def alone(self) -> dict[str, str]:
+        """Submissions graded while no other podman test runs (ALONE: variant -> why)."""
+        return getattr(self.table, "ALONE", {})
 
     def on_kind(self) -> list[str]:
         return ["reference", *getattr(self.table, "ON_KIND", ())]

@@ -47,6 +47,7 @@ def test_what_the_fake_cluster_and_ci_leave_out_or_add_is_in_the_table_with_a_re
     assert set(lab.not_on_the_fake_cluster()) <= set(lab.verdicts)
     assert set(lab.context_differs()) <= set(lab.verdicts)
     assert set(getattr(lab.table, "GRADED_WITH", {})) <= set(lab.verdicts)
+    assert set(lab.alone()) <= set(lab.verdicts) and all(why.strip() for why in lab.alone().values())
     assert all(options and why.strip() for options, why in getattr(lab.table, "GRADED_WITH", {}).values())
     assert all(reason.strip() for reason in lab.not_on_the_fake_cluster().values())
     assert all(reason.strip() for _, reason in lab.context_differs().values())

@@ -371,7 +371,9 @@ class Kubelet:
                 volume.pop("emptyDir", None)
                 volume["hostPath"] = {"path": str(path), "type": "Directory"}
         return {"apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": pod.podman_name, "labels": {SERVER_LABEL: self.sid}}, "spec": spec}
+                # the owner: a parallel test worker's leftover check ignores the Pods of a live fake cluster
+                "metadata": {"name": pod.podman_name, "labels": {SERVER_LABEL: self.sid, **owner_labels()}},
+                "spec": spec}
 
     async def add_ephemeral(self, pod: Pod, spec: dict[str, Any]) -> None:
         """An ephemeral container (kubectl debug): run in the Pod, with the emptyDir mounts it names."""

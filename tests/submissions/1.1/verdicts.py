@@ -150,5 +150,14 @@ GRADED_WITH: dict[str, tuple[tuple[str, ...], str]] = {
                                                        "default 60 s, the same FAIL in the same words"),
 }
 
+# Submissions that load the whole machine: graded while no other podman test runs (the `alone` marker),
+# so that neither they nor a test beside them is judged on a machine the other one exhausts.
+ALONE: dict[str, str] = {
+    "hostile-fork-bomb": "1,024 processes forking on one core",
+    "hostile-memory": "4 GB asked for every second",
+    "hostile-disk-fill": "1 GiB written into a tmpfs",
+    "hostile-log-flood": "1 GiB to stdout: its log-shipper's output arrived late beside other tests",
+}
+
 # Broken submissions CI also grades on a real kind cluster, besides the reference (.github/workflows/ci.yml).
 ON_KIND = ["sidecar-exits", "wrong-mount-path"]
