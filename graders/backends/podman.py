@@ -706,19 +706,29 @@ def owner_labels() -> dict[str, str]:
 
 def owner_gone(labels: dict[str, str]) -> bool:
     """True only when the owner ran on this host since its last boot and its process is gone."""
-    host, boot, pid, started = (labels.get(key, "") for key in OWNER_LABELS)
-    if not (host and boot and pid.isdigit()) or host != socket.gethostname() or boot != _boot_id():
-        return False
-    return _started(int(pid)) in ("", None) or _started(int(pid)) != started
+    owner = _local_owner(labels)
+    return owner is not None and not _still_runs(*owner)
 
 
 def owner_alive(labels: dict[str, str]) -> bool:
     """True only when the owner runs on this host since its last boot and its process still runs: its
     resources are in use however old they are (a long run, or parallel runs with a short --reap-after)."""
+    owner = _local_owner(labels)
+    return owner is not None and _still_runs(*owner)
+
+
+def _still_runs(pid: int, started: str) -> bool:
+    """The process with this PID runs and started when the owner's did (a PID can be reused)."""
+    return started != "" and _started(pid) == started
+
+
+def _local_owner(labels: dict[str, str]) -> tuple[int, str] | None:
+    """(PID, its start time) of an owner that ran on this host since its last boot; None otherwise (another
+    host or boot, or no owner labels: nothing about its process can be known here)."""
     host, boot, pid, started = (labels.get(key, "") for key in OWNER_LABELS)
-    if not (host and boot and pid.isdigit() and started) or host != socket.gethostname() or boot != _boot_id():
-        return False
-    return _started(int(pid)) == started
+    if not (host and boot and pid.isdigit()) or host != socket.gethostname() or boot != _boot_id():
+        return None
+    return int(pid), started
 
 
 def _owner_file(workdir: Path) -> dict[str, str]:
