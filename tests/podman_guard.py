@@ -12,7 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shlex
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -79,13 +79,10 @@ def alone(locks: Path) -> Iterator[None]:
 
 @contextmanager
 def shared(locks: Path) -> Iterator[None]:
-    with _locked(locks / "turnstile.lock", fcntl.LOCK_EX):  # passed through at once unless `alone` waits
-        fd = os.open(locks / "machine.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_SH)
-    try:
+    with ExitStack() as held:
+        with _locked(locks / "turnstile.lock", fcntl.LOCK_EX):  # passed through at once unless `alone` waits
+            held.enter_context(_locked(locks / "machine.lock", fcntl.LOCK_SH))  # held until the test ends
         yield
-    finally:
-        os.close(fd)
 
 
 @pytest.fixture(autouse=True)
