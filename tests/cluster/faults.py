@@ -11,6 +11,7 @@ FAULTS = {
     "exec-stall": "the first N exec connections are accepted and never answered",
     "api-down": "the server refuses connections for S seconds after the first Pod is created",
     "sa-delay": "the default ServiceAccount of a new namespace appears after S seconds",
+    "restart-backoff": "the kubelet's restart back-off starts at S seconds instead of a node's 10 (then doubles)",
 }
 
 
@@ -21,6 +22,7 @@ class Faults:
     exec_stall: int = 0  # exec connections still to stall
     api_down: float = 0.0
     sa_delay: float = 0.3  # the real controller takes a fraction of a second
+    restart_backoff: float = 10.0  # a node's; a shorter one keeps the order of events and only their pace
 
     @classmethod
     def parse(cls, specs: list[str]) -> "Faults":

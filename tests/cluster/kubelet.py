@@ -81,7 +81,7 @@ class Container:
     played: bool = False
     exit_handled: bool = False  # the end of its current run was seen (podman's times are whole seconds)
     restart_at: float | None = None
-    backoff: float = BACKOFF_START
+    backoff: float = BACKOFF_START  # before its next restart (the restart-backoff fault sets where it starts)
     ephemeral: bool = False  # an ephemeral container: never restarted
     spec: dict[str, Any] = field(default_factory=dict)
     probe_ready: bool = False  # the readinessProbe's last verdict (ready needs one success)
@@ -210,7 +210,8 @@ class Kubelet:
     def start(self, obj: dict[str, Any]) -> Pod:
         self._count += 1
         name = f"fc{self.sid}-{self._count}-{obj['metadata']['name']}"
-        containers = {c["name"]: Container(c["name"], c.get("image", ""), f"{name}-{c['name']}", spec=c)
+        containers = {c["name"]: Container(c["name"], c.get("image", ""), f"{name}-{c['name']}", spec=c,
+                                           backoff=self.faults.restart_backoff)
                       for c in obj["spec"]["containers"]}
         pod = Pod(obj, name, containers)
         self.pods[name] = pod
@@ -473,6 +474,8 @@ class Kubelet:
                 c.restart_at = time.monotonic()
             else:
                 c.restart_at = time.monotonic() + c.backoff
+                if self.faults.restart_backoff != BACKOFF_START:
+                    fired("restart-backoff", f"container {c.name} restarts in {c.backoff:g} s")
                 c.reason = "CrashLoopBackOff"
                 c.message = f"back-off {c.backoff:g}s restarting failed container={c.name} pod={pod.name}_" \
                             f"{pod.namespace}({pod.obj['metadata']['uid']})"
