@@ -5,19 +5,28 @@ Pods without the marker fails the session by name, even one that would pass with
 Tests run in parallel workers (pytest-xdist). A test marked `alone` runs while no other podman test runs,
 in any worker: it asserts what one grading run reaps (any run that starts meanwhile reaps the same), or
 measures the whole machine. Every podman test holds a shared lock, an `alone` test the exclusive one;
-a turnstile keeps new shared holders out while an `alone` test waits, so it is not starved."""
+a turnstile keeps new shared holders out while an `alone` test waits, so it is not starved.
+
+The lock alone would make every `alone` test wait for whatever podman tests are running (up to 45 s each,
+with every other worker idle meanwhile). So the `alone` tests are ordered first, and the first shared test
+of each worker waits until they have all run, while the other workers run the tests that need no podman:
+one quiet phase instead of a drain per `alone` test. The lock still decides; the gate only waits while the
+`alone` tests make progress (GATE_PATIENCE), so an order that puts one behind a waiting test costs that
+much, never a deadlock."""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import shlex
+import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+GATE_PATIENCE = 60.0  # seconds without an `alone` test finishing after which shared tests go ahead anyway
 CALLED_BY = "K8S101_TEST_CALLING"  # the outer test's id; a grading subprocess inherits it
 REFUSING_PODMAN = """#!/bin/sh
 echo "${called_by}: podman $*" >> {log}
@@ -85,6 +94,36 @@ def shared(locks: Path) -> Iterator[None]:
         yield
 
 
+def alone_first(items: list[pytest.Item]) -> None:
+    """Order the `alone` tests first, then the tests without podman, then the other podman tests (each group
+    in its own order). Every worker collects the same list and pytest-xdist hands out contiguous runs of it,
+    so the `alone` tests start at once, in one worker, while the others run tests that need no podman."""
+    def group(item: pytest.Item) -> int:
+        return 0 if item.get_closest_marker("alone") else 2 if item.get_closest_marker("podman") else 1
+    items.sort(key=group)
+
+
+def wait_for_the_alone_tests(locks: Path, count: int, patience: float = GATE_PATIENCE) -> None:
+    """Until `count` alone tests have finished (lines in alone-done), or none finished for `patience` s."""
+    done = locks / "alone-done"
+    progress = time.monotonic()
+    finished = -1
+    while True:
+        now_finished = len(done.read_text().splitlines()) if done.exists() else 0
+        if now_finished >= count:
+            return
+        if now_finished != finished:
+            finished, progress = now_finished, time.monotonic()
+        if time.monotonic() - progress > patience:
+            return
+        time.sleep(0.2)
+
+
+def _finished_alone(locks: Path, nodeid: str) -> None:
+    with _locked(locks / "alone-done.lock", fcntl.LOCK_EX), open(locks / "alone-done", "a") as done:
+        done.write(nodeid.replace("\n", " ") + "\n")
+
+
 @pytest.fixture(autouse=True)
 def alone_or_shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     if not request.node.get_closest_marker("podman"):
@@ -93,5 +132,13 @@ def alone_or_shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     # the session's temporary folder, which pytest cleans up: each worker's own is a folder in it
     folder = tmp_path_factory.getbasetemp()
     locks = folder.parent if os.environ.get("PYTEST_XDIST_WORKER") else folder
-    with (alone if request.node.get_closest_marker("alone") else shared)(locks):
+    if request.node.get_closest_marker("alone"):
+        try:
+            with alone(locks):
+                yield
+        finally:
+            _finished_alone(locks, request.node.nodeid)
+        return
+    wait_for_the_alone_tests(locks, sum(1 for item in request.session.items if item.get_closest_marker("alone")))
+    with shared(locks):
         yield

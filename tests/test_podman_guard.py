@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.labs import REPO
-from tests.podman_guard import alone, shared
+from tests.podman_guard import _finished_alone, alone, shared, wait_for_the_alone_tests
 
 CONFTEST = f"""
 import os, sys
@@ -101,3 +101,55 @@ def test_shared_holders_run_together(tmp_path: Path) -> None:
         thread.start()
         assert entered.wait(2)  # while the first still holds it
     thread.join(2)
+
+
+ORDERED = """
+import pytest
+
+def test_plain_first(): pass
+
+@pytest.mark.podman
+def test_podman(): pass
+
+@pytest.mark.podman
+@pytest.mark.alone
+def test_alone(): pass
+
+def test_plain_last(): pass
+"""
+
+
+def test_alone_tests_come_first_then_those_without_podman(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(f"import sys\nsys.path.insert(0, {str(REPO)!r})\n"
+                          "from tests.podman_guard import alone_first\n"
+                          "def pytest_collection_modifyitems(items):\n    alone_first(items)\n")
+    pytester.makeini("[pytest]\nmarkers =\n    podman: needs podman\n    alone: alone\n")
+    pytester.makepyfile(test_order=ORDERED)
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:kmock")
+    assert [line.split("::")[1] for line in result.stdout.lines if "::" in line] == [
+        "test_alone", "test_plain_first", "test_plain_last", "test_podman"]
+
+
+def test_shared_tests_wait_for_the_alone_tests_to_finish(tmp_path: Path) -> None:
+    def finish_two() -> None:
+        for name in ("one", "two"):
+            time.sleep(0.3)
+            _finished_alone(tmp_path, name)
+
+    began = time.monotonic()
+    thread = threading.Thread(target=finish_two)
+    thread.start()
+    wait_for_the_alone_tests(tmp_path, 2, patience=5)
+    waited = time.monotonic() - began
+    thread.join(2)
+    assert 0.5 < waited < 3  # until the second finished, not the patience
+    assert (tmp_path / "alone-done").read_text().split() == ["one", "two"]
+
+
+def test_the_gate_opens_when_the_alone_tests_make_no_progress(tmp_path: Path) -> None:
+    """An alone test queued behind a waiting shared test (another order than alone_first's) cannot finish:
+    the gate opens after its patience instead of waiting for ever."""
+    _finished_alone(tmp_path, "one")
+    began = time.monotonic()
+    wait_for_the_alone_tests(tmp_path, 2, patience=0.5)
+    assert 0.5 <= time.monotonic() - began < 2
