@@ -91,6 +91,7 @@ def test_leftovers_are_removed_only_when_ours_and_old(tmp_path: Path) -> None:
         names = subprocess.run(["podman", "pod", "ps", "--format", "{{.Name}}"], capture_output=True, text=True).stdout
         assert killed not in names.split() and {running, students} <= set(names.split())
     finally:
+        subprocess.run(["podman", "pod", "stop", "--ignore", "-t", "0", killed, running, students], capture_output=True)
         subprocess.run(["podman", "pod", "rm", "--force", "--ignore", "-t", "0", killed, running, students],
                        capture_output=True)
 

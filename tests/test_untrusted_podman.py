@@ -183,6 +183,7 @@ def test_a_killed_runs_leftovers_go_at_the_next_start_once_its_process_is_gone()
     finally:
         process.kill()
         process.wait(timeout=30)
+        subprocess.run(["podman", "pod", "stop", "-t", "0", "--ignore", f"left-{run_id}"], capture_output=True)
         subprocess.run(["podman", "pod", "rm", "-f", "-t", "0", "--ignore", f"left-{run_id}"], capture_output=True)
         subprocess.run(["podman", "network", "rm", "-f", f"k8s101-{run_id}"], capture_output=True)
 

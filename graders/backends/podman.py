@@ -298,7 +298,7 @@ class PodmanSandbox:
         # A cluster keeps a Pod that outlives SIGTERM until its grace ends: past the timeout, it is still there.
         outlived = grace < int(grace_seconds) and time.monotonic() - began >= grace - 0.5
         try:
-            removed = not _remove_pods(self.podman, [name], timeout=timeout)
+            removed = not _remove_pods(self.podman, [name], timeout=timeout, stopped=True)
             if removed:
                 self.removed.add(pod)
             return removed and not outlived
@@ -603,13 +603,19 @@ def _call(podman: str, *args: str, timeout: float, what: str) -> subprocess.Comp
                          tried=[" ".join([podman, *args])], fix=INSTALL_HINT) from error
 
 
-def _remove_pods(podman: str, names: list[str], timeout: float = 60, attempts: int = 3) -> list[str]:
+def _remove_pods(podman: str, names: list[str], timeout: float = 60, attempts: int = 3,
+                 stopped: bool = False) -> list[str]:
     """Stop at once and remove pods with their containers; missing ones are fine. `pod rm --force` can
     return while a crash-looping container restarts and keeps its pod: such pods are removed again.
-    Returns the pods still there after the last attempt."""
-    for _ in range(attempts):
+    Returns the pods still there after the last attempt.
+    Stopped first: podman 4.3's `pod rm --force -t 0` of a running pod takes 3.4 s, `pod stop -t 0` and then
+    `pod rm` 0.3 s (measured with busybox `sleep`; two pods: 3.7 s against 0.5 s). `stopped`: the caller
+    has just stopped them."""
+    for attempt in range(attempts):
         if not names:
             break
+        if attempt or not stopped:
+            _call(podman, "pod", "stop", "--ignore", "-t", "0", *names, timeout=timeout, what="stop pods")
         _call(podman, "pod", "rm", "--force", "--ignore", "-t", "0", *names, timeout=timeout, what="remove pods")
         names = [name for name in names
                  if _call(podman, "pod", "exists", name, timeout=30, what="look up a pod").returncode == 0]
