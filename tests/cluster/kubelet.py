@@ -37,7 +37,7 @@ BACKOFF_START, BACKOFF_MAX = 10.0, 300.0  # the kubelet's back-off for restarts 
 # ErrImagePull shows until the kubelet's next sync of the Pod, then ImagePullBackOff for the rest of
 # the back-off: a few seconds on a real node too, so a grader may see either reason first
 ERR_IMAGE_PULL_SHOWN = 5.0
-MONITOR_EVERY = 0.4  # seconds between looks at the containers
+MONITOR_EVERY = 1.0  # seconds between looks at the containers: the kubelet's PLEG relists every second too
 RATE_LIMITED = ("429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. "
                 "You may increase the limit by authenticating and upgrading")
 
