@@ -19,7 +19,7 @@ from graders.backends import podman
 # parameter of the same name would redefine the import (ruff F811)
 from tests.kube_fakes import kube_api, proxy, silent_server  # noqa: F401  (fixtures, used by name)
 from tests.podman_guard import (  # noqa: F401 (fixtures)
-    alone_first, alone_or_shared, name_the_test_for_podman, podman_refused_unless_selected)
+    alone_first, alone_or_shared, alone_tests_done, name_the_test_for_podman, podman_refused_unless_selected)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

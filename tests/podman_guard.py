@@ -124,14 +124,25 @@ def _finished_alone(locks: Path, nodeid: str) -> None:
         done.write(nodeid.replace("\n", " ") + "\n")
 
 
+def _locks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's temporary folder, which pytest cleans up: each worker's own is a folder in it."""
+    folder = tmp_path_factory.getbasetemp()
+    return folder.parent if os.environ.get("PYTEST_XDIST_WORKER") else folder
+
+
+@pytest.fixture(scope="session")
+def alone_tests_done(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The gate, passed once per worker: by its first shared podman test."""
+    wait_for_the_alone_tests(_locks(tmp_path_factory),
+                             sum(1 for item in request.session.items if item.get_closest_marker("alone")))
+
+
 @pytest.fixture(autouse=True)
 def alone_or_shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     if not request.node.get_closest_marker("podman"):
         yield
         return
-    # the session's temporary folder, which pytest cleans up: each worker's own is a folder in it
-    folder = tmp_path_factory.getbasetemp()
-    locks = folder.parent if os.environ.get("PYTEST_XDIST_WORKER") else folder
+    locks = _locks(tmp_path_factory)
     if request.node.get_closest_marker("alone"):
         try:
             with alone(locks):
@@ -139,6 +150,6 @@ def alone_or_shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         finally:
             _finished_alone(locks, request.node.nodeid)
         return
-    wait_for_the_alone_tests(locks, sum(1 for item in request.session.items if item.get_closest_marker("alone")))
+    request.getfixturevalue("alone_tests_done")  # asked for here only: the tests without podman never wait
     with shared(locks):
         yield
