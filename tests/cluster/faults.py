@@ -15,6 +15,9 @@ FAULTS = {
 }
 
 
+NODE_BACKOFF = 10.0  # seconds: a node's kubelet backs off this long first, for restarts and image pulls
+
+
 @dataclass
 class Faults:
     pull_429: int = 0  # pulls still to fail
@@ -22,7 +25,7 @@ class Faults:
     exec_stall: int = 0  # exec connections still to stall
     api_down: float = 0.0
     sa_delay: float = 0.3  # the real controller takes a fraction of a second
-    restart_backoff: float = 10.0  # a node's; a shorter one keeps the order of events and only their pace
+    restart_backoff: float = NODE_BACKOFF  # a node's; a shorter one keeps the order of events and only their pace
 
     @classmethod
     def parse(cls, specs: list[str]) -> "Faults":

@@ -27,13 +27,13 @@ import yaml
 
 from graders.backends import podman_play
 from graders.backends.podman import OWNER_FILE, _error_text, _reason_for, owner_labels
-from tests.cluster.faults import Faults
+from tests.cluster.faults import NODE_BACKOFF, Faults
 from tests.cluster.podman import podman, remove_pods
 from tests.cluster.probes import probe
 
 SERVER_LABEL = "k8s101.dev/fake-cluster"
 TOKEN_VOLUME = "kube-api-access-"
-BACKOFF_START, BACKOFF_MAX = 10.0, 300.0  # the kubelet's back-off for restarts and image pulls
+BACKOFF_START, BACKOFF_MAX = NODE_BACKOFF, 300.0  # the kubelet's back-off for restarts and image pulls
 # ErrImagePull shows until the kubelet's next sync of the Pod, then ImagePullBackOff for the rest of
 # the back-off: a few seconds on a real node too, so a grader may see either reason first
 ERR_IMAGE_PULL_SHOWN = 5.0
