@@ -264,16 +264,50 @@ def test_a_sidecar_that_exits_once_then_runs_settles_and_a_short_grace_gets_no_n
     assert checks["cleanup"]["message"] == ""  # the grace is short already: no note about SIGTERM
 
 
+# A podman whose `pod stop` is slow, as on a busy machine: it starts late and returns late (seen: over 4 s for
+# `pod stop -t 3` on 2 cores running the suite). The verdict must not depend on it.
+SLOW_STOP = """#!/bin/sh
+if [ "$1" = pod ] && [ "$2" = stop ]; then
+  sleep 3; "{real}" "$@"; status=$?; sleep 6; exit $status
+fi
+exec "{real}" "$@"
+"""
+
+
+def slow_podman_on_path(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = subprocess.run(["sh", "-c", "command -v podman"], capture_output=True, text=True).stdout.strip()
+    folder.mkdir()
+    (folder / "podman").write_text(SLOW_STOP.replace("{real}", real))
+    (folder / "podman").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+
+SIGTERM_CAUGHT = "trap 'echo TERM caught' TERM; tail -F /logs/access.log & while true; do sleep 1; done"
+SIGTERM_EXITS = "trap 'exit 0' TERM; tail -F /logs/access.log & wait"
+
+
 @needs_podman
-def test_a_pod_outliving_the_delete_timeout_on_sigterm_fails_cleanup(pytester, tmp_path):
+@pytest.mark.parametrize("podman_speed", ["podman as it is", "podman slow to stop"])
+@pytest.mark.parametrize(("command", "verdict"), [(SIGTERM_CAUGHT, "fails"), (SIGTERM_EXITS, "passes")],
+                         ids=["catches SIGTERM and runs on", "exits on SIGTERM"])
+def test_a_long_grace_fails_cleanup_only_when_the_pod_outlives_the_delete_timeout(
+        pytester, tmp_path, monkeypatch, podman_speed, command, verdict):
+    """On a cluster, a Pod with terminationGracePeriodSeconds: 3600 that keeps running on SIGTERM is still
+    there when `--timeout-delete` ends: cleanup fails. One that exits on SIGTERM is gone. A slow podman
+    (its stop takes longer than the grace the grader gives it) changes neither verdict into "no points lost"."""
     def edit(first: dict, sidecar: dict) -> None:
         sidecar["spec"]["terminationGracePeriodSeconds"] = 3600
-        sidecar["spec"]["containers"][1]["command"] = [
-            "sh", "-c", "trap 'echo TERM caught' TERM; tail -F /logs/access.log & while true; do sleep 1; done"]
+        sidecar["spec"]["containers"][1]["command"] = ["sh", "-c", command]
 
+    if podman_speed == "podman slow to stop":
+        slow_podman_on_path(tmp_path / "slow-podman", monkeypatch)
     _, checks = graded(pytester, variant(tmp_path, edit), "--timeout-delete", "5")
-    assert set(failed(checks)) == {"cleanup"}, failed(checks)
-    assert "terminationGracePeriodSeconds: 3600" in checks["cleanup"]["message"]
+    if verdict == "fails":
+        assert set(failed(checks)) == {"cleanup"}, failed(checks)
+        assert checks["cleanup"]["status"] == "failed"
+        assert "terminationGracePeriodSeconds: 3600" in checks["cleanup"]["message"]
+    else:
+        assert failed(checks) == {}
 
 
 @needs_podman
