@@ -117,14 +117,15 @@ def with_container(**fields) -> dict:
     # `unable to decode "x.yaml": json: cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations
     # of type string`), so a number there refuses the whole file, as here
     ({**pod("my-first-pod"), "metadata": {"name": "my-first-pod", "annotations": {"build": 42}}},
-     'metadata.annotations.build: expected text; found the number 42: put it in quotes, "42" (a cluster refuses it: '
-     "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations of type string)"),
+     'metadata.annotations.build: expected text; found the number 42: put it in quotes, "42" (kubectl refuses the '
+     "file: unable to decode: json: cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations of "
+     "type string)"),
     ({**pod("my-first-pod"), "metadata": {"name": "my-first-pod", "labels": {"enabled": True}}},
      "metadata.labels.enabled: expected text; found the yes/no value true"),
     ({**pod("my-first-pod"), "metadata": {"name": "my-first-pod", "labels": 5}},
-     "metadata.labels: expected a mapping (key: value lines, indented under it); found the number 5 (a cluster "
-     "refuses it: json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type "
-     "map[string]string)"),
+     "metadata.labels: expected a mapping (key: value lines, indented under it); found the number 5 (kubectl "
+     "refuses the file: unable to decode: json: cannot unmarshal number into Go struct field "
+     "ObjectMeta.metadata.labels of type map[string]string)"),
     (with_container(env=[{"name": "A", "value": 1}]),
      "spec.containers[0].env[0].value: expected text; found the number 1"),
     (with_container(command="nginx -g"),

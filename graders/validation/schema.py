@@ -196,7 +196,11 @@ def wrong_type(path: list[Any], instance: Any, expected: Any) -> str:
                 f"cannot decode it: 400 Bad Request)")
     types = [expected] if isinstance(expected, str) else [t for t in (expected or []) if t != "null"]
     what = _expected_found(types[0] if types else "?", instance, path)
-    return f"{what} (a cluster refuses it: {_go_error(path, instance)})"
+    # kubectl decodes an object's metadata itself, and refuses the whole file before it sends anything
+    # (observed with kubectl 1.28 to 1.33: `unable to decode "FILE": json: cannot unmarshal number into Go
+    # struct field ObjectMeta.metadata.annotations of type string`); the rest is the API server's decoder.
+    who = "kubectl refuses the file: unable to decode" if path[:1] == ["metadata"] else "a cluster refuses it"
+    return f"{what} ({who}: {_go_error(path, instance)})"
 
 
 def _expected_found(wanted: str, instance: Any, path: list[Any]) -> str:
