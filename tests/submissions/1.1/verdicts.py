@@ -106,6 +106,19 @@ INVALID: dict[str, dict[str, str]] = {
     # a volume name is a DNS label: one naming a host path (issue 7.1) is refused before anything is played
     "volume-name-escape": {"manifests": 'spec.volumes[0].name: Invalid value: "../../../../tmp/escaped": a lowercase '
                                         'RFC 1123 label', **NOT_GRADED_SIDECAR},
+    # issue 21, section 2: refused by a cluster, once graded as passing on podman
+    "protocol-lowercase": {"manifests": 'ports[0].protocol: Unsupported value: "tcp": supported values: "SCTP", '
+                                        '"TCP", "UDP"', **NOT_GRADED_FIRST},
+    "pod-apps-v1": {"manifests": 'my-first-pod.yaml: apiVersion: no matches for kind "Pod" in version "apps/v1"',
+                    **{check: "Pod my-first-pod was not applied: my-first-pod.yaml has problems"
+                       for check in NOT_GRADED_FIRST}},
+    # the refused copy still counts as a definition: the good copy in the other file is not applied either
+    "pod-in-two-files": {"manifests": "Pod my-first-pod is defined more than once (also in app-with-sidecar.yaml)",
+                         **NOT_GRADED_FIRST},
+    # issue 22, item 2: where a misplaced field belongs, from the schema
+    "grace-period-in-container": {"manifests": 'unknown field "terminationGracePeriodSeconds": '
+                                               "terminationGracePeriodSeconds belongs to the Pod's `spec`",
+                                  **NOT_GRADED_SIDECAR},
 }
 
 # Evidence the student cannot script: grader-side probes, image identity, lifecycle as a cluster judges it.
