@@ -137,11 +137,8 @@ def running(box, pod: str = "web", spec: dict = WEB):
 @needs_podman
 def test_podman_http_get_is_made_from_a_grader_container_that_is_then_gone(podman_box):
     running(podman_box)
-    began = time.monotonic()
-    page = podman_box.http_get("web", 80, "/?k8s101-marker-abc", timeout=5)
-    cost = time.monotonic() - began
+    page = podman_box.http_get("web", 80, "/?k8s101-marker-abc", timeout=5)  # its speed: scripts/benchmark.sh
     assert page.status == 200 and "Welcome to nginx!" in page.body
-    assert cost < 5  # measured ≈0.15-0.4 s on the build machines
     assert podman_box.http_get("web", 80, "/missing", timeout=5).status == 404
     refused = podman_box.http_get("web", 81, "/", timeout=5)
     assert refused.status is None and "Connection refused" in refused.error
@@ -155,9 +152,7 @@ def test_podman_volume_files_are_the_host_folder_without_fifos_or_symlinks(podma
     podman_box.http_get("web", 80, "/?k8s101-marker-abc", timeout=5)
     script = "mkfifo /logs/pipe; ln -s /etc/passwd /logs/passwd; mkdir /logs/d; echo hi > /logs/d/x"
     assert podman_box.exec("web", "side", ["sh", "-c", script], timeout=10).exit_code == 0
-    began = time.monotonic()
-    files = podman_box.volume_files("web", "logs", timeout=5)
-    assert time.monotonic() - began < 2  # a FIFO is never opened for reading: nothing blocks
+    files = podman_box.volume_files("web", "logs", timeout=5)  # returns at all: a FIFO opened for reading would block
     assert "k8s101-marker-abc" in files["access.log"]
     assert files["d/x"] == "hi\n" and "pipe" not in files and "passwd" not in files
     with pytest.raises(InfraError, match="cannot find the folder of volume nope"):
@@ -218,6 +213,18 @@ def graded(pytester: pytest.Pytester, folder: Path, *args: str) -> tuple[pytest.
     return result, checks
 
 
+def junit(pytester: pytest.Pytester) -> tuple[str, str]:
+    return "--junitxml", str(pytester.path / "checks.xml")
+
+
+def check_seconds(pytester: pytest.Pytester) -> dict[str, float]:
+    """How long each check of the graded run took, by check id, from its JUnit XML (see junit())."""
+    from xml.etree import ElementTree
+    cases = ElementTree.parse(pytester.path / "checks.xml").getroot().iter("testcase")
+    return {case.get("name", "").removeprefix("test_").replace("_", "-"): float(case.get("time", "0"))
+            for case in cases}
+
+
 def failed(checks: dict) -> dict[str, str]:
     return {cid: check["message"] for cid, check in checks.items() if not check["passed"]}
 
@@ -231,12 +238,14 @@ def test_readiness_probes_run_by_the_grader_on_podman_with_one_deadline_per_pod(
         app["readinessProbe"] = {"httpGet": {"path": "/", "port": "web"}}  # a named port, answered 200
         shipper["readinessProbe"] = {"exec": {"command": ["test", "-e", "/logs/access.log"]}}
 
-    result, checks = graded(pytester, variant(tmp_path, edit), "--timeout-ready", "12")
+    result, checks = graded(pytester, variant(tmp_path, edit), "--timeout-ready", "12", *junit(pytester))
     assert set(failed(checks)) == {"first-pod-ready", "first-pod-serves"}, failed(checks)
     assert "container nginx: running, not Ready (readinessProbe: httpGet :80/ready: HTTP 404)" in \
         checks["first-pod-ready"]["message"]
     assert "readinessProbe: httpGet :80/ready: HTTP 404" in checks["first-pod-serves"]["message"]
-    assert result.duration < 12 + 40  # both checks of my-first-pod share one 12 s deadline
+    took = check_seconds(pytester)
+    # both checks of my-first-pod share one 12 s deadline: the first waits it out, the second does not again
+    assert took["first-pod-ready"] >= 12 and took["first-pod-serves"] < took["first-pod-ready"] / 2, took
 
 
 @needs_podman
@@ -245,10 +254,11 @@ def test_a_container_finished_for_good_is_a_verdict_at_once(pytester, tmp_path):
         first["spec"]["restartPolicy"] = "OnFailure"
         first["spec"]["containers"][0]["command"] = ["nginx", "-v"]  # exits 0: OnFailure leaves it finished
 
-    result, checks = graded(pytester, variant(tmp_path, edit), "--timeout-ready", "300")
+    result, checks = graded(pytester, variant(tmp_path, edit), "--timeout-ready", "300", *junit(pytester))
     assert set(failed(checks)) == {"first-pod-ready", "first-pod-serves"}, failed(checks)
     assert "restartPolicy: OnFailure will not restart it" in checks["first-pod-ready"]["message"]
-    assert result.duration < 60  # not two waits of 300 s
+    took = check_seconds(pytester)
+    assert took["first-pod-ready"] + took["first-pod-serves"] < 300 / 2, took  # a verdict, not a wait of 300 s
 
 
 @needs_podman

@@ -98,7 +98,7 @@ def test_a_server_that_answers_byte_by_byte_is_cut_off_at_the_timeout() -> None:
     stop.set()
     listener.close()
     assert answer.status is None and "timed out" in answer.error
-    assert time.monotonic() - began < 4
+    assert time.monotonic() - began < 2 * 3  # cut at its 2 s (the server drips for ever), not much later
 
 
 def test_a_namespace_that_is_gone_is_unavailable_not_a_verdict() -> None:

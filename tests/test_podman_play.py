@@ -151,6 +151,14 @@ def test_a_live_owner_is_never_gone_and_a_dead_one_on_this_boot_is() -> None:
     assert not any(podman.owner_alive(labels) for labels in (dead, reused, {}, {**mine, podman.OWNER_LABELS[0]: "x"}))
 
 
+def test_the_owner_names_the_session_that_started_it_when_it_is_a_valid_label(monkeypatch) -> None:
+    monkeypatch.setenv(podman.SESSION_VARIABLE, "regrade-2026-12-03.a1")
+    assert podman.owner_labels()[podman.SESSION_LABEL] == "regrade-2026-12-03.a1"
+    for unusable in ("", "has spaces", "x" * 64, "-starts-with-a-dash"):
+        monkeypatch.setenv(podman.SESSION_VARIABLE, unusable)
+        assert podman.SESSION_LABEL not in podman.owner_labels()  # never a label podman or a cluster refuses
+
+
 # -- the machine's stores and annotations: refused on every backend ---------------------------------------
 def _violations(spec: dict, allows: policy.Allowances = policy.DEFAULT_ALLOWANCES, annotations=None) -> list[str]:
     pod = {"metadata": {"name": "p", "annotations": annotations or {}},

@@ -83,6 +83,8 @@ SIGKILLED = 137  # exit code of a process killed by SIGKILL (128 + 9): what podm
 EXEC_MARGIN = 5.0  # seconds podman may take to start an exec (conmon, runc), beyond the command's own time
 CLOCK_SLACK = 1.0  # seconds: podman's FinishedAt and this process's clock are the host's, read a moment apart
 OWNER_LABELS = ("k8s101.dev/host", "k8s101.dev/boot-id", "k8s101.dev/pid", "k8s101.dev/pid-start")
+SESSION_VARIABLE = "K8S101_SESSION"  # set by a tool that starts many runs: their objects carry it as a label
+SESSION_LABEL = "k8s101.dev/session"
 OWNER_FILE = "owner.json"  # in a run's work folder: the same owner as its labels
 MACHINE_FIX = ("check that `podman run --rm docker.io/library/busybox:1.36 true` works on its own; on the "
                "project's build machines run scripts/setup-debian.sh, whose preflight says what is missing")
@@ -761,9 +763,15 @@ def _machine_fix(error: str) -> str:
 
 # -- owners of killed runs ----------------------------------------------------------------------------
 def owner_labels() -> dict[str, str]:
-    """Who runs this grader: host, boot, PID and the PID's start time (a PID can be reused)."""
+    """Who runs this grader: host, boot, PID and the PID's start time (a PID can be reused), and the session
+    it belongs to when the process that started it names one (SESSION_VARIABLE: a re-grade, a test session),
+    so that such a session can tell its own objects from those of other runs on the same machine."""
     pid = os.getpid()
-    return dict(zip(OWNER_LABELS, (socket.gethostname(), _boot_id(), str(pid), _started(pid)), strict=True))
+    owner = dict(zip(OWNER_LABELS, (socket.gethostname(), _boot_id(), str(pid), _started(pid)), strict=True))
+    session = os.environ.get(SESSION_VARIABLE, "")
+    if re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?", session):  # a valid label value, or none
+        owner[SESSION_LABEL] = session
+    return owner
 
 
 def owner_gone(labels: dict[str, str]) -> bool:
