@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -157,6 +159,29 @@ def test_the_owner_names_the_session_that_started_it_when_it_is_a_valid_label(mo
     for unusable in ("", "has spaces", "x" * 64, "-starts-with-a-dash"):
         monkeypatch.setenv(podman.SESSION_VARIABLE, unusable)
         assert podman.SESSION_LABEL not in podman.owner_labels()  # never a label podman or a cluster refuses
+
+
+def deep_tree(top: Path, levels: int) -> None:
+    """Folders `levels` deep under top, as a container can make them (far past PATH_MAX: made level by level)."""
+    top.mkdir()
+    fd = os.open(top, os.O_RDONLY)
+    try:
+        for _ in range(levels):
+            os.mkdir("d", dir_fd=fd)
+            inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+
+
+def test_a_tree_thousands_of_folders_deep_is_removed_without_a_recursion_error(tmp_path: Path) -> None:
+    """A killed run's folder holding such a tree once made every later run's reaping a grader error."""
+    deep_tree(tmp_path / "k8s101-deep", 3000)
+    with pytest.raises(RecursionError):  # what the standard library does with it
+        shutil.rmtree(tmp_path / "k8s101-deep")
+    podman.remove_tree(tmp_path / "k8s101-deep")
+    assert not (tmp_path / "k8s101-deep").exists()
 
 
 # -- the machine's stores and annotations: refused on every backend ---------------------------------------

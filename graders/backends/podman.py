@@ -132,7 +132,7 @@ class PodmanBackend:
                         now - workdir.stat().st_mtime > older_than or owner_gone(owner)):
                     _remove_workdir(workdir)
                     removed.append(f"directory {workdir}")
-            except OSError:
+            except (OSError, RecursionError):
                 continue
         return removed
 
@@ -166,7 +166,7 @@ class PodmanSandbox:
         created = self._podman("network", "create", "--internal", *_label_args(self.labels), self.network,
                                timeout=60, what="create this run's network")
         if created.returncode != 0:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            remove_tree(self.workdir)
             info = self._podman("info", "--format", "{{.Host.OCIRuntime.Name}}", timeout=30,
                                 what="check that podman works")
             if info.returncode != 0:
@@ -477,7 +477,7 @@ class PodmanSandbox:
     def _remove_volumes(self, pod: str) -> None:
         for folder in self.volumes.pop(pod, {}).values():
             _unmount(folder)
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_tree(folder)
 
     def _image_exists(self, image: str) -> bool:
         return self._podman("image", "exists", image, timeout=30, what="look up an image").returncode == 0
@@ -854,9 +854,19 @@ def _mount_points() -> set[str]:
 
 
 def _remove_workdir(workdir: Path) -> None:
-    """Unmount the tmpfs volumes first: rmtree would empty them and leave them mounted."""
+    """Unmount the tmpfs volumes first: removing the files would empty them and leave them mounted."""
     _unmount(workdir)
-    shutil.rmtree(workdir, ignore_errors=True)
+    remove_tree(workdir)
+
+
+def remove_tree(folder: Path) -> None:
+    """Remove a folder whatever a Pod wrote into it: shutil.rmtree recurses once per level and raises
+    RecursionError (not an OSError, so ignore_errors lets it through) on a tree a container made thousands
+    of folders deep, which then broke every later run's reaping. `rm -rf` walks any depth and follows no link."""
+    try:
+        _run(["rm", "-rf", "--", str(folder)], timeout=120)
+    except (subprocess.TimeoutExpired, OSError):
+        pass  # what is left is reaped by a later run, by its owner or its age
 
 
 def _container_state(spec: dict[str, Any], inspected: dict[str, Any] | None, policy: str) -> ContainerState:
