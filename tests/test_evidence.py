@@ -20,7 +20,7 @@ import yaml
 from graders.backends.base import HttpResponse
 from graders.backends.kube import KubernetesSandbox, api_client, sandbox_namespace
 from graders.errors import InfraError
-from tests.grading import REFERENCE, grade_lab
+from tests.grading import REFERENCE, check_seconds, grade_lab, junit
 from tests.kube_fakes import KubeAPI
 
 RUN_ID = "ev12cd34"
@@ -211,18 +211,6 @@ def graded(pytester: pytest.Pytester, folder: Path, *args: str) -> tuple[pytest.
     checks = {check["id"]: check for check in json.loads(report.read_text())["checks"]}
     result.stdout.no_fnmatch_line("*Traceback*")
     return result, checks
-
-
-def junit(pytester: pytest.Pytester) -> tuple[str, str]:
-    return "--junitxml", str(pytester.path / "checks.xml")
-
-
-def check_seconds(pytester: pytest.Pytester) -> dict[str, float]:
-    """How long each check of the graded run took, by check id, from its JUnit XML (see junit())."""
-    from xml.etree import ElementTree
-    cases = ElementTree.parse(pytester.path / "checks.xml").getroot().iter("testcase")
-    return {case.get("name", "").removeprefix("test_").replace("_", "-"): float(case.get("time", "0"))
-            for case in cases}
 
 
 def failed(checks: dict) -> dict[str, str]:
