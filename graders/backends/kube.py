@@ -441,6 +441,12 @@ class KubernetesSandbox:
     def image_digests(self, image: str) -> set[str] | None:
         return None  # a cluster resolves a tag when it pulls: compare what runs (imageID) instead
 
+    def running_program(self, pod: str, container: str, image: str, program: str) -> None:
+        """Not judged here: a cluster gives the grader no host /proc, and inside the Pod only the image's own
+        programs (the student's) could read /proc/1/exe. The checks judge the command's words instead (a
+        program taken from a volume is the Pod's own file, graders/checks/pods.py)."""
+        return None
+
     def node_labels(self) -> dict[str, frozenset[str]] | None:
         """Every label value the cluster's nodes carry, by key (read once: nodes do not change in a run).
         None when this context may not list nodes (a namespace-bound account): the checks then assume
