@@ -103,8 +103,9 @@ def test_an_expansion_bomb_is_refused_before_it_is_built() -> None:
 
 
 def test_a_pod_above_the_graders_caps_is_refused_with_the_cap_named_as_the_graders() -> None:
-    many = {"spec": {"containers": [{"name": f"c{i}", "env": [{"name": f"E{j}", "value": "x"} for j in range(65)]}
-                                    for i in range(9)], "volumes": [{"name": f"v{i}", "emptyDir": {}} for i in range(9)]}}
+    env = [{"name": f"E{j}", "value": "x"} for j in range(65)]
+    many = {"spec": {"containers": [{"name": f"c{i}", "env": env} for i in range(9)],
+                     "volumes": [{"name": f"v{i}", "emptyDir": {}} for i in range(9)]}}
     found = dict(caps.problems(many))
     assert found["spec.containers"].startswith("9 containers (initContainers included): at most 8 are graded "
                                                "(the grader's limit for one Pod, not a rule of Kubernetes)")

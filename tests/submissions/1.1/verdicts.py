@@ -156,7 +156,7 @@ ROUND_TWO: dict[str, dict[str, str]] = {
     "hostile-expansion-bomb": {check: "RunContainerError: after $(VAR) expansion, env V5 of container log-shipper "
                                       "would be longer than" for check in SIDECAR_CHECKS},
     # 3. grader errors a student could trigger: each is the Pod's answer, judged
-    "hostile-redirect-port": {check: "readinessProbe: HTTP 302 redirected to 'http://localhost:99999/', whose port "
+    "hostile-redirect-port": {check: "HTTP 302 redirected to 'http://localhost:99999/', whose port "
                                      "is not a port number" for check in SIDECAR_CHECKS},
     "hostile-probe-path": {check: "container app: running, not Ready (readinessProbe: httpGet :80/caf\u00e9: HTTP 404)"
                            for check in SIDECAR_CHECKS},
