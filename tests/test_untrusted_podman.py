@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from graders.backends import podman_play
+from graders.validation import caps
 from graders.backends.podman import PodmanBackend, PodmanSandbox
 from tests.grading import REFERENCE, REPO, SUBMISSIONS, grade_lab
 
@@ -226,15 +227,22 @@ def test_a_pods_memory_budget_bounds_its_containers_and_their_tmpfs_together(san
     sandbox.apply(sidecar("hostile-pod-memory"), timeout=60)
     memory = Path(str(sandbox.cgroups["app-with-sidecar"]).replace("/pids/", "/memory/"))
     assert int((memory / "memory.limit_in_bytes").read_text()) == podman_play.POD_MEMORY_LIMIT
-    lowest, deadline = before, time.monotonic() + 15
-    while time.monotonic() < deadline:  # the hogs start, fill, are OOM-killed and restarted meanwhile
+    lowest, hits = before, 0
+
+    def budget_hit_a_while_ago() -> bool:  # the hogs start, fill, are OOM-killed and restarted meanwhile
+        nonlocal lowest, hits
         lowest = min(lowest, mem_available())
-        time.sleep(0.2)
+        hits += int((memory / "memory.failcnt").read_text()) > 0  # hit, not only set: a few looks after the first
+        return hits > 25
+
+    until(budget_hit_a_while_ago, timeout=120, every=0.2)
     assert before - lowest < podman_play.POD_MEMORY_LIMIT + 512 * 2**20  # 512 MiB: the machine's other work
-    assert int((memory / "memory.failcnt").read_text()) > 0  # the Pod's budget was hit, not only set
-    assert int((memory / "memory.max_usage_in_bytes").read_text()) <= podman_play.POD_MEMORY_LIMIT
+    # the kernel may charge a few pages per CPU ahead (memcg's charge batch): 16 MiB of slack
+    assert int((memory / "memory.max_usage_in_bytes").read_text()) <= podman_play.POD_MEMORY_LIMIT + 16 * 2**20
     assert host_processes() - processes < 200  # 8 containers: a conmon and a few processes each
-    assert host_mounts() - mounts < 7 * 4  # 7 tmpfs volumes, each mounted on the host and into its container
+    # the host sees each container's root filesystem, each tmpfs volume and a few of the Pod's own: bounded
+    # because the Pod's containers and volumes are (graders/validation/caps.py)
+    assert host_mounts() - mounts <= 4 * (caps.MAX_CONTAINERS + 1) + 2 * caps.MAX_VOLUMES
     state = sandbox.state("app-with-sidecar")
     assert state is not None and state.container("app") is not None
 

@@ -85,6 +85,7 @@ KUBERNETES_DEFAULT_GRACE = 30
 STOP_MARGIN = 30.0
 SIGKILLED = 137  # exit code of a process killed by SIGKILL (128 + 9): what podman sends when a grace ends
 EXEC_MARGIN = 5.0  # seconds podman may take to start an exec (conmon, runc), beyond the command's own time
+EXEC_SETTLE = 1.0  # seconds without a process of a timed-out exec before it is surely ended
 CLOCK_SLACK = 1.0  # seconds: podman's FinishedAt and this process's clock are the host's, read a moment apart
 OWNER_LABELS = ("k8s101.dev/host", "k8s101.dev/boot-id", "k8s101.dev/pid", "k8s101.dev/pid-start")
 SESSION_VARIABLE = "K8S101_SESSION"  # set by a tool that starts many runs: their objects carry it as a label
@@ -295,7 +296,7 @@ class PodmanSandbox:
         except subprocess.TimeoutExpired:
             # Whose time was it? The command still running in the container outlived its time (the submission's,
             # as a kubelet's probe timeout says); no such process means podman never started it (the machine's).
-            if self._stop_command(pod, argv):
+            if self._stop_command(pod, argv, timeout):
                 return ExecResult(TIMED_OUT, "", f"the command did not finish within {timeout:g} s", timed_out=True)
             raise InfraError(f"podman did not answer within {timeout + EXEC_MARGIN:g} s while trying to {what}",
                              tried=[" ".join(["podman", *command[1:]])],
@@ -319,25 +320,32 @@ class PodmanSandbox:
                              fix="do not remove the grader's pods while it runs; run it again")
         return ExecResult(result.returncode, result.stdout, stderr)
 
-    def _stop_command(self, pod: str, argv: list[str]) -> bool:
-        """Kill the processes of the Pod that run exactly argv (an exec that outlived its time, as a kubelet's
-        runtime ends an exec at its timeout); True when there was one. Read on the host, from the Pod's cgroup."""
+    def _stop_command(self, pod: str, argv: list[str], timeout: float) -> bool:
+        """Kill the processes of the Pod that run exactly argv (an exec that outlived its time, as a runtime ends
+        an exec at its timeout), looking again for a moment (conmon may still be starting one); True when one of
+        them had run for its whole `timeout`: then the time was the command's. Read on the host, in the Pod's
+        cgroup, with each process's own start time (a slow podman that started it late is the machine's)."""
         wanted = "\0".join(argv).encode() + b"\0"
         cgroup = self.cgroups.get(pod)
-        found = False
-        for procs in (cgroup.rglob("cgroup.procs") if cgroup else []):
-            try:
-                pids = [int(line) for line in procs.read_text().split()]
-            except (OSError, ValueError):
-                continue
-            for pid in pids:
+        outlived = False
+        quiet_since = time.monotonic()
+        while cgroup is not None and time.monotonic() - quiet_since < EXEC_SETTLE:
+            for procs in cgroup.rglob("cgroup.procs"):
                 try:
-                    if Path(f"/proc/{pid}/cmdline").read_bytes() == wanted:
+                    pids = [int(line) for line in procs.read_text().split()]
+                except (OSError, ValueError):
+                    continue
+                for pid in pids:
+                    try:
+                        if Path(f"/proc/{pid}/cmdline").read_bytes() != wanted:
+                            continue
+                        outlived = outlived or _age(pid) >= timeout
                         os.kill(pid, signal.SIGKILL)
-                        found = True
-                except OSError:
-                    continue  # it has just ended
-        return found
+                        quiet_since = time.monotonic()
+                    except OSError:
+                        continue  # it has just ended
+            time.sleep(0.1)
+        return outlived
 
     def logs(self, pod: str, container: str, tail: int = 20) -> str:
         if pod in self.failed:
@@ -948,6 +956,15 @@ def _boot_id() -> str:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return ""
+
+
+def _age(pid: int) -> float:
+    """Seconds since the process started (0 when it cannot be read)."""
+    try:
+        started = int(_started(pid)) / os.sysconf("SC_CLK_TCK")
+        return float(Path("/proc/uptime").read_text().split()[0]) - started
+    except (OSError, ValueError):
+        return 0.0
 
 
 def _started(pid: int) -> str:
