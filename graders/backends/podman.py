@@ -37,10 +37,17 @@ correct solution passes and a wrong one fails as it would on a cluster:
   host's /proc (see the end of PodmanSandbox).
 
 Untrusted code: each run gets its own `--internal` podman network (pods of other runs and the
-outside are unreachable), each Pod's cgroup a pids limit (POD_PIDS_LIMIT, written to the pod's
-cgroup before any container starts), each container a memory and CPU limit and a bounded log file,
-each emptyDir a size-limited tmpfs (when run as root). Everything carries the run's labels and its
-owner (host, boot id, PID): a later run removes it at once when that process is provably gone.
+outside are unreachable), each Pod's cgroup a pids limit (POD_PIDS_LIMIT) and a memory budget for all its
+containers and their tmpfs together (POD_MEMORY_LIMIT), both written before any container starts, each
+container a memory and CPU limit and a bounded log file, each emptyDir a size-limited tmpfs (when run as
+root), and each container's writable layer is watched: past its ephemeral-storage limit the Pod is evicted, as
+a kubelet does (storage_watch.py). The size of a Pod is capped offline (graders/validation/caps.py).
+Everything carries the run's labels and its owner (host, boot id, PID): a later run removes it at once when
+that process is provably gone.
+
+The grader's own reads: every podman call goes through bounded.py (each stream at most a bound, the call
+within its timeout); HTTP through netns.py reads a bounded body; volumes are read under directory descriptors
+without following links (volume_reader.py).
 """
 
 from __future__ import annotations

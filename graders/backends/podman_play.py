@@ -5,7 +5,8 @@ cluster is taken out, and what a cluster bounds is bounded. Pure functions: no p
   refuses values over 63 characters; the checks read annotations from the submitted spec.
 - No ports: podman would publish containerPort on the host.
 - `$(VAR)` in command and args (and in env values) is expanded from the container's literal env, as
-  the kubelet does; podman 4.3 passes it through as written.
+  the kubelet does; podman 4.3 passes it through as written. A string past what Linux passes to a program
+  is never built (TooLong): no node could start that container.
 - Resource limits on every container: memory (the student's if lower), CPU; requests never above them.
 - emptyDir volumes become hostPath volumes of folders the caller names (never from the volume's name).
 """
