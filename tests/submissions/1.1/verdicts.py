@@ -170,6 +170,10 @@ ROUND_TWO: dict[str, dict[str, str]] = {
     "evidence-script-nginx": {"first-pod-ready": "runs /opt/tools/nginx, a file of volume tools, which the Pod wrote "
                                                  "itself, not the image's own nginx",
                               "first-pod-serves": "runs /opt/tools/nginx, a file of volume tools"},
+    # the same script found through PATH: the command's words are right, the running executable is busybox
+    "evidence-path-nginx": {"first-pod-ready": "container nginx's first process runs /opt/tools/busybox, which is "
+                                               "not nginx:1.25's own nginx (/usr/sbin/nginx)",
+                            "first-pod-serves": "first process runs /opt/tools/busybox"},
     # 6. escapes, workflow commands and a fake score in the sidecar's log: quoted (tests/test_quoting_podman.py)
     "hostile-log-control": {check: "container log-shipper: CrashLoopBackOff" for check in SIDECAR_CHECKS},
 }
@@ -214,8 +218,8 @@ NOT_ON_THE_FAKE_CLUSTER: dict[str, str] = {
     "hostile-redirect-port": "the fake kubelet's probes are its own code, not the grader's",
     "hostile-probe-path": "the fake kubelet's probes are its own code, not the grader's",
     "hostile-slow-exec-probe": "the fake kubelet's probes are its own code, not the grader's",
-    "evidence-script-nginx": "checked on the fake cluster by the command's words only, as on any cluster: the same "
-                             "verdict, but played through podman twice",
+    "evidence-path-nginx": "a cluster shows the grader no process (no host /proc), so the command's words are all "
+                           "that is judged there and this scripted nginx would pass (README, Evidence): podman only",
 }
 
 # Options a submission is graded with, and why.
