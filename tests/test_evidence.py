@@ -342,6 +342,9 @@ class StubSandbox:
     def image_digests(self, image):
         return self.known
 
+    def running_program(self, pod, container, image, program):
+        return None  # no process to see
+
     def events(self, pod):
         return self._events
 

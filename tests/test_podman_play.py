@@ -256,12 +256,13 @@ def test_reading_a_pod_while_its_process_exits_is_asked_again(monkeypatch) -> No
     in between made that an infrastructure error (CI saw it once in 700 tests). It is a race, not the machine."""
     sandbox = object.__new__(podman.PodmanSandbox)  # only what state() reads: no podman needed
     sandbox.podman, sandbox.run_id, sandbox.failed, sandbox.pids = "podman", "r1", {}, {}
+    sandbox.evicted, sandbox.storage = {}, podman.storage_watch.Watcher(lambda *_: None)
     sandbox.submitted = {"web": {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "app", "image": "x"}]}}}
     race = "Error: read /proc/20427/cgroup: no such process\n"
     exited = json.dumps([{"Name": sandbox._container("web", "app"), "Image": "sha",
                           "State": {"Status": "exited", "ExitCode": 0, "Pid": 0, "FinishedAt": ""}}])
     answers = [(125, "", race), (0, exited, "")]
-    monkeypatch.setattr(podman, "_run", lambda argv, timeout: subprocess.CompletedProcess(argv, *answers.pop(0)))
+    monkeypatch.setattr(podman, "_run", lambda argv, timeout, **_: subprocess.CompletedProcess(argv, *answers.pop(0)))
     state = sandbox.state("web")
     assert state is not None and not answers
     assert state.containers[0].name == "app" and not state.containers[0].ready
