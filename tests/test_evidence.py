@@ -356,7 +356,9 @@ def stub_run(state, known=None, events=(), spec_image="nginx:1.25"):
     from types import SimpleNamespace
     from graders.run import Timeouts
     pod = {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "app", "image": spec_image}]}}
-    return SimpleNamespace(sandbox=StubSandbox(state, known, events), memo={("running", "web"): state},
+    return SimpleNamespace(sandbox=StubSandbox(state, known, events), memo={("running", "web"): state,
+                                                                           ("started", "web"): state},
+                           capabilities=frozenset(),
                            submission=SimpleNamespace(pods={"web": pod}, sources={"web": "web.yaml"}),
                            lab=SimpleNamespace(images={}), timeouts=Timeouts(ready=0.5),
                            require=lambda name: None, note=lambda text: None)
@@ -393,19 +395,19 @@ def test_podman_running_another_image_id_under_the_lab_tag_fails_the_identity_ch
     ("ContainerCreating", ['Normal Pulling: Pulling image "nginx:1.25"']),
 ])
 def test_a_pod_still_pulling_at_the_deadline_is_an_infra_error(reason, events):
-    from graders.checks.pods import _wait_running
+    from graders.checks.pods import _wait
     run = stub_run(pod_state(reason=reason, running=False), events=events)
     with pytest.raises(InfraError, match="the cluster is still pulling nginx:1.25"):
-        _wait_running(run, "web")
+        _wait(run, "web", ready=True)
 
 
 def test_a_pod_pulled_but_not_starting_at_the_deadline_is_the_students():
-    from graders.checks.pods import _wait_running
+    from graders.checks.pods import _wait
     from graders.errors import CheckFailed
     run = stub_run(pod_state(reason="ContainerCreating", running=False),
                    events=['Normal Pulling: Pulling image "nginx:1.25"', "Normal Pulled: Successfully pulled"])
     with pytest.raises(CheckFailed, match="Running with all containers Ready within 0.5 s"):
-        _wait_running(run, "web")
+        _wait(run, "web", ready=True)
 
 
 def test_kube_state_counts_native_sidecars_as_containers(kube_api, kube_sandbox):
@@ -475,7 +477,7 @@ def test_the_server_must_run_the_images_own_command_or_the_named_program(command
     assert (verdict in problem and bool(problem) == bool(verdict)), problem
 
 
-def test_crash_loop_back_off_is_a_verdict_only_after_3_restarts_or_60_s(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_loop_back_off_is_a_verdict_only_after_3_ends_or_60_s(monkeypatch: pytest.MonkeyPatch) -> None:
     from graders.backends.base import ContainerState, PodState
     from graders.checks import pods
     from graders.errors import CheckFailed
