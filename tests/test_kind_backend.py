@@ -801,16 +801,6 @@ def test_a_long_silence_of_kind_is_filled_with_progress_lines(fake_kind, monkeyp
                         still[0])
 
 
-def test_the_ticker_says_nothing_while_lines_come(monkeypatch):
-    monkeypatch.setattr(kind_module, "PROGRESS_EVERY", 0.3)
-    lines = Lines()
-    with kind_module.Ticker(lines, "doing it") as ticker:
-        for _ in range(6):
-            ticker.beat("a line")
-            time.sleep(0.05)
-    assert lines == ["a line"] * 6
-
-
 # -- a slow reused cluster is waited for, not thrown away (issue 19 item 7) ----------------------------
 def unknown_node(kube_api: KubeAPI) -> None:
     """The node after a laptop resumed: its kubelet has not posted a status for a while."""

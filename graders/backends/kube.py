@@ -69,9 +69,10 @@ LIMIT_RANGE: dict[str, Any] = {"metadata": {"name": "k8s101-limits"}, "spec": {"
 RESOURCE_QUOTA: dict[str, Any] = {"metadata": {"name": "k8s101-quota"}, "spec": {"hard": dict(bounds.RUN_QUOTA)}}
 # 403s of a namespace just made: its default ServiceAccount, or its quota's usage, is not there yet
 NOT_YET_403 = ('serviceaccount "default" not found', "status unknown for quota")
-# 403s for a Pod beyond the run's own LimitRange or ResourceQuota: the submission asks for too much
+# 403s for a Pod beyond the run's own LimitRange, ResourceQuota or Pod Security level (the namespace's
+# baseline): the submission's, in the admission plugin's words; the offline policy refuses these first
 OVER_OUR_BOUNDS = ("usage per Container is", "usage per Pod is",
-                   f"exceeded quota: {RESOURCE_QUOTA['metadata']['name']}")
+                   f"exceeded quota: {RESOURCE_QUOTA['metadata']['name']}", 'violates PodSecurity "baseline:')
 
 
 Configuration = client.Configuration  # for the other backend modules' type hints: they never import the client
