@@ -432,11 +432,12 @@ class Kubelet:
         # native sidecars: podman 4.3 cannot run an init container that keeps running (play would wait for
         # it for ever), so they are played as containers, started before the others
         sidecars = [c for c in inits if c.get("restartPolicy") == "Always"]
+        ordinary = [c for c in inits if c.get("restartPolicy") != "Always"]
         for c in sidecars:
             c.pop("restartPolicy")
         spec["containers"] = sidecars + [c for c in spec["containers"] if c["name"] in names]
-        if any(c.get("restartPolicy") != "Always" for c in inits):
-            spec["initContainers"] = [c for c in inits if c.get("restartPolicy") != "Always"]
+        if ordinary:
+            spec["initContainers"] = ordinary
         # the ServiceAccount token volume the API server added: nothing serves tokens here
         spec["volumes"] = [v for v in spec.get("volumes") or [] if not v["name"].startswith(TOKEN_VOLUME)]
         for c in spec["containers"] + spec.get("initContainers", []):
