@@ -188,3 +188,21 @@ def test_native_sidecars_on_a_cluster_older_than_1_29_cost_no_points(tmp_path: P
     sidecar_checks = [check for name, check in checks.items() if name.startswith("sidecar")]
     assert sidecar_checks and all(check["status"] == "error" for check in sidecar_checks), output
     assert "your cluster is too old for native sidecars (Kubernetes 1.29+)" in sidecar_checks[0]["message"]
+
+
+def test_a_pods_own_status_answer_is_its_answer_not_the_clusters(tmp_path: Path) -> None:
+    """A server of the student's that answers with a Kubernetes Status body, as the API server's pod proxy does
+    for its own errors, must not turn its check into "no points lost": the grader asks the Pod from inside it
+    (a grader-owned ephemeral container) and finds the same body, so it is the Pod's answer: a FAIL."""
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "app-with-sidecar.yaml").write_text((REFERENCE / "app-with-sidecar.yaml").read_text())
+    pod = yaml.safe_load((REFERENCE / "my-first-pod.yaml").read_text())
+    status = '{"kind":"Status","apiVersion":"v1","status":"Failure","message":"forbidden by the student","code":403}'
+    pod["spec"]["containers"][0].update(image="busybox:1.36", command=[
+        "sh", "-c", f"mkdir -p /www && echo '{status}' > /www/index.html && exec httpd -f -p 80 -h /www"])
+    (submission / "my-first-pod.yaml").write_text(yaml.safe_dump(pod, sort_keys=False))
+    report, output, _ = grade(tmp_path, [], "-k", "first_pod_serves", submission=submission)
+    check = {c["id"]: c for c in report["checks"]}["first-pod-serves"]
+    assert check["status"] == "failed", output
+    assert "forbidden by the student" in check["message"], check["message"]

@@ -12,6 +12,7 @@ import dataclasses
 import ipaddress
 import json
 import re
+import shlex
 import threading
 import time
 import uuid
@@ -426,12 +427,12 @@ class KubernetesSandbox:
             text = _read_body(response.response, time.monotonic() + max(1.0, timeout)).decode("utf-8", "replace")
         except NETWORK_ERRORS as error:
             return HttpResponse(status=None, error=f"no answer: {error}")
-        refusal = self._proxy_refusal(pod, port, response.status, text)
+        refusal = self._proxy_refusal(pod, port, response.status, text, "/" + path + (f"?{query}" if query else ""))
         if refusal is not None:
             return refusal
         return HttpResponse(status=response.status, body=text)
 
-    def _proxy_refusal(self, pod: str, port: int, status: int, text: str) -> HttpResponse | None:
+    def _proxy_refusal(self, pod: str, port: int, status: int, text: str, path: str) -> HttpResponse | None:
         """None when the answer is the Pod's own; "no answer" when the API server found nothing listening.
 
         The pod proxy passes the Pod's answer through, whatever its status. The API server's own answers
@@ -439,19 +440,38 @@ class KubernetesSandbox:
         and fairness), 500, and 502/503 when it could not reach the Pod (the proxy's "error trying to reach
         service: dial tcp IP:PORT: ..."; k8s.io/apimachinery pkg/util/proxy, upgradeaware.go). Only a
         refused connection says that nothing listens on the port, which is the student's; a dial timeout,
-        no route, or any other Status is the cluster's (InfraError naming it), never the Pod's answer."""
+        no route, or any other Status is the cluster's (InfraError naming it), never the Pod's answer.
+        A Pod's own server can answer with a Status too (to turn its check into "no points lost"): before it is
+        called the cluster's, the same request is made from inside the Pod by a grader-owned container."""
         status_body = _status_body(text)
         if status_body is None:
             return None
         message = str(status_body.get("message") or text[:200])
         if "connection refused" in message:
             return HttpResponse(status=None, error=message)
+        if self._pod_answers_so(pod, port, path, text):
+            return None  # the Pod's own server wrote that Status: its answer, judged as any other
         raise InfraError(f"the API server of {self.description} answered for Pod {pod}:{port} itself "
                          f"(HTTP {status}: {message}), not with the Pod's own answer",
                          tried=[f"GET through the pod proxy of Pod {pod}, port {port}"],
                          fix=_PROXY_FIX.get(status, "check that the cluster's control plane can reach its Pods "
                                                     "(`kubectl get --raw /api/v1/namespaces/NS/pods/POD:PORT/proxy/`)"
                                                     " and run again"))
+
+    def _pod_answers_so(self, pod: str, port: int, path: str, text: str) -> bool:
+        """True when the Pod itself answers the request with this body, asked from inside it by a grader-owned
+        ephemeral container (busybox nc: the raw answer, whatever its status; it shares the Pod's network);
+        False when it answers otherwise or cannot be asked. Compared byte for byte, not parsed."""
+        request = "GET %s HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n"
+        target = shlex.quote("/" + path.lstrip("/"))
+        script = f"printf '{request}' {target} | nc -w {REQUEST_TIMEOUT} 127.0.0.1 {int(port)}"
+        try:
+            inside = self._ephemeral_output(pod, script, f"ask Pod {pod} on port {port} from inside it",
+                                            REQUEST_TIMEOUT, limit_bytes=len(text.encode()) + 64 * 1024)
+        except InfraError:
+            return False
+        _, separator, body = inside.replace("\r\n", "\n").partition("\n\n")
+        return bool(separator) and body.strip() == text.strip()
 
     def tcp_open(self, pod: str, port: int, timeout: float) -> bool:
         """Only approximated through the pod proxy (any HTTP answer); the kubelet runs tcpSocket probes."""
@@ -461,17 +481,29 @@ class KubernetesSandbox:
         """An ephemeral container of the lab's busybox image mounts the volume read-only and prints its
         regular files (never following symlinks nor opening FIFOs); its logs are read through the API.
         Each file is introduced by a random separator the Pod's own programs cannot know."""
-        name, separator = f"grader-{uuid.uuid4().hex[:8]}", f"=={uuid.uuid4().hex}=="
+        separator = f"=={uuid.uuid4().hex}=="
         script = (f'cd /grader-volume && find . -type f | head -100 | while read -r f; do '
                   f'echo "{separator} $f"; tail -c {MAX_VOLUME_BYTES} "$f"; echo; done')
+        output = self._ephemeral_output(
+            pod, script, f"read volume {volume} of Pod {pod}", timeout, limit_bytes=100 * (MAX_VOLUME_BYTES + 4096),
+            mounts=[{"name": volume, "mountPath": "/grader-volume", "readOnly": True}])  # the script's 100 files
+        files: dict[str, str] = {}
+        for chunk in output.split(separator + " ./")[1:]:
+            path, _, text = chunk.partition("\n")
+            files[path] = text[:-1] if text.endswith("\n") else text
+        return files
+
+    def _ephemeral_output(self, pod: str, script: str, what: str, timeout: float, limit_bytes: int,
+                          mounts: list[dict[str, Any]] | None = None) -> str:
+        """What a grader-owned ephemeral container of the lab's busybox image prints running `script` inside the
+        Pod (its network; `mounts` of its volumes), read through the API: evidence from the grader's side where a
+        cluster gives no other way into a Pod."""
+        name = f"grader-{uuid.uuid4().hex[:8]}"
         body = {"spec": {"ephemeralContainers": [{
-            "name": name, "image": self.PROBE_IMAGE, "command": ["sh", "-c", script],
-            "volumeMounts": [{"name": volume, "mountPath": "/grader-volume", "readOnly": True}],
+            "name": name, "image": self.PROBE_IMAGE, "command": ["sh", "-c", script], "volumeMounts": mounts or [],
             "securityContext": {"allowPrivilegeEscalation": False}}]}}
-        what = f"read volume {volume} of Pod {pod}"
         _request(what, self.api.patch_namespaced_pod_ephemeralcontainers, pod, self.namespace, body,
                  _content_type="application/strategic-merge-patch+json")
-
         started: list[float] = []  # when the reader container left its waiting state (its image is there)
         patched = time.monotonic()
 
@@ -505,13 +537,8 @@ class KubernetesSandbox:
             waited = EPHEMERAL_PULL_TIMEOUT + timeout if isinstance(last, NotYet) else timeout
             raise InfraError(f"could not {what} within {waited:g} s: {last.observed}", fix="raise --timeout-exec "
                              f"if the cluster is slow (it may still pull {self.PROBE_IMAGE})") from None
-        output = _request(what, self.api.read_namespaced_pod_log, pod, self.namespace, container=name,
-                          limit_bytes=100 * (MAX_VOLUME_BYTES + 4096)) or ""  # the script's 100 files, named
-        files: dict[str, str] = {}
-        for chunk in output.split(separator + " ./")[1:]:
-            path, _, text = chunk.partition("\n")
-            files[path] = text[:-1] if text.endswith("\n") else text
-        return files
+        return _request(what, self.api.read_namespaced_pod_log, pod, self.namespace, container=name,
+                        limit_bytes=limit_bytes) or ""
 
     def image_digests(self, image: str) -> AbstractSet[str] | None:
         """The digests the cluster's nodes list for the image's tag (status.images: each image's repository
