@@ -132,8 +132,9 @@ class PodmanBackend:
 
         listed = _call(self.podman, "pod", "ps", "--filter", f"label={MANAGED_BY_LABEL}={MANAGED_BY}",
                        "--format", "json", timeout=30, what="list the pods of killed runs")
-        names = [pod["Name"] for pod in _json(listed.stdout) if stale(pod.get("Labels"))]
-        _remove_pods(self.podman, names)
+        pods = [pod for pod in _json(listed.stdout) if stale(pod.get("Labels"))]
+        names = [pod["Name"] for pod in pods]
+        _remove_pods(self.podman, names, stuck={pod["Name"] for pod in pods if _stuck_stopping(pod)})
         removed = [f"podman pod {name}" for name in names]
         listed = _call(self.podman, "network", "ls", "--filter", f"label={MANAGED_BY_LABEL}={MANAGED_BY}",
                        "--format", "json", timeout=30, what="list the networks of killed runs")
@@ -812,22 +813,37 @@ def _call(podman: str, *args: str, timeout: float, what: str, limit: int = PODMA
 
 
 def _remove_pods(podman: str, names: list[str], timeout: float = 60, attempts: int = 3,
-                 stopped: bool = False) -> list[str]:
+                 stopped: bool = False, stuck: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """Stop at once and remove pods with their containers; missing ones are fine. `pod rm --force` can
     return while a crash-looping container restarts and keeps its pod: such pods are removed again.
     Returns the pods still there after the last attempt.
     Stopped first: podman 4.3's `pod rm --force -t 0` of a running pod takes 3.4 s, `pod stop -t 0` and then
     `pod rm` 0.3 s (measured with busybox `sleep`; two pods: 3.7 s against 0.5 s). `stopped`: the caller
-    has just stopped them."""
+    has just stopped them. `stuck`: pods with a container stuck in "stopping", which `pod stop` waits for
+    forever and only `pod rm --force` removes (see _stuck_stopping)."""
     for attempt in range(attempts):
         if not names:
             break
-        if attempt or not stopped:
-            _call(podman, "pod", "stop", "--ignore", "-t", "0", *names, timeout=timeout, what="stop pods")
+        stoppable = [name for name in names if name not in stuck]
+        if stoppable and (attempt or not stopped):
+            try:
+                _call(podman, "pod", "stop", "--ignore", "-t", "0", *stoppable, timeout=timeout, what="stop pods")
+            except InfraError:  # a container stuck in "stopping" (_stuck_stopping): `pod rm --force` removes it,
+                pass  # and a podman that answers nothing at all times out there too
         _call(podman, "pod", "rm", "--force", "--ignore", "-t", "0", *names, timeout=timeout, what="remove pods")
         names = [name for name in names
                  if _call(podman, "pod", "exists", name, timeout=30, what="look up a pod").returncode == 0]
     return names
+
+
+def _stuck_stopping(pod: dict[str, Any]) -> bool:
+    """A pod (as `pod ps --format json` lists it) with a container in podman's "stopping" state. When the
+    `podman stop` that set it and the container's conmon are both killed (a grading run and its podman
+    children killed at once, a machine shut down mid-run), podman 4.3 keeps the state for good: `pod stop`
+    then waits without end (seen: 100 s, spinning), `pod rm --force -t 0` kills and removes it in 3.5 s.
+    Fixed upstream after 4.3: podman-container-tools/podman pull request 23089, "Ensure that containers do
+    not get stuck in stopping" (issues 19629 and 11274)."""
+    return any(container.get("Status") == "stopping" for container in pod.get("Containers") or [])
 
 
 def _json(text: str) -> list[dict[str, Any]]:
