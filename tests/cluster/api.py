@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from tests.cluster import discovery, openapi
 from tests.cluster.faults import Faults
 from tests.cluster.kubelet import Kubelet, Pod, now_iso
 from tests.cluster.pods import PodsApi
@@ -28,6 +29,7 @@ VERSION = {"major": "1", "minor": "28", "gitVersion": "v1.28.0-fake-cluster", "g
 NODE = "fake-cluster"  # the one node every Pod runs on (spec.nodeName)
 STORED = {"limitranges": "LimitRange", "resourcequotas": "ResourceQuota", "services": "Service",
           "configmaps": "ConfigMap"}
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
 
 class Cluster:
@@ -45,6 +47,8 @@ class Cluster:
         self.on_first_pod: Callable[[], Awaitable[None]] | None = None  # the api-down fault
         self.tasks: set[asyncio.Task] = set()
         self.pods_api = PodsApi(self)
+        for name in SYSTEM_NAMESPACES:  # what every cluster starts with; `kubectl apply` uses `default`
+            self.add_namespace(name, {})
 
     # -- helpers ------------------------------------------------------------------------------------
     def metadata(self, name: str, namespace: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -108,20 +112,6 @@ class Cluster:
     async def get_version(self, request: web.Request) -> web.Response:
         return web.json_response(VERSION)
 
-    async def get_api(self, request: web.Request) -> web.Response:
-        return web.json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-            {"clientCIDR": "0.0.0.0/0", "serverAddress": request.host}]})
-
-    async def get_api_v1(self, request: web.Request) -> web.Response:
-        names = ["namespaces", "pods", "pods/log", "pods/exec", "pods/proxy", "pods/ephemeralcontainers", "events",
-                 "serviceaccounts", *STORED]
-        resources = [{"name": n, "singularName": "", "namespaced": n != "namespaces", "kind": STORED.get(n, n.title()),
-                      "verbs": ["create", "delete", "get", "list"]} for n in names]
-        return web.json_response({"kind": "APIResourceList", "groupVersion": "v1", "resources": resources})
-
-    async def get_apis(self, request: web.Request) -> web.Response:
-        return web.json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
-
     # -- namespaces ---------------------------------------------------------------------------------
     async def create_namespace(self, request: web.Request) -> web.Response:
         body = await self.body(request)
@@ -137,14 +127,16 @@ class Cluster:
                           name=str(name or ""), kind="Namespace", causes=[cause])
         if name in self.namespaces:
             return status(409, "AlreadyExists", f'namespaces "{name}" already exists', name=name, kind="namespaces")
-        labels = {**((body.get("metadata") or {}).get("labels") or {}), "kubernetes.io/metadata.name": name}
+        return web.json_response(self.add_namespace(name, body.get("metadata") or {}), status=201)
+
+    def add_namespace(self, name: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        labels = {**(metadata.get("labels") or {}), "kubernetes.io/metadata.name": name}
         namespace = {"apiVersion": "v1", "kind": "Namespace",
-                     "metadata": self.metadata(name, labels=labels,
-                                               annotations=(body.get("metadata") or {}).get("annotations") or {}),
+                     "metadata": self.metadata(name, labels=labels, annotations=metadata.get("annotations") or {}),
                      "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
         self.namespaces[name] = namespace
         self.sa_ready_at[name] = time.monotonic() + self.faults.sa_delay
-        return web.json_response(namespace, status=201)
+        return namespace
 
     async def list_namespaces(self, request: web.Request) -> web.Response:
         selector = request.query.get("labelSelector")
@@ -265,10 +257,11 @@ class Cluster:
         pods = self.pods_api
         stored = "/api/v1/namespaces/{ns}/{resource:" + "|".join(STORED) + "}"
         pod = "/api/v1/namespaces/{ns}/pods/{name}"
+        discovery.routes(app)
+        openapi.routes(app, int(VERSION["minor"]))
         app.add_routes([
             web.get("/version", self.get_version), web.get("/version/", self.get_version),
             web.get("/api/v1/nodes", self.list_nodes),
-            web.get("/api", self.get_api), web.get("/api/v1", self.get_api_v1), web.get("/apis", self.get_apis),
             web.post("/api/v1/namespaces", self.create_namespace), web.get("/api/v1/namespaces", self.list_namespaces),
             web.get("/api/v1/namespaces/{ns}", self.get_namespace),
             web.patch("/api/v1/namespaces/{ns}", self.patch_namespace),
