@@ -22,6 +22,7 @@ from tests.cluster.kubelet import Kubelet, Pod, now_iso
 from tests.cluster.pods import PodsApi
 from tests.cluster.responses import matches, merge, not_found, status
 from tests.cluster.validation import LABEL, LABEL_ERROR, invalid_message
+from tests.cluster.watch import Tombstones
 
 VERSION = {"major": "1", "minor": "28", "gitVersion": "v1.28.0-fake-cluster", "gitCommit": "", "gitTreeState": "clean",
            "buildDate": "2026-11-25T00:00:00Z", "goVersion": "go1.21", "compiler": "gc", "platform": "linux/amd64"}
@@ -30,6 +31,7 @@ NODE = "fake-cluster"  # the one node every Pod runs on (spec.nodeName)
 STORED = {"limitranges": "LimitRange", "resourcequotas": "ResourceQuota", "services": "Service",
           "configmaps": "ConfigMap"}
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+SCHEDULER_REASONS = ("Scheduled", "FailedScheduling")  # events the scheduler writes, not the kubelet
 
 
 class Cluster:
@@ -47,6 +49,8 @@ class Cluster:
         self.on_first_pod: Callable[[], Awaitable[None]] | None = None  # the api-down fault
         self.tasks: set[asyncio.Task] = set()
         self.pods_api = PodsApi(self)
+        self.minor = int(VERSION["minor"])
+        self.tombstones = Tombstones()  # deleted objects, for a watch that starts after the deletion
         for name in SYSTEM_NAMESPACES:  # what every cluster starts with; `kubectl apply` uses `default`
             self.add_namespace(name, {})
 
@@ -77,13 +81,15 @@ class Cluster:
                 events.append(event)
                 return
         metadata = self.metadata(f"{pod.name}.{uuid.uuid4().hex[:16]}", pod.namespace)
+        component = "default-scheduler" if reason in SCHEDULER_REASONS else "kubelet"
+        source = {"component": component, **({"host": NODE} if component == "kubelet" else {})}
         events.append({"apiVersion": "v1", "kind": "Event", "metadata": metadata,
                        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod.name,
                                           "namespace": pod.namespace, "uid": pod.obj["metadata"]["uid"]},
                        "reason": reason, "message": message, "type": kind, "count": 1,
-                       "source": {"component": "kubelet", "host": "fake-cluster"},
+                       "source": source,
                        "firstTimestamp": metadata["creationTimestamp"], "lastTimestamp": metadata["creationTimestamp"],
-                       "reportingComponent": "kubelet", "reportingInstance": "fake-cluster"})
+                       "reportingComponent": component, "reportingInstance": source.get("host", "")})
 
     async def body(self, request: web.Request) -> dict[str, Any] | None:
         try:
@@ -91,6 +97,27 @@ class Cluster:
         except ValueError:
             return None
         return found if isinstance(found, dict) else None
+
+    def fields_match(self, obj: dict[str, Any], selector: str | None) -> bool:
+        """An equality field selector (`metadata.name=web,status.phase!=Failed`), as kubectl wait sends."""
+        for term in filter(None, (selector or "").split(",")):
+            negated = "!=" in term
+            key, _, value = term.replace("!=", "=").replace("==", "=").partition("=")
+            found = self._field(obj, key.strip())
+            if (str(found) if found not in ({}, None) else "") == value.strip():
+                if negated:
+                    return False
+            elif not negated:
+                return False
+        return True
+
+    def gone(self, resource: str, ns: str | None, obj: dict[str, Any]) -> None:
+        """An object was removed: a tombstone under the lists it was in, for watches (watch.py)."""
+        self.version += 1
+        obj = {**obj, "metadata": {**obj.get("metadata", {}), "resourceVersion": str(self.version)}}
+        for path in ([f"/api/v1/namespaces/{ns}/{resource}", f"/api/v1/{resource}"] if ns else
+                     [f"/api/v1/{resource}"]):
+            self.tombstones.add(self.version, path, obj)
 
     def namespace_gate(self, ns: str, kind: str, name: str) -> web.Response | None:
         """NamespaceLifecycle admission: a missing namespace is 404, a terminating one 403."""
@@ -166,6 +193,8 @@ class Cluster:
         if namespace["status"]["phase"] != "Terminating":
             namespace["status"]["phase"] = "Terminating"
             namespace["metadata"]["deletionTimestamp"] = now_iso()
+            self.version += 1
+            namespace["metadata"]["resourceVersion"] = str(self.version)
             self.background(self._finish_namespace(ns))
         return web.json_response(namespace)
 
@@ -181,7 +210,9 @@ class Cluster:
             del self.stored[key]
         self.events.pop(ns, None)
         self.sa_ready_at.pop(ns, None)
-        self.namespaces.pop(ns, None)
+        gone = self.namespaces.pop(ns, None)
+        if gone:
+            self.gone("namespaces", None, gone)
 
     # -- service accounts ---------------------------------------------------------------------------
     def default_sa_ready(self, ns: str) -> bool:
@@ -205,9 +236,8 @@ class Cluster:
 
     # -- events ---------------------------------------------------------------------------------------
     async def list_events(self, request: web.Request) -> web.Response:
-        fields = dict(term.split("=", 1) for term in request.query.get("fieldSelector", "").split(",") if "=" in term)
         items = [e for e in self.events.get(request.match_info["ns"], [])
-                 if all(self._field(e, key) == value for key, value in fields.items())]
+                 if self.fields_match(e, request.query.get("fieldSelector"))]
         return self.listing("EventList", items)
 
     @staticmethod
@@ -273,7 +303,7 @@ class Cluster:
             web.get(stored + "/{name}", self.get_stored), web.delete(stored + "/{name}", self.delete_stored),
             web.post("/api/v1/namespaces/{ns}/pods", pods.create), web.get("/api/v1/namespaces/{ns}/pods", pods.list),
             web.get("/api/v1/pods", pods.list),
-            web.get(pod, pods.get), web.delete(pod, pods.delete),
+            web.get(pod, pods.get), web.delete(pod, pods.delete), web.patch(pod, pods.patch),
             web.get(pod + "/log", pods.log),
             web.get(pod + "/exec", pods.exec), web.post(pod + "/exec", pods.exec),
             web.patch(pod + "/ephemeralcontainers", pods.ephemeral),
