@@ -140,7 +140,11 @@ def _json_then_yaml(text: str) -> Iterator[tuple[int, Any]]:
         if position == len(text):
             return
         try:
-            value, position = decoder.raw_decode(text, position)
+            try:
+                value, position = decoder.raw_decode(text, position)
+            except _NotJson as constant:  # Python's json takes NaN and Infinity; Go's does not
+                raise json.JSONDecodeError(f"{constant} is not a JSON value (JSON has no NaN or infinity)", text,
+                                           text.find(str(constant), position)) from None
         except json.JSONDecodeError as error:
             if count > 1:
                 raise UnreadableFile(_json_reason(error)) from None
@@ -169,8 +173,12 @@ def _after_first_newline(text: str, start: int) -> int:
     return position
 
 
+class _NotJson(ValueError):
+    """NaN, Infinity or -Infinity in a JSON document."""
+
+
 def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
+    raise _NotJson(name)
 
 
 def _json_reason(error: json.JSONDecodeError) -> str:
