@@ -84,6 +84,7 @@ def _parse_headers(block: bytes) -> dict[str, str]:
 class Session(asyncio.Protocol):
     """One upgraded connection: the client's streams by type, and frames out."""
     transport: asyncio.Transport
+    http: asyncio.BaseProtocol | None = None  # aiohttp's protocol of the connection, told when it closes
     streams: dict[str, int] = field(default_factory=dict)  # streamtype -> stream id
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -122,6 +123,8 @@ class Session(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed.set()
         self.changed.set()
+        if self.http is not None:  # else aiohttp waits for this connection at shutdown
+            self.http.connection_lost(exc)
 
     async def wait_for(self, types: set[str], timeout: float) -> bool:
         """True once the client has opened a stream of each type (it opens them before anything flows)."""
@@ -160,7 +163,7 @@ async def upgrade(request: web.Request, protocol: str) -> tuple[web.StreamRespon
                                                        "X-Stream-Protocol-Version": protocol})
     await response.prepare(request)
     assert request.transport is not None
-    session = Session(request.transport)
+    session = Session(request.transport, request.transport.get_protocol())
     request.protocol.keep_alive(False)
     request.transport.set_protocol(session)
     return response, session
