@@ -27,6 +27,7 @@ import yaml
 
 from graders.backends import podman_play
 from graders.backends.podman import OWNER_FILE, _error_text, _reason_for, owner_labels
+from tests.cluster.defaults import qos_class
 from tests.cluster.faults import NODE_BACKOFF, Faults
 from tests.cluster.podman import podman, remove_pods
 from tests.cluster.probes import probe
@@ -140,7 +141,7 @@ class Pod:
                                       "lastProbeTime": None, "lastTransitionTime": created}
         found = {"phase": self.phase(), "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}],
                  **({"podIP": self.ip, "podIPs": [{"ip": self.ip}]} if self.ip else {}),
-                 "startTime": created, "qosClass": "BestEffort",
+                 "startTime": created, "qosClass": qos_class(self.obj["spec"]),
                  "conditions": [condition("PodScheduled", True), condition("Initialized", True),
                                 condition("ContainersReady", ready), condition("Ready", ready)],
                  "containerStatuses": statuses}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Sequence
 from aiohttp import WSMsgType, web
 
 from tests.cluster import patch, spdy
+from tests.cluster.defaults import probe_defaults
 from tests.cluster.kubelet import SERVER_LABEL, TOKEN_VOLUME, Container, Pod, fired, full_image, now_iso
 from tests.cluster.podman import podman, strip_noise
 from tests.cluster.probes import http_get
@@ -146,6 +147,7 @@ class PodsApi:
                     resources[key] = {name: str(value) for name, value in resources[key].items()}
             c["volumeMounts"] = [*(c.get("volumeMounts") or []),
                                  {"name": token, "mountPath": TOKEN_MOUNT, "readOnly": True}]
+        probe_defaults(spec)
         return obj
 
     def _limit_defaults(self, ns: str) -> dict[str, dict[str, Any]]:
