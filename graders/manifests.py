@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from graders import policy, validation
+from graders.validation import caps  # the grader's own limits, not the API server's
 from graders.backends.resources import RESOURCES
 from graders.versions import KUBERNETES_VERSION
 from graders.yamlfiles import MAX_FILES, UnreadableFile, read_file
@@ -130,7 +131,7 @@ def load_submission(folder: Path, expected_pods: Sequence[str],
 def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) -> bool:
     """Add the file's Pods and problems to the submission; False when it could not be read at all."""
     problems: list[Problem] = []
-    found: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, name) -> object
+    found: dict[tuple[str, str], dict[str, Any] | None] = {}  # (kind, name) -> object (None: refused)
     try:  # as kubectl reads it: encodings, JSON, empty documents, Lists (graders/yamlfiles.py)
         documents = read_file(path, submission.folder, LIST_KINDS)
     except UnreadableFile as error:
@@ -154,22 +155,25 @@ def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) ->
             continue
         todos = _todos(document)
         pod, reasons = _accept_document(document, submission.expected, submission.allows, started=not todos)
-        name = pod["metadata"]["name"] if pod else None
-        kind = pod["kind"] if pod else ""
+        # An object refused for its kind or apiVersion is still the lab's Pod when it says so by its name:
+        # it is "not applied" rather than missing, and a second definition of it elsewhere is a duplicate.
+        kind, name = ((pod["kind"], pod["metadata"]["name"]) if pod else
+                      _meant(document, submission.expected, submission.allows) or ("", None))
         accepted, rejected = submission.objects.setdefault(kind, {}), submission.rejected.setdefault(kind, {})
         if name and ((kind, name) in found or name in accepted or name in rejected):
-            reasons.append(("metadata.name", f"{kind} {name} is defined more than once"))
+            other = path.name if (kind, name) in found else submission.origins.get(kind, {}).get(name) or rejected[name]
+            reasons.append(("metadata.name", f"{kind} {name} is defined more than once (also in {other}): keep one"))
             if name in accepted:  # which one was meant? neither is applied
                 accepted.pop(name)
                 rejected[name] = path.name
         problems.extend(Problem(path.name, _join(where, field_path), reason) for field_path, reason in reasons)
         problems.extend(Problem(path.name, _join(where, field_path), "still a TODO placeholder: fill it in", todo=True)
                         for field_path in todos)
-        if pod and name and (kind, name) not in found:
-            found[(kind, name)] = pod
+        if name and (kind, name) not in found:
+            found[(kind, name)] = pod  # None when refused: then the file has a problem and nothing is applied
     submission.problems.extend(problems)
     for (kind, name), pod in found.items():
-        if problems:
+        if problems or pod is None:
             submission.rejected[kind].setdefault(name, path.name)
         else:
             submission.objects[kind][name] = pod
@@ -191,11 +195,10 @@ def _accept_document(document: Any, expected: tuple[tuple[str, str], ...],
     kind, api_version = document.get("kind"), document.get("apiVersion")
     metadata = document.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
-    kinds = allows.kinds or frozenset(k for k, _ in expected) or frozenset({"Pod"})
+    kinds = _lab_kinds(expected, allows)
     resource = RESOURCES.get(kind) if isinstance(kind, str) and kind in kinds else None
     if resource is None or api_version != resource.api_version:
-        return None, [("kind", f"this lab asks only for {_kinds_wanted(kinds)}, found "
-                               f"apiVersion: {api_version}, kind: {kind}")]
+        return None, [kind_problem(api_version, kind, kinds)]
     names = [n for k, n in expected if k == kind]
     if names and name not in names:
         return None, [("metadata.name", f"this lab asks for {kind}s named {', '.join(names)}, found {name!r}")]
@@ -203,9 +206,10 @@ def _accept_document(document: Any, expected: tuple[tuple[str, str], ...],
         return None, [("metadata.name", f"every {kind} needs a name")]
     document = _without_nulls(document)  # as the API server reads them: a null field is an absent one
     if kind == "Pod":
+        # In the API server's order: what it cannot decode (400), then what it refuses to store (422)
         reasons = _structure_problems(document) or (
-            (_schema_problems(document) or validation.problems(document)) if started else []) \
-            + policy.violations(document, allows)
+            (_schema_problems(document) or validation.decode_problems(document) or validation.problems(document))
+            if started else []) + policy.violations(document, allows) + caps.problems(document)
     else:  # the schema for any kind; the policy for the Pods it makes (a Deployment's template)
         reasons = (_schema_problems(document) if started else []) or policy.object_violations(document, allows)
     namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
@@ -215,6 +219,45 @@ def _accept_document(document: Any, expected: tuple[tuple[str, str], ...],
     pod = copy.deepcopy(document)
     pod["metadata"].pop("namespace", None)  # the grader picks the namespace
     return pod, reasons
+
+
+def _lab_kinds(expected: tuple[tuple[str, str], ...], allows: policy.Allowances) -> frozenset[str]:
+    return allows.kinds or frozenset(k for k, _ in expected) or frozenset({"Pod"})
+
+
+def kind_problem(api_version: Any, kind: Any, kinds: frozenset[str]) -> tuple[str, str]:
+    """Why a document is not one of the lab's kinds, in kubectl's words where kubectl refuses it
+    (k8s.io/cli-runtime resource mapping: `no matches for kind "Pod" in version "apps/v1"`; kubectl's
+    validation: `apiVersion not set`, `kind not set`), with the fix."""
+    intended = [wanted for wanted in sorted(kinds) if isinstance(kind, str) and kind.lower() == wanted.lower()]
+    if not kind:
+        example = next(iter(sorted(kinds)))
+        return ("kind", f"kind not set (kubectl refuses the file: every object says what it is; add kind: {example} "
+                        f"beside apiVersion)")
+    if intended and kind != intended[0]:
+        return ("kind", f'no matches for kind "{kind}" in version "{api_version or ""}" (kinds are case-sensitive: '
+                        f"write kind: {intended[0]})")
+    if intended:
+        version = RESOURCES[kind].api_version if kind in RESOURCES else "?"
+        if not api_version:
+            return ("apiVersion", f"apiVersion not set (kubectl refuses the file: a {kind}'s apiVersion is {version}: "
+                                  f"add apiVersion: {version})")
+        return ("apiVersion", f'no matches for kind "{kind}" in version "{api_version}" (kubectl finds no {kind} in '
+                              f"{api_version}: a {kind}'s apiVersion is {version}, so write apiVersion: {version})")
+    return ("kind", f"this lab asks only for {_kinds_wanted(kinds)}, found apiVersion: {api_version}, kind: {kind}")
+
+
+def _meant(document: Any, expected: tuple[tuple[str, str], ...], allows: policy.Allowances) -> tuple[str, str] | None:
+    """(kind, name) of a document refused for its kind or apiVersion that names one of the lab's objects:
+    `kind: pod` or `apiVersion: apps/v1` on the lab's Pod web is still meant as Pod web."""
+    if not isinstance(document, dict) or not isinstance(document.get("metadata"), dict):
+        return None
+    kind, name = document.get("kind"), document["metadata"].get("name")
+    kinds = _lab_kinds(expected, allows)
+    for wanted in kinds:
+        if (not kind or (isinstance(kind, str) and kind.lower() == wanted.lower())) and (wanted, name) in expected:
+            return wanted, name
+    return None
 
 
 def _kinds_wanted(kinds: frozenset[str]) -> str:
@@ -287,16 +330,23 @@ def _schema_problems(document: dict[str, Any]) -> list[tuple[str, str]]:
     try:
         kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.ValidationError as error:
-        return [(_field_path(error.absolute_path), _schema_reason(error))]
+        return [_schema_reason(error, document.get("kind"))]
     return []
 
 
-def _schema_reason(error: Any) -> str:  # a kubernetes_validate.ValidationError
-    if error.validator == "additionalProperties":
-        return f"unknown field: {error.message} (check the spelling and indentation)"
+def _schema_reason(error: Any, kind: Any = "Pod") -> tuple[str, str]:  # a kubernetes_validate.ValidationError
+    """(field path, message): a Pod's in the words of the component that refuses it, with where a misplaced
+    field belongs (graders/validation/schema.py); another kind's in the schema's words."""
     if error.validator == "type" and "array" in str(error.validator_value) and isinstance(error.instance, dict):
-        return _list_not_mapping(_field_path(error.absolute_path), error.instance)
-    return error.message
+        return _field_path(error.absolute_path), _list_not_mapping(_field_path(error.absolute_path), error.instance)
+    if kind == "Pod":
+        from graders.validation import schema
+
+        path, message = schema.reason(error)
+        return _field_path(path), message
+    if error.validator == "additionalProperties":
+        return _field_path(error.absolute_path), f"unknown field: {error.message} (check the spelling and indentation)"
+    return _field_path(error.absolute_path), error.message
 
 
 def _list_not_mapping(field_path: str, mapping: dict[Any, Any]) -> str:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -26,25 +27,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     alone_first(items)
 
 
-# Parallel workers (pytest-xdist) each check at their end while others still run: a run another worker's
-# test just killed is reaped by the next run that starts. What is still there after this long was left.
+# Each test process is a session of its own (every pytest-xdist worker too): what its tests start carries
+# its session label (podman.SESSION_VARIABLE, inherited by every grading run and fake cluster it starts), and
+# its leftover check counts only that, so other sessions on the same machine (another worker, another
+# developer's run) neither fail it nor are failed by it.
+SESSION = f"tests-{uuid.uuid4().hex[:12]}"
+os.environ[podman.SESSION_VARIABLE] = SESSION
+# A worker checks at its end while others still run; what one of its own tests is still removing (a grading
+# run killed by the test) gets this long.
 SETTLE_SECONDS = 15
 
 
 def podman_objects() -> set[str]:
-    """Every podman pod, container and volume on the machine, plus the graders' work directories, except
-    what another grading run still going on owns (its owner labels name a live process other than this
-    one: runs may share the machine). Everything this session started has ended by its end, so what it
-    left behind is counted."""
+    """Every podman pod, container and network of this session (by its label, or a container by its pod: infra
+    containers carry no labels), the graders' work folders it owns, and every podman volume on the machine
+    (the graders never create one: an emptyDir is a folder of the run's; any new volume is a bug)."""
     found = {f"dir {path}" for path in glob.glob(os.path.join(tempfile.gettempdir(), "k8s101-*"))
-             if not _another_live_run(_owner_file(path))}
+             if _ours(_owner_file(path))}
     if shutil.which("podman") is None:
         return found
-    pods = _listed(["pod", "ps"])
-    others = {pod["Id"] for pod in pods if _another_live_run(pod.get("Labels") or {})}
-    found |= {f"pod {pod['Id'][:12]}" for pod in pods if pod["Id"] not in others}
-    found |= {f"container {item['Id'][:12]}" for item in _listed(["ps", "-a"])  # infra containers have no labels
-              if item.get("Pod") not in others and not _another_live_run(item.get("Labels") or {})}
+    pods = {pod["Id"] for pod in _listed(["pod", "ps"]) if _ours(pod.get("Labels") or {})}
+    found |= {f"pod {pod[:12]}" for pod in pods}
+    found |= {f"container {item['Id'][:12]}" for item in _listed(["ps", "-a"])
+              if item.get("Pod") in pods or _ours(item.get("Labels") or {})}
+    found |= {f"network {item['name']}" for item in _listed(["network", "ls"]) if _ours(item.get("labels") or {})}
     result = subprocess.run(["podman", "volume", "ls", "-q"], capture_output=True, text=True, timeout=60)
     return found | {f"volume {line}" for line in result.stdout.split()}
 
@@ -62,9 +68,8 @@ def _owner_file(folder: str) -> dict[str, str]:
     return labels if isinstance(labels, dict) else {}
 
 
-def _another_live_run(labels: dict[str, str]) -> bool:
-    owner = labels.get(podman.OWNER_LABELS[2])
-    return bool(owner) and owner != str(os.getpid()) and not podman.owner_gone(labels)
+def _ours(labels: dict[str, str]) -> bool:
+    return labels.get(podman.SESSION_LABEL) == SESSION
 
 
 @pytest.fixture(scope="session", autouse=True)

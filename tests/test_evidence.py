@@ -20,7 +20,7 @@ import yaml
 from graders.backends.base import HttpResponse
 from graders.backends.kube import KubernetesSandbox, api_client, sandbox_namespace
 from graders.errors import InfraError
-from tests.grading import REFERENCE, grade_lab
+from tests.grading import REFERENCE, check_seconds, grade_lab, junit
 from tests.kube_fakes import KubeAPI
 
 RUN_ID = "ev12cd34"
@@ -90,6 +90,37 @@ def test_kube_volume_files_are_read_by_an_ephemeral_busybox_container(kube_api: 
     assert "find . -type f" in ephemeral["command"][2]  # regular files only: no FIFO blocks the read
 
 
+def test_kube_volume_files_wait_for_the_nodes_first_pull_of_busybox(kube_api, kube_sandbox):
+    """The reader's exec timeout counts from its start: a node pulling busybox:1.36 for the first time
+    (the ephemeral container waits in ContainerCreating meanwhile) is not the reader being slow."""
+    store_pod(kube_api, {"phase": "Running"})
+    pulling_for = 1.5  # seconds, three times the exec timeout below
+    began: list[float] = []
+
+    def patch(request: kmock.Request) -> kmock.Payload:
+        [ephemeral] = request.data["spec"]["ephemeralContainers"]
+        began.append(time.monotonic())
+        separator = ephemeral["command"][2].split('echo "', 1)[1].split(" ", 1)[0]
+        kube_api.mock[f"get {PODS}/web/log"] << kmock.headers({"Content-Type": "text/plain"}) << (
+            f"{separator} ./access.log\nGET /\n").encode()
+
+        def read(request: kmock.Request) -> kmock.Payload:
+            done = time.monotonic() - began[0] > pulling_for
+            state = {"terminated": {"exitCode": 0, "reason": "Completed"}} if done else {
+                "waiting": {"reason": "ContainerCreating"}}
+            store_pod(kube_api, {"phase": "Running", "ephemeralContainerStatuses": [{
+                "name": ephemeral["name"], "image": "busybox:1.36", "imageID": "", "ready": False,
+                "restartCount": 0, "state": state}]})
+            return kube_api.mock.objects["v1/pods", NS, "web"].raw
+
+        kube_api.mock[f"get {PODS}/web"] << read
+        return kube_api.mock.objects["v1/pods", NS, "web"].raw
+
+    kube_api.mock[f"patch {PODS}/web/ephemeralcontainers"] << patch
+    assert kube_sandbox.volume_files("web", "logs", timeout=0.5) == {"access.log": "GET /"}
+    assert time.monotonic() - began[0] > pulling_for
+
+
 def test_kube_volume_files_time_out_as_an_infra_error(kube_api, kube_sandbox):
     store_pod(kube_api, {"phase": "Running"})
     kube_api.mock[f"patch {PODS}/web/ephemeralcontainers"] << (lambda request: kube_api.mock.objects[
@@ -137,11 +168,8 @@ def running(box, pod: str = "web", spec: dict = WEB):
 @needs_podman
 def test_podman_http_get_is_made_from_a_grader_container_that_is_then_gone(podman_box):
     running(podman_box)
-    began = time.monotonic()
-    page = podman_box.http_get("web", 80, "/?k8s101-marker-abc", timeout=5)
-    cost = time.monotonic() - began
+    page = podman_box.http_get("web", 80, "/?k8s101-marker-abc", timeout=5)  # its speed: scripts/benchmark.sh
     assert page.status == 200 and "Welcome to nginx!" in page.body
-    assert cost < 5  # measured ≈0.15-0.4 s on the build machines
     assert podman_box.http_get("web", 80, "/missing", timeout=5).status == 404
     refused = podman_box.http_get("web", 81, "/", timeout=5)
     assert refused.status is None and "Connection refused" in refused.error
@@ -155,9 +183,7 @@ def test_podman_volume_files_are_the_host_folder_without_fifos_or_symlinks(podma
     podman_box.http_get("web", 80, "/?k8s101-marker-abc", timeout=5)
     script = "mkfifo /logs/pipe; ln -s /etc/passwd /logs/passwd; mkdir /logs/d; echo hi > /logs/d/x"
     assert podman_box.exec("web", "side", ["sh", "-c", script], timeout=10).exit_code == 0
-    began = time.monotonic()
-    files = podman_box.volume_files("web", "logs", timeout=5)
-    assert time.monotonic() - began < 2  # a FIFO is never opened for reading: nothing blocks
+    files = podman_box.volume_files("web", "logs", timeout=5)  # returns at all: a FIFO opened for reading would block
     assert "k8s101-marker-abc" in files["access.log"]
     assert files["d/x"] == "hi\n" and "pipe" not in files and "passwd" not in files
     with pytest.raises(InfraError, match="cannot find the folder of volume nope"):
@@ -231,12 +257,14 @@ def test_readiness_probes_run_by_the_grader_on_podman_with_one_deadline_per_pod(
         app["readinessProbe"] = {"httpGet": {"path": "/", "port": "web"}}  # a named port, answered 200
         shipper["readinessProbe"] = {"exec": {"command": ["test", "-e", "/logs/access.log"]}}
 
-    result, checks = graded(pytester, variant(tmp_path, edit), "--timeout-ready", "12")
+    result, checks = graded(pytester, variant(tmp_path, edit), "--timeout-ready", "12", *junit(pytester))
     assert set(failed(checks)) == {"first-pod-ready", "first-pod-serves"}, failed(checks)
     assert "container nginx: running, not Ready (readinessProbe: httpGet :80/ready: HTTP 404)" in \
         checks["first-pod-ready"]["message"]
     assert "readinessProbe: httpGet :80/ready: HTTP 404" in checks["first-pod-serves"]["message"]
-    assert result.duration < 12 + 40  # both checks of my-first-pod share one 12 s deadline
+    took = check_seconds(pytester)
+    # both checks of my-first-pod share one 12 s deadline: the first waits it out, the second does not again
+    assert took["first-pod-ready"] >= 12 and took["first-pod-serves"] < took["first-pod-ready"] / 2, took
 
 
 @needs_podman
@@ -245,10 +273,11 @@ def test_a_container_finished_for_good_is_a_verdict_at_once(pytester, tmp_path):
         first["spec"]["restartPolicy"] = "OnFailure"
         first["spec"]["containers"][0]["command"] = ["nginx", "-v"]  # exits 0: OnFailure leaves it finished
 
-    result, checks = graded(pytester, variant(tmp_path, edit), "--timeout-ready", "300")
+    result, checks = graded(pytester, variant(tmp_path, edit), "--timeout-ready", "300", *junit(pytester))
     assert set(failed(checks)) == {"first-pod-ready", "first-pod-serves"}, failed(checks)
     assert "restartPolicy: OnFailure will not restart it" in checks["first-pod-ready"]["message"]
-    assert result.duration < 60  # not two waits of 300 s
+    took = check_seconds(pytester)
+    assert took["first-pod-ready"] + took["first-pod-serves"] < 300 / 2, took  # a verdict, not a wait of 300 s
 
 
 @needs_podman
@@ -264,16 +293,50 @@ def test_a_sidecar_that_exits_once_then_runs_settles_and_a_short_grace_gets_no_n
     assert checks["cleanup"]["message"] == ""  # the grace is short already: no note about SIGTERM
 
 
+# A podman whose `pod stop` is slow, as on a busy machine: it starts late and returns late (seen: over 4 s for
+# `pod stop -t 3` on 2 cores running the suite). The verdict must not depend on it.
+SLOW_STOP = """#!/bin/sh
+if [ "$1" = pod ] && [ "$2" = stop ]; then
+  sleep 3; "{real}" "$@"; status=$?; sleep 6; exit $status
+fi
+exec "{real}" "$@"
+"""
+
+
+def slow_podman_on_path(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = subprocess.run(["sh", "-c", "command -v podman"], capture_output=True, text=True).stdout.strip()
+    folder.mkdir()
+    (folder / "podman").write_text(SLOW_STOP.replace("{real}", real))
+    (folder / "podman").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+
+SIGTERM_CAUGHT = "trap 'echo TERM caught' TERM; tail -F /logs/access.log & while true; do sleep 1; done"
+SIGTERM_EXITS = "trap 'exit 0' TERM; tail -F /logs/access.log & wait"
+
+
 @needs_podman
-def test_a_pod_outliving_the_delete_timeout_on_sigterm_fails_cleanup(pytester, tmp_path):
+@pytest.mark.parametrize("podman_speed", ["podman as it is", "podman slow to stop"])
+@pytest.mark.parametrize(("command", "verdict"), [(SIGTERM_CAUGHT, "fails"), (SIGTERM_EXITS, "passes")],
+                         ids=["catches SIGTERM and runs on", "exits on SIGTERM"])
+def test_a_long_grace_fails_cleanup_only_when_the_pod_outlives_the_delete_timeout(
+        pytester, tmp_path, monkeypatch, podman_speed, command, verdict):
+    """On a cluster, a Pod with terminationGracePeriodSeconds: 3600 that keeps running on SIGTERM is still
+    there when `--timeout-delete` ends: cleanup fails. One that exits on SIGTERM is gone. A slow podman
+    (its stop takes longer than the grace the grader gives it) changes neither verdict into "no points lost"."""
     def edit(first: dict, sidecar: dict) -> None:
         sidecar["spec"]["terminationGracePeriodSeconds"] = 3600
-        sidecar["spec"]["containers"][1]["command"] = [
-            "sh", "-c", "trap 'echo TERM caught' TERM; tail -F /logs/access.log & while true; do sleep 1; done"]
+        sidecar["spec"]["containers"][1]["command"] = ["sh", "-c", command]
 
+    if podman_speed == "podman slow to stop":
+        slow_podman_on_path(tmp_path / "slow-podman", monkeypatch)
     _, checks = graded(pytester, variant(tmp_path, edit), "--timeout-delete", "5")
-    assert set(failed(checks)) == {"cleanup"}, failed(checks)
-    assert "terminationGracePeriodSeconds: 3600" in checks["cleanup"]["message"]
+    if verdict == "fails":
+        assert set(failed(checks)) == {"cleanup"}, failed(checks)
+        assert checks["cleanup"]["status"] == "failed"
+        assert "terminationGracePeriodSeconds: 3600" in checks["cleanup"]["message"]
+    else:
+        assert failed(checks) == {}
 
 
 @needs_podman
@@ -310,6 +373,9 @@ class StubSandbox:
     def image_digests(self, image):
         return self.known
 
+    def running_program(self, pod, container, image, program):
+        return None  # no process to see
+
     def events(self, pod):
         return self._events
 
@@ -335,14 +401,39 @@ def pod_state(image_id="", reason="", running=True):
                                                reason=reason, image_id=image_id),))
 
 
-def test_a_cluster_running_another_repository_under_the_lab_tag_fails_the_identity_check():
+NGINX_DIGEST, BUSYBOX_DIGEST = "cd" * 32, "ab" * 32
+
+
+@pytest.mark.parametrize("image_id", [
+    f"docker.io/library/nginx@sha256:{NGINX_DIGEST}",  # pulled by tag
+    f"docker.io/library/import-2026-01-31@sha256:{NGINX_DIGEST}",  # kind load on containerd 2.3 (kind #4184)
+    f"registry-1.docker.io/library/nginx@sha256:{NGINX_DIGEST}",
+    "sha256:" + "ef" * 32,  # a bare image ID: the node's list names none, so it is no evidence
+])
+def test_a_cluster_running_the_lab_image_passes_in_every_image_id_form(image_id):
+    """Issue 19 item 2: identity is the digest the node knows for the lab's tag, never a repository name
+    (main took `import-2026-…` for a repository and failed a correct lab 1.1 on it)."""
+    from graders.checks.pods import runs_lab_image
+    from graders.images import KnownDigests
+    node = KnownDigests({NGINX_DIGEST}, image_ids=False)  # what the node's status lists for nginx:1.25
+    runs_lab_image(stub_run(pod_state(image_id=image_id), known=node), "web", "app", "nginx:1.25", "nginx")
+
+
+@pytest.mark.parametrize("image_id", [f"docker.io/library/busybox@sha256:{BUSYBOX_DIGEST}",
+                                      f"docker.io/library/import-2026-01-31@sha256:{BUSYBOX_DIGEST}"])
+def test_a_cluster_running_another_image_under_the_lab_tag_fails_by_its_digest(image_id):
     from graders.checks.pods import runs_lab_image
     from graders.errors import CheckFailed
-    run = stub_run(pod_state(image_id="docker.io/library/busybox@sha256:" + "ab" * 32))
-    with pytest.raises(CheckFailed, match="runs an image of the repository busybox, not nginx:1.25"):
+    from graders.images import KnownDigests
+    run = stub_run(pod_state(image_id=image_id), known=KnownDigests({NGINX_DIGEST}, image_ids=False))
+    with pytest.raises(CheckFailed, match=f"runs .*{BUSYBOX_DIGEST[:12]}.*, which is not nginx:1.25"):
         runs_lab_image(run, "web", "app", "nginx:1.25", "nginx")
-    runs_lab_image(stub_run(pod_state(image_id="docker.io/library/nginx@sha256:" + "cd" * 32)),
-                   "web", "app", "nginx:1.25", "nginx")
+
+
+def test_without_the_nodes_digests_a_repository_name_alone_is_no_evidence():
+    from graders.checks.pods import runs_lab_image
+    run = stub_run(pod_state(image_id=f"docker.io/library/busybox@sha256:{BUSYBOX_DIGEST}"), known=None)
+    runs_lab_image(run, "web", "app", "nginx:1.25", "nginx")  # no CheckFailed: nothing to compare with
 
 
 def test_podman_running_another_image_id_under_the_lab_tag_fails_the_identity_check():
@@ -371,6 +462,62 @@ def test_a_pod_pulled_but_not_starting_at_the_deadline_is_the_students():
                    events=['Normal Pulling: Pulling image "nginx:1.25"', "Normal Pulled: Successfully pulled"])
     with pytest.raises(CheckFailed, match="Running with all containers Ready within 0.5 s"):
         _wait_running(run, "web")
+
+
+def init_pod_state(init_reason: str, message: str = "", restarts: int = 0):
+    """Lab 1.2's Pod while its init container write-page cannot run: nginx only says PodInitializing."""
+    from graders.backends.base import ContainerState, PodState
+    return PodState(name="web", phase="Pending", labels={},
+                    spec={"containers": [{"name": "nginx", "image": "nginx:1.25"}],
+                          "initContainers": [{"name": "write-page", "image": "busybox:1.63"}]},
+                    containers=(ContainerState("nginx", "nginx:1.25", running=False, ready=False,
+                                               reason="PodInitializing"),),
+                    init_containers=(ContainerState("write-page", "busybox:1.63", running=False, ready=False,
+                                                    reason=init_reason, message=message, restarts=restarts),))
+
+
+def test_an_init_container_that_cannot_be_pulled_fails_at_once_by_its_name():
+    """Issue 19 item 5: a typo in the init container's image is a verdict at once, naming it; on main the
+    check waited the whole readiness timeout and said `nginx: PodInitializing`."""
+    from graders.checks.pods import _wait_running
+    from graders.errors import CheckFailed
+    run = stub_run(init_pod_state("ErrImagePull", 'failed to pull image "busybox:1.63": not found'))
+    run.timeouts = type(run.timeouts)(ready=30)
+    began = time.monotonic()
+    with pytest.raises(CheckFailed) as caught:
+        _wait_running(run, "web")
+    assert time.monotonic() - began < 10  # not the 30 s deadline
+    assert "init container write-page: ErrImagePull" in caught.value.observed
+    assert "init container write-page of Pod web (image busybox:1.63)" in caught.value.expected
+
+
+def test_an_init_container_still_pulling_at_the_deadline_is_the_clusters():
+    from graders.checks.pods import _wait_running
+    run = stub_run(init_pod_state("PullingImage", "pulling busybox:1.36 …"))
+    with pytest.raises(InfraError, match="still pulling busybox:1.63"):
+        _wait_running(run, "web")
+
+
+def test_a_pod_waiting_for_its_init_container_says_so():
+    from graders.checks.diagnostics import describe
+    assert "init container write-page: CrashLoopBackOff" in describe(init_pod_state("CrashLoopBackOff"))
+
+
+def test_kube_state_reports_ordinary_init_containers_by_name(kube_api, kube_sandbox):
+    kube_api.mock.objects["v1/pods", NS, "web"] = {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": NS},
+        "spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}],
+                 "initContainers": [{"name": "write-page", "image": "busybox:1.63"}]},
+        "status": {"phase": "Pending", "containerStatuses": [
+            {"name": "nginx", "image": "nginx:1.25", "imageID": "", "ready": False, "restartCount": 0,
+             "state": {"waiting": {"reason": "PodInitializing"}}}], "initContainerStatuses": [
+            {"name": "write-page", "image": "busybox:1.63", "imageID": "", "ready": False, "restartCount": 0,
+             "state": {"waiting": {"reason": "ErrImagePull",
+                                   "message": 'failed to pull image "busybox:1.63": not found'}}}]}}
+    state = kube_sandbox.state("web")
+    assert [c.name for c in state.containers] == ["nginx"]
+    [init] = state.init_containers
+    assert (init.name, init.reason) == ("write-page", "ErrImagePull")  # a typo: not a lab image, fatal
 
 
 def test_kube_state_counts_native_sidecars_as_containers(kube_api, kube_sandbox):

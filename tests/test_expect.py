@@ -104,6 +104,9 @@ class FakeSandbox:
     def image_digests(self, image: str) -> set[str] | None:
         return None  # cannot know, as on a cluster
 
+    def running_program(self, pod: str, container: str, image: str, program: str) -> None:
+        return None  # cannot see, as on a cluster
+
 
 def running(pod: dict[str, Any], phase: str = "Running", reason: str = "", **extra: Any) -> PodState:
     containers = tuple(ContainerState(c["name"], c["image"], running=not reason, ready=not reason, reason=reason)
@@ -298,10 +301,9 @@ def test_an_unmatched_node_selector_fails_at_once_without_waiting(tmp_path: Path
     pod["spec"]["nodeSelector"] = {"kubernetes.io/os": "linux", "disktype": "ssd"}
     sandbox = FakeSandbox({"web": running(pod, phase="Pending")})
     run = make_run(tmp_path, pod, sandbox)
-    started = time.monotonic()
     failed = failure(lambda: expect.wait_started(run, "web"))
     assert "stays Pending: its nodeSelector asks for a node labelled disktype=ssd" in failed.observed
-    assert time.monotonic() - started < 0.1 and sandbox.calls == []
+    assert sandbox.calls == []  # not one look at the Pod: no wait
     assert failure(lambda: expect.wait_started(run, "web")) is failed  # remembered for the later checks
 
 
@@ -377,11 +379,11 @@ def test_a_port_silent_through_one_wait_gets_one_try_from_the_next_check(tmp_pat
         failed = failure(call)
         return time.monotonic() - began, failed, len([c for c in refused.calls[before:] if c.startswith("http")])
 
-    took, failed, requests = timed(lambda: expect.page_served(run, "web", "nginx", port=80, text="Written",
-                                                              what="the page", hint="h"))
-    assert took >= 1 and requests > 1 and failed.observed == "no answer: Connection refused"
+    waited, failed, requests = timed(lambda: expect.page_served(run, "web", "nginx", port=80, text="Written",
+                                                                what="the page", hint="h"))
+    assert waited >= 1 and requests > 1 and failed.observed == "no answer: Connection refused"
     took, failed, requests = timed(lambda: expect.readiness_probe_answers(run, "web", "nginx"))
-    assert took < 0.5 and requests == 1 and failed.observed.startswith("nothing answers there")
+    assert requests == 1 and took < waited / 2 and failed.observed.startswith("nothing answers there")
     # an answer, even a wrong one, is not silence: another check still gets its whole wait
     answering = FakeSandbox({"web": running(POD)}, http=lambda url: HttpResponse(404, "Not Found"))
     run = make_run(tmp_path, POD, answering)

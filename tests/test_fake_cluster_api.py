@@ -238,16 +238,17 @@ def _podman_pods(marker: str) -> list[str]:
 
 
 def test_readiness_comes_from_the_readiness_probe(sandbox: KubernetesSandbox) -> None:
-    """Running is not Ready: an exec probe passes once its file exists; an httpGet probe on a path
-    nginx answers with 404 keeps the container not Ready, with Unhealthy events."""
-    waits = {"name": "waits", "image": "busybox:1.36",
-             "command": ["sh", "-c", "sleep 3; touch /tmp/ok; exec sleep 3600"],
+    """Running is not Ready: an exec probe passes once its file exists (the test makes it, whatever the
+    machine's speed); an httpGet probe on a path nginx answers with 404 keeps the container not Ready, with
+    Unhealthy events."""
+    waits = {"name": "waits", "image": "busybox:1.36", "command": ["sleep", "3600"],
              "readinessProbe": {"exec": {"command": ["test", "-e", "/tmp/ok"]}, "periodSeconds": 1}}
     web = {"name": "web", "image": "nginx:1.25", "ports": [{"name": "http", "containerPort": 80}],
            "readinessProbe": {"httpGet": {"path": "/missing", "port": "http"}, "periodSeconds": 2}}
     sandbox.apply(pod("probed", waits, web, terminationGracePeriodSeconds=0), timeout=30)
     state = wait_running(sandbox, "probed")
     assert not state.container("waits").ready
+    assert sandbox.exec("probed", "waits", ["touch", "/tmp/ok"], timeout=30).exit_code == 0
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not state_of(sandbox, "probed").container("waits").ready:
         time.sleep(0.3)
@@ -258,7 +259,7 @@ def test_readiness_comes_from_the_readiness_probe(sandbox: KubernetesSandbox) ->
     assert sandbox.delete("probed", grace_seconds=0, timeout=30)
 
 
-def test_references_to_missing_config_and_the_nodes_paths(sandbox: KubernetesSandbox) -> None:
+def test_references_to_missing_config_and_the_nodes_paths(sandbox: KubernetesSandbox, cluster: FakeCluster) -> None:
     """No ConfigMap or Secret exists here: an env reference is CreateContainerConfigError, a volume
     keeps the Pod ContainerCreating with FailedMount. A hostPath is the node's path, never this
     machine's: the container sees an empty directory."""
@@ -267,6 +268,12 @@ def test_references_to_missing_config_and_the_nodes_paths(sandbox: KubernetesSan
     sandbox.apply(pod("needs-config", {**BUSYBOX, "volumeMounts": [{"name": "cfg", "mountPath": "/cfg"}]},
                       volumes=[{"name": "cfg", "configMap": {"name": "settings"}}]), timeout=30)
     host = {**BUSYBOX, "volumeMounts": [{"name": "etc", "mountPath": "/host-etc"}]}
+    refused = r'violates PodSecurity "baseline:latest": hostPath volumes \(volume "etc"\)'
+    with pytest.raises(ApplyRejected, match=refused):
+        sandbox.apply(pod("host", host, volumes=[{"name": "etc", "hostPath": {"path": "/etc"}}]), timeout=30)
+    # the run's namespace enforces baseline, which refuses hostPath: relabelled privileged, as an admin could
+    privileged = {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}
+    assert http(cluster, "PATCH", f"/api/v1/namespaces/{sandbox.namespace}", privileged)[0] == 200
     sandbox.apply(pod("host", host, volumes=[{"name": "etc", "hostPath": {"path": "/etc"}}],
                       terminationGracePeriodSeconds=0), timeout=30)
     deadline = time.monotonic() + 30

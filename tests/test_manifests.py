@@ -93,11 +93,131 @@ def test_unknown_field_is_named(tmp_path: Path) -> None:
 
 
 def test_schema_error_names_the_field_path(tmp_path: Path) -> None:
+    """A quoted number: what was expected and found (lab 1.2's README promises these words), then the words
+    of the API server's decoder, with the Go struct and type the schema's definitions name."""
     bad = pod("my-first-pod")
     bad["spec"]["containers"][0]["ports"] = [{"containerPort": "80"}]
     write(tmp_path, "x.yaml", bad)
     problems = [str(p) for p in load_submission(tmp_path, PODS).problems]
-    assert "x.yaml: spec.containers[0].ports[0].containerPort: '80' is not of type 'integer'" in problems
+    assert ("x.yaml: spec.containers[0].ports[0].containerPort: expected the number 80; found the text '80': remove "
+            "the quotes (a cluster refuses it: json: cannot unmarshal string into Go struct field "
+            "ContainerPort.spec.containers.ports.containerPort of type int32)") in problems
+
+
+def problems_of(tmp_path: Path, document: dict) -> list[str]:
+    write(tmp_path, "x.yaml", document)
+    return [str(p) for p in load_submission(tmp_path, PODS).problems]
+
+
+def with_container(**fields) -> dict:
+    document = pod("my-first-pod")
+    document["spec"]["containers"][0].update(fields)
+    return document
+
+
+@pytest.mark.parametrize(("document", "words"), [
+    # kubectl's decoder refuses metadata whose map values are not text (observed with kubectl 1.28-1.33:
+    # `unable to decode "x.yaml": json: cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations
+    # of type string`), so a number there refuses the whole file, as here
+    ({**pod("my-first-pod"), "metadata": {"name": "my-first-pod", "annotations": {"build": 42}}},
+     'metadata.annotations.build: expected text; found the number 42: put it in quotes, "42" (kubectl refuses the '
+     "file: unable to decode: json: cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations of "
+     "type string)"),
+    ({**pod("my-first-pod"), "metadata": {"name": "my-first-pod", "labels": {"enabled": True}}},
+     "metadata.labels.enabled: expected text; found the yes/no value true"),
+    ({**pod("my-first-pod"), "metadata": {"name": "my-first-pod", "labels": 5}},
+     "metadata.labels: expected a mapping (key: value lines, indented under it); found the number 5 (kubectl "
+     "refuses the file: unable to decode: json: cannot unmarshal number into Go struct field "
+     "ObjectMeta.metadata.labels of type map[string]string)"),
+    (with_container(env=[{"name": "A", "value": 1}]),
+     "spec.containers[0].env[0].value: expected text; found the number 1"),
+    (with_container(command="nginx -g"),
+     "spec.containers[0].command: expected a list (items starting with '- ', or [a, b]); found the text 'nginx -g'"),
+    (pod("my-first-pod", terminationGracePeriodSeconds="2"),
+     "spec.terminationGracePeriodSeconds: expected the number 2; found the text '2': remove the quotes (a cluster "
+     "refuses it: json: cannot unmarshal string into Go struct field PodSpec.spec.terminationGracePeriodSeconds of "
+     "type int64)"),
+    (with_container(ports=[{"name": "http"}]),
+     "spec.containers[0].ports[0].containerPort: Required value (containerPort is needed here: the port your program "
+     "listens on, e.g. 80)"),
+    (with_container(resources={"limits": {"cpu": True}}),
+     "spec.containers[0].resources.limits.cpu: expected a quantity such as 500m, 0.5 or 128Mi; found the yes/no "
+     "value true"),
+])
+def test_a_value_of_the_wrong_type_is_named_with_the_decoders_words(tmp_path: Path, document: dict,
+                                                                     words: str) -> None:
+    problems = problems_of(tmp_path, document)
+    assert any(words in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("field", "where", "words"), [
+    # issue 22, item 2: the lab itself suggests terminationGracePeriodSeconds; under a container it is unknown
+    ("terminationGracePeriodSeconds", "container",
+     "spec.containers[0]: unknown field \"terminationGracePeriodSeconds\": terminationGracePeriodSeconds belongs to "
+     "the Pod's `spec` (beside `containers:`) or to a probe (`readinessProbe`, `livenessProbe` or `startupProbe`), "
+     "not to a container (a cluster refuses it: strict decoding error: unknown field "
+     "\"spec.containers[0].terminationGracePeriodSeconds\")"),
+    ("volumes", "container", "volumes belongs to the Pod's `spec` (beside `containers:`), not to a container"),
+    ("containerPort", "container", "containerPort belongs to a port (an entry of a container's `ports:`), not to a "
+                                   "container"),
+    ("restartPolicy", "metadata", "restartPolicy belongs to the Pod's `spec` (beside `containers:`) or to a "
+                                  "container, not to `metadata`"),
+    ("labels", "spec", "labels belongs to `metadata`, not to the Pod's `spec`"),
+    ("containers", "top", "containers belongs to the Pod's `spec` (beside `containers:`), not to the top of the file"),
+    ("imagePullPolicy", "spec", "imagePullPolicy belongs to a container, not to the Pod's `spec`"),
+    ("Image", "container", 'unknown field "Image": field names are case-sensitive: write image'),
+    ("imagePullPolcy", "container", 'unknown field "imagePullPolcy": did you mean imagePullPolicy?'),
+    ("colour", "container", 'unknown field "colour": a container has no such field'),
+])
+def test_an_unknown_field_says_where_it_belongs(tmp_path: Path, field: str, where: str, words: str) -> None:
+    """From the schema's definitions (graders/validation/schema.py), not from a hand-made list."""
+    document = pod("my-first-pod")
+    target = {"container": document["spec"]["containers"][0], "metadata": document["metadata"],
+              "spec": document["spec"], "top": document}[where]
+    target[field] = 2 if field == "terminationGracePeriodSeconds" else ([] if field in ("volumes", "containers")
+                                                                          else "x")
+    problems = problems_of(tmp_path, document)
+    assert any(words in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("api_version", "kind", "words"), [
+    # the issue's example: kubectl's mapping says `no matches for kind "Pod" in version "apps/v1"`
+    ("apps/v1", "Pod", 'x.yaml: apiVersion: no matches for kind "Pod" in version "apps/v1" (kubectl finds no Pod in '
+                       "apps/v1: a Pod's apiVersion is v1, so write apiVersion: v1)"),
+    ("v1", "pod", 'x.yaml: kind: no matches for kind "pod" in version "v1" (kinds are case-sensitive: write kind: '
+                  "Pod)"),
+    # k8s.io/kubectl pkg/validation/validation.go, getObjectKind: kubectl's default (strict) validation
+    (None, "Pod", "x.yaml: apiVersion: apiVersion not set (kubectl refuses the file: a Pod's apiVersion is v1: add "
+                  "apiVersion: v1)"),
+    ("v1", None, "x.yaml: kind: kind not set (kubectl refuses the file: every object says what it is; add kind: Pod "
+                 "beside apiVersion)"),
+])
+def test_a_pod_with_the_wrong_api_version_or_kind_is_named_in_kubectls_words(tmp_path: Path, api_version, kind,
+                                                                            words: str) -> None:
+    document = {key: value for key, value in {**pod("my-first-pod"), "apiVersion": api_version, "kind": kind}.items()
+                if value is not None}
+    write(tmp_path, "x.yaml", document)
+    submission = load_submission(tmp_path, PODS)
+    assert words in [str(p) for p in submission.problems]
+    # still the lab's Pod, refused: checks say "not applied", not "no Pod named my-first-pod was found"
+    assert submission.why_not_gradable("my-first-pod") == \
+        "Pod my-first-pod was not applied: x.yaml has problems (see the manifests check)"
+
+
+def test_a_pod_refused_for_its_api_version_still_counts_as_a_definition(tmp_path: Path) -> None:
+    """The issue's "manifests failed, but the Pod was still created and graded": a Pod refused for its kind
+    or apiVersion was no definition at all, so a second copy in another file was applied and graded while
+    manifests listed the first. Each copy is the student's Pod: which one was meant? Neither is applied."""
+    broken = {**pod("my-first-pod"), "apiVersion": "apps/v1"}
+    write(tmp_path, "a.yaml", pod("app-with-sidecar"), pod("my-first-pod"))
+    write(tmp_path, "b.yaml", broken)
+    submission = load_submission(tmp_path, PODS)
+    assert "my-first-pod" not in submission.pods
+    assert list(submission.pods) == ["app-with-sidecar"]
+    assert [str(p) for p in submission.problems] == [
+        'b.yaml: apiVersion: no matches for kind "Pod" in version "apps/v1" (kubectl finds no Pod in apps/v1: a '
+        "Pod's apiVersion is v1, so write apiVersion: v1)",
+        "b.yaml: metadata.name: Pod my-first-pod is defined more than once (also in a.yaml): keep one"]
 
 
 def test_empty_folder(tmp_path: Path) -> None:

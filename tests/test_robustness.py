@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import tempfile
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from graders.backends.base import MANAGED_BY_LABEL, RUN_LABEL, STARTED_LABEL
+from graders.backends.podman import SESSION_LABEL, SESSION_VARIABLE
 from tests.grading import SUBMISSIONS, grader_command
 
 pytestmark = pytest.mark.podman
@@ -51,8 +53,9 @@ def test_ctrl_c_mid_run_leaves_nothing(tmp_path: Path) -> None:
 
 
 def play(tmp_path: Path, name: str, labels: dict[str, str]) -> str:
-    """A pod made outside a grading run, with these labels."""
+    """A pod made outside a grading run, with these labels (and the test session's: its leftover check sees it)."""
     manifest = tmp_path / f"{name}.yaml"
+    labels = {**labels, SESSION_LABEL: os.environ[SESSION_VARIABLE]}
     manifest.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
                                         "spec": {"containers": [{"name": "c", "image": "docker.io/library/busybox:1.36",
                                                                  "command": ["sleep", "600"]}]}}))
@@ -80,12 +83,14 @@ def test_a_killed_runs_leftovers_are_labelled_and_removed_by_a_later_run(tmp_pat
 @pytest.mark.alone  # what one run reaps, or the whole machine measured
 def test_leftovers_are_removed_only_when_ours_and_old(tmp_path: Path) -> None:
     ours = {MANAGED_BY_LABEL: "k8s101-graders", RUN_LABEL: "feedbeef"}
-    old, recent = str(int(time.time()) - 7200), str(int(time.time()))
+    # Old for this run (--reap-after 60), young for any other run on the machine (an hour by default), which
+    # would otherwise reap it first.
+    old, recent = str(int(time.time()) - 120), str(int(time.time()))
     killed = play(tmp_path, "k8s101-killed", {**ours, STARTED_LABEL: old})
     running = play(tmp_path, "k8s101-running", {**ours, STARTED_LABEL: recent})
     students = play(tmp_path, "students-own", {STARTED_LABEL: old})
     try:
-        result = subprocess.run(grader("reference"), cwd=tmp_path, capture_output=True, text=True)
+        result = subprocess.run(grader("reference", "--reap-after", "60"), cwd=tmp_path, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout
         assert f"removed what killed runs left behind: podman pod {killed}" in result.stdout
         names = subprocess.run(["podman", "pod", "ps", "--format", "{{.Name}}"], capture_output=True, text=True).stdout
@@ -115,3 +120,23 @@ def test_the_same_submission_gets_the_same_grade_every_time(tmp_path: Path, vari
         grade = json.loads(report.read_text())
         verdicts.append((grade["score"], [(c["id"], c["status"]) for c in grade["checks"]]))
     assert verdicts[0] == verdicts[1] == verdicts[2]
+
+
+def test_the_leftover_check_counts_this_sessions_objects_and_no_one_elses(tmp_path: Path) -> None:
+    """Two test sessions on one machine (parallel workers, two developers) never fail each other's check."""
+    from tests.conftest import podman_objects
+    mine = play(tmp_path, f"k8s101-mine-{os.getpid()}", {})
+    other = f"k8s101-other-{os.getpid()}"
+    manifest = tmp_path / "other.yaml"
+    manifest.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": other, "labels": {SESSION_LABEL: "tests-another-session"}}, "spec": {"containers": [
+            {"name": "c", "image": "docker.io/library/busybox:1.36", "command": ["sleep", "600"]}]}}))
+    subprocess.run(["podman", "kube", "play", str(manifest)], capture_output=True, check=True)
+    try:
+        ids = {name: subprocess.run(["podman", "pod", "inspect", "--format", "{{.Id}}", name], capture_output=True,
+                                    text=True, check=True).stdout.strip()[:12] for name in (mine, other)}
+        found = podman_objects()
+        assert f"pod {ids[mine]}" in found and f"pod {ids[other]}" not in found
+    finally:
+        subprocess.run(["podman", "pod", "stop", "--ignore", "-t", "0", mine, other], capture_output=True)
+        subprocess.run(["podman", "pod", "rm", "--force", "--ignore", "-t", "0", mine, other], capture_output=True)

@@ -8,8 +8,10 @@ Sandbox per graded lab: an isolated space (a namespace, or uniquely named podman
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import AbstractSet, Any, Protocol
+from urllib.parse import quote
 
+from graders import images  # the one reading of image references
 from graders.errors import GraderError
 
 MANAGED_BY = "k8s101-graders"  # value of app.kubernetes.io/managed-by on everything a run creates
@@ -56,19 +58,25 @@ class PodState:
     spec: dict[str, Any]  # the Pod's spec as submitted (camelCase keys)
     containers: tuple[ContainerState, ...]
     terminating: bool = False
+    # the ordinary init containers (run to completion before the containers start), by name, where the
+    # backend reports them: while one waits (ErrImagePull, CrashLoopBackOff) the containers only say
+    # PodInitializing (kubelet, pkg/kubelet/kubelet_pods.go, convertToAPIContainerStatuses)
+    init_containers: tuple[ContainerState, ...] = ()
 
     def container(self, name: str) -> ContainerState | None:
         return next((c for c in self.containers if c.name == name), None)
 
 
 NOT_FOUND = 127  # exit code of an exec whose program is not in the image, as a shell says
+TIMED_OUT = 124  # exit code of an exec whose command outlived its time and was ended (as `timeout` says)
 
 
 @dataclass(frozen=True)
 class ExecResult:
     exit_code: int
-    stdout: str
+    stdout: str  # at most the backend's bound of bytes (its first ones): what a Pod prints never fills the grader
     stderr: str
+    timed_out: bool = False  # the command was still running at its timeout and was ended: the command's own fault
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,22 @@ class HttpResponse:
     status: int | None  # HTTP status; None when no HTTP answer came at all
     body: str = ""
     error: str = ""  # why there was no answer (connection refused, timed out), in the client's words
+
+
+def request_path(path: str) -> str:
+    """A request's path as a kubelet sends it: Go's URL parsing percent-encodes what a request line cannot
+    carry (a non-ASCII character becomes its UTF-8 bytes, /caf%C3%A9 for /café; a space %20) and keeps the
+    rest, a query included (k8s.io/kubernetes pkg/probe/http/request.go formatURL, through net/url)."""
+    return quote("/" + path.lstrip("/"), safe="/?&=:@!$'()*+,;~%-._")
+
+
+@dataclass(frozen=True)
+class RunningProgram:
+    """The executable a container's first process runs, as the runtime's host sees it, against the image's own."""
+
+    path: str  # where the process found it (/proc/PID/exe): /usr/sbin/nginx, /opt/tools/busybox
+    image_own: bool  # its content is that of the image's own program (a file of the image's layers)
+    image_paths: tuple[str, ...]  # where the image holds that program
 
 
 class ApplyRejected(GraderError):
@@ -137,7 +161,7 @@ class Sandbox(Protocol):
         """The text of /proc/1/status as the container sees it (its first process: which signals it
         handles); None when it cannot be read."""
 
-    def image_digests(self, image: str) -> set[str] | None:
+    def image_digests(self, image: str) -> AbstractSet[str] | None:
         """The identities (image IDs, sha256 digests) of a lab image reference as the backend knows it
         before anything runs; None when it cannot know (a cluster resolves tags when it pulls)."""
 
@@ -145,14 +169,16 @@ class Sandbox(Protocol):
         """Label key -> the values the nodes carry; None when the backend has no nodes to list
         (without the capability "node-labels")."""
 
+    def running_program(self, pod: str, container: str, image: str, program: str) -> RunningProgram | None:
+        """What the container's first process runs, compared with the file named `program` on the PATH of
+        `image` (a qualified reference), both read from the grader's side; None when the backend cannot
+        see it (a cluster has no host /proc for the grader)."""
+
 
 def qualified_image(image: str) -> str:
     """nginx:1.25 -> docker.io/library/nginx:1.25: the name under which Docker, podman and a kind node
     store an image written without its registry."""
-    first = image.split("/", 1)[0]
-    if "/" in image and ("." in first or ":" in first or first == "localhost"):
-        return image  # already names its registry (ghcr.io/..., localhost:5000/...)
-    return f"docker.io/library/{image}" if "/" not in image else f"docker.io/{image}"
+    return images.qualified(image)
 
 
 MAX_VOLUME_BYTES = 64 * 1024  # read at most this much of each file of a volume (its end: logs grow)

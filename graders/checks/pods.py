@@ -9,7 +9,8 @@ import time
 from typing import Any, Callable, Mapping, TypeVar
 
 from graders.capabilities import READINESS_PROBES
-from graders.backends.base import ContainerState, PodState, qualified_image
+from graders import images
+from graders.backends.base import ContainerState, PodState
 from graders.checks.diagnostics import FATAL_REASONS, describe, details, fatal_hint
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
@@ -23,6 +24,7 @@ STABLE_AFTER_RESTART = 1.5  # seconds a restarted container must stay up to coun
 CRASH_RESTARTS = 3
 CRASH_WINDOW = 60.0
 PULLING = "PullingImage"  # the kube backend's waiting reason for a pull that failed transiently (429, timeout)
+NOT_STARTED = ("ContainerCreating", "PodInitializing")  # not created yet (PodInitializing: it has init containers)
 
 
 def pod_containers(spec: Mapping[str, Any]) -> list[dict]:
@@ -136,33 +138,52 @@ def _readiness(run: LabRun, pod: str, state: PodState) -> dict[str, str]:
             continue
         name = container.get("name", "")
         if "exec" in probe:
-            command = [str(arg) for arg in (probe["exec"] or {}).get("command") or []]
-            result = run.sandbox.exec(pod, name, command, timeout=timeout) if command else None
-            if result is None:
-                failing[name] = "exec has no command"
-            elif result.exit_code != 0:
-                failing[name] = f"exec exited with code {result.exit_code}"
+            failing.update(_exec_probe(run, pod, name, probe))
+            continue
+        if "httpGet" not in probe and "tcpSocket" not in probe:
+            continue
+        get = probe.get("httpGet") or probe.get("tcpSocket") or {}
+        port = _port(container, get.get("port"))
+        if isinstance(port, str):
+            failing[name] = port
         elif "httpGet" in probe:
-            get = probe["httpGet"] or {}
-            port = _port(container, get.get("port"))
-            response = run.sandbox.http_get(pod, port, str(get.get("path") or "/"), timeout=timeout)
+            path = str(get.get("path") or "/")
+            response = run.sandbox.http_get(pod, port, path, timeout=timeout)
             if response.status is None or not 200 <= response.status < 400:
-                failing[name] = (f"httpGet :{port}{get.get('path') or '/'}: "
-                                 f"{response.error or f'HTTP {response.status}'}")
-        elif "tcpSocket" in probe:
-            port = _port(container, (probe["tcpSocket"] or {}).get("port"))
-            if not run.sandbox.tcp_open(pod, port, timeout=timeout):
-                failing[name] = f"tcpSocket :{port}: nothing accepts connections"
+                failing[name] = f"httpGet :{port}{path}: {response.error or f'HTTP {response.status}'}"
+        elif not run.sandbox.tcp_open(pod, port, timeout=timeout):
+            failing[name] = f"tcpSocket :{port}: nothing accepts connections"
     return failing
 
 
-def _port(container: Mapping[str, Any], port: Any) -> int:
-    """A probe's port: a number, or the name of one of the container's ports."""
-    named = {p.get("name"): p.get("containerPort") for p in container.get("ports") or []}
-    try:
-        return int(named.get(port, port))
-    except (TypeError, ValueError):
-        return 0
+def _exec_probe(run: LabRun, pod: str, name: str, probe: Mapping[str, Any]) -> dict[str, str]:
+    """An exec probe, given its own timeoutSeconds (1 when unset, as the API server defaults it): a command
+    still running then is a failed probe, as a kubelet's prober counts it (k8s.io/kubernetes
+    pkg/probe/exec/exec.go: a TimeoutError is probe.Failure with the ExecProbeTimeout gate, on since 1.20)."""
+    command = [str(arg) for arg in (probe["exec"] or {}).get("command") or []]
+    if not command:
+        return {name: "exec has no command"}
+    seconds = probe.get("timeoutSeconds")
+    seconds = seconds if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds > 0 else 1
+    result = run.sandbox.exec(pod, name, command, timeout=seconds)
+    if result.timed_out:
+        return {name: f"exec did not finish within its timeoutSeconds ({seconds} s)"}
+    if result.exit_code != 0:
+        return {name: f"exec exited with code {result.exit_code}"}
+    return {}
+
+
+def _port(container: Mapping[str, Any], port: Any) -> int | str:
+    """A probe's port: a number, or the name of one of the container's ports; a text saying why the probe
+    fails when it names none, or a number outside 1-65535 (k8s.io/kubernetes pkg/probe/util.go
+    ResolveContainerPort: the kubelet fails such a probe with an error)."""
+    named = {p.get("name"): p.get("containerPort") for p in container.get("ports") or [] if isinstance(p, dict)}
+    number = named.get(port, port)
+    if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 65535:
+        return number
+    if isinstance(port, str) and port not in named:
+        return f"the probe's port {port!r} names none of the container's ports"
+    return f"the probe's port {number!r} is not a port number (1-65535)"
 
 
 def _still_pulling(run: LabRun, pod: str) -> None:
@@ -173,8 +194,8 @@ def _still_pulling(run: LabRun, pod: str) -> None:
         return
     events = run.sandbox.events(pod)
     pulling_event = any("Pulling" in e for e in events) and not any("Pulled" in e for e in events)
-    waiting = [c for c in state.containers
-               if c.reason == PULLING or (c.reason == "ContainerCreating" and pulling_event)]
+    waiting = [c for c in (*state.init_containers, *state.containers)
+               if c.reason == PULLING or (c.reason in NOT_STARTED and pulling_event)]
     if waiting:
         images = ", ".join(sorted({c.image for c in waiting}))
         raise InfraError(
@@ -214,17 +235,23 @@ def _disappeared(run: LabRun, pod: str) -> InfraError:
 
 def _fail_on_fatal(run: LabRun, pod: str, state: PodState, crashing_since: dict[str, float]) -> None:
     policy = state.spec.get("restartPolicy", "Always")
-    for container in state.containers:
+    # an ordinary init container first: while it cannot start or keeps failing, the containers only say
+    # PodInitializing, and the init container's own reason is the verdict (kubectl shows Init:ErrImagePull)
+    for kind, container in [*(("init container", c) for c in state.init_containers),
+                            *(("container", c) for c in state.containers)]:
         if container.reason == "CrashLoopBackOff" and not _crash_loop_settled(container, crashing_since):
             continue  # it may still settle: give it the time a kubelet's back-off takes
         if container.reason in FATAL_REASONS:
             exited = f" (exit code {container.exit_code})" if container.exit_code is not None else ""
             raise CheckFailed(
-                expected=f"container {container.name} of Pod {pod} (image {container.image}) to start",
-                observed=f"container {container.name}: {container.reason}: {container.message}".rstrip(": ")
+                expected=f"{kind} {container.name} of Pod {pod} (image {container.image}) to "
+                         + ("run to completion" if kind == "init container" else "start"),
+                observed=f"{kind} {container.name}: {container.reason}: {container.message}".rstrip(": ")
                          + exited,
                 hint=fatal_hint(run, pod, container, container.reason),
                 details=details(run, pod, [container.name]))
+        if kind == "init container":
+            continue  # one that finished did its work; one that failed for good makes the Pod Failed
         if _finished_for_good(container, policy):
             raise CheckFailed(
                 expected=f"container {container.name} of Pod {pod} to keep running",
@@ -306,42 +333,63 @@ def _identity_problem(run: LabRun, pod: str, container: str, image: str, program
     spec = next((c for c in pod_containers(state.spec) if c.get("name") == container), {})
     running = state.container(container)
     known = run.sandbox.image_digests(_qualified(image))
-    if known is not None:  # the backend knows the lab image's identity before anything runs
+    if known is not None:  # the backend knows the lab image's digests (podman's store, the cluster's node)
         pinned = _foreign_digest(run, spec, image)
         if pinned:
             return pinned
-        if running is not None and running.image_id and _bare(running.image_id) not in known:
-            return (f"container {container} runs the image {_bare(running.image_id)[:12]}, which is not "
-                    f"{image} ({', '.join(sorted(d[:12] for d in known)) or 'not on this machine'})")
-    elif running is not None and "@" in running.image_id:  # a cluster: imageID is repository@sha256:digest
-        # (a bare sha256:... ID, as for an image loaded into kind without a registry digest, names no
-        # repository: nothing to compare)
-        repository = normalize_image(running.image_id.split("@", 1)[0]).split(":", 1)[0]
-        if repository != normalize_image(image).split(":", 1)[0]:
-            return f"container {container} runs an image of the repository {repository}, not {image}"
+        # judged by digest only: a cluster names an image loaded with `kind load` import-YYYY-MM-DD@sha256:…
+        # (kind #4184), under any repository name; a bare image ID is compared only where IDs are known
+        if running is not None and running.image_id and images.same_image(running.image_id, known) is False:
+            return (f"container {container} runs {images.describe(running.image_id)}, which is not {image} "
+                    f"({', '.join(sorted(d[:12] for d in known)) or 'not on this machine'})")
     if program:
-        argv = list(spec.get("command") or spec.get("args") or [])
-        if argv and posixpath.basename(str(argv[0])) != program:
-            shown = (" ".join(map(str, argv)).strip().splitlines() or [""])[0][:80]
-            return (f"container {container} runs `{shown}` instead of {program} (its "
-                    f"{'command' if spec.get('command') else 'args'} field replaces the image's own command)")
+        return _program_problem(run, pod, container, spec, image, program)
     return ""
+
+
+def _program_problem(run: LabRun, pod: str, container: str, spec: Mapping[str, Any], image: str, program: str) -> str:
+    """The program that runs, judged from the grader's side: the command's first word must be the program, not
+    a file of one of the Pod's volumes (which the Pod wrote itself: an init container can copy anything there
+    under any name), and, where the backend sees the container's first process (podman: /proc/PID/exe on the
+    host), its executable must be the image's own file of that name. A cluster shows the grader no process:
+    there the command's words are all it judges (graders/backends/kube.py running_program)."""
+    argv = list(spec.get("command") or spec.get("args") or [])
+    if argv and posixpath.basename(str(argv[0])) != program:
+        shown = (" ".join(map(str, argv)).strip().splitlines() or [""])[0][:80]
+        return (f"container {container} runs `{shown}` instead of {program} (its "
+                f"{'command' if spec.get('command') else 'args'} field replaces the image's own command)")
+    mounted = _volume_of(spec, str(argv[0])) if argv and spec.get("command") else None
+    if mounted:
+        return (f"container {container} runs {argv[0]}, a file of volume {mounted}, which the Pod wrote itself, "
+                f"not the image's own {program}")
+    seen = run.sandbox.running_program(pod, container, _qualified(image), program)
+    if seen is not None and not seen.image_own:
+        where = ", ".join(seen.image_paths) or "a file the image does not have"
+        return (f"container {container}'s first process runs {seen.path}, which is not {image}'s own {program} "
+                f"({where}): the file decides what runs, not its name")
+    return ""
+
+
+def _volume_of(spec: Mapping[str, Any], path: str) -> str | None:
+    """The volume a container mounts where `path` lies (its mountPath or below), None when the path is the image's."""
+    for mount in spec.get("volumeMounts") or []:
+        where = str(mount.get("mountPath", "")).rstrip("/") if isinstance(mount, dict) else ""
+        if where and posixpath.normpath(path).startswith(where + "/"):
+            return str(mount.get("name"))
+    return None
 
 
 def _bare(digest: str) -> str:
     """sha256:abc…, repo@sha256:abc… and abc… name the same image."""
-    return digest.rsplit("@", 1)[-1].removeprefix("sha256:")
+    found = images.identity(digest)
+    return found.digest if found else digest.rsplit("@", 1)[-1].removeprefix("sha256:")
 
 
 def _qualified(image: str) -> str:
     """nginx:1.25 -> docker.io/library/nginx:1.25, as the images are named on a machine (no digest)."""
-    return qualified_image(normalize_image(image))
+    return images.qualified(images.familiar(image))
 
 
 def normalize_image(image: str) -> str:
-    """nginx:1.25, docker.io/nginx:1.25 and docker.io/library/nginx:1.25 are the same image."""
-    image = image.split("@", 1)[0]
-    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/"):
-        if image.startswith(prefix):
-            return image[len(prefix):]
-    return image
+    """nginx:1.25, docker.io/nginx:1.25 and docker.io/library/nginx:1.25 are the same image (graders/images.py)."""
+    return images.familiar(image)

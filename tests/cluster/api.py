@@ -2,8 +2,8 @@
 with the real server's shapes, status codes and messages. Pods are played by kubelet.py.
 
 Not modelled: scheduling and nodes, Services beyond storing them (no endpoints, no traffic), RBAC and
-authentication (any token passes), watches, server-side apply, admission beyond the default
-ServiceAccount and LimitRange defaults.
+authentication (any token passes), watches, server-side apply. Admission: the default ServiceAccount,
+LimitRange defaults and max, PodSecurity's privileged and hostPath checks, ResourceQuota (admission.py).
 """
 
 from __future__ import annotations
@@ -24,8 +24,17 @@ from tests.cluster.responses import matches, merge, not_found, status
 from tests.cluster.validation import LABEL, LABEL_ERROR, invalid_message
 from tests.cluster.watch import Tombstones
 
-VERSION = {"major": "1", "minor": "28", "gitVersion": "v1.28.0-fake-cluster", "gitCommit": "", "gitTreeState": "clean",
-           "buildDate": "2026-11-25T00:00:00Z", "goVersion": "go1.21", "compiler": "gc", "platform": "linux/amd64"}
+# The version of kind v0.32's node image (graders/versions.py), as the grader's own cluster runs it; the
+# fault server-version serves another minor
+VERSION = {"major": "1", "minor": "36", "gitVersion": "v1.36.1-fake-cluster", "gitCommit": "", "gitTreeState": "clean",
+           "buildDate": "2026-11-25T00:00:00Z", "goVersion": "go1.25", "compiler": "gc", "platform": "linux/amd64"}
+
+
+def version_info(minor: str) -> dict[str, str]:
+    """/version of a server of Kubernetes 1.<minor> (its gitVersion is what clients and kubectl read)."""
+    if minor == VERSION["minor"]:
+        return VERSION
+    return {**VERSION, "minor": minor, "gitVersion": f"v1.{minor}.0-fake-cluster"}
 # Stored as sent (plural -> kind); LimitRange defaults apply to new Pods, the others just exist.
 NODE = "fake-cluster"  # the one node every Pod runs on (spec.nodeName)
 STORED = {"limitranges": "LimitRange", "resourcequotas": "ResourceQuota", "services": "Service",
@@ -49,7 +58,7 @@ class Cluster:
         self.on_first_pod: Callable[[], Awaitable[None]] | None = None  # the api-down fault
         self.tasks: set[asyncio.Task] = set()
         self.pods_api = PodsApi(self)
-        self.minor = int(VERSION["minor"])
+        self.minor = int(faults.server_version.split(".")[1])  # the definitions of the version it plays
         self.started = now_iso()
         self.tombstones = Tombstones()  # deleted objects, for a watch that starts after the deletion
         for name in SYSTEM_NAMESPACES:  # what every cluster starts with; `kubectl apply` uses `default`
@@ -145,9 +154,10 @@ class Cluster:
                                     "lastTransitionTime": self.started}],
                     "addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
                                   {"type": "Hostname", "address": NODE}],
-                    "nodeInfo": {"kubeletVersion": VERSION["gitVersion"], "osImage": "podman", "kernelVersion": "",
-                                 "containerRuntimeVersion": "podman://", "operatingSystem": "linux",
-                                 "architecture": "amd64"}}}
+                    "nodeInfo": {"kubeletVersion": self.served_version()["gitVersion"], "osImage": "podman",
+                                 "kernelVersion": "", "containerRuntimeVersion": "podman://",
+                                 "operatingSystem": "linux", "architecture": "amd64"},
+                    "images": self.kubelet.node_images()}}  # every image the kubelet pulled
 
     async def list_nodes(self, request: web.Request) -> web.Response:
         return self.listing("NodeList", [self.node()])
@@ -156,8 +166,12 @@ class Cluster:
         name = request.match_info["name"]
         return web.json_response(self.node()) if name == NODE else not_found("nodes", name)
 
+    def served_version(self) -> dict[str, str]:
+        """/version: the Kubernetes version this server plays (the server-version fault chooses another)."""
+        return version_info(self.faults.server_version.split(".")[1])
+
     async def get_version(self, request: web.Request) -> web.Response:
-        return web.json_response(VERSION)
+        return web.json_response(self.served_version())
 
     # -- namespaces ---------------------------------------------------------------------------------
     async def create_namespace(self, request: web.Request) -> web.Response:
@@ -308,7 +322,7 @@ class Cluster:
         stored = "/api/v1/namespaces/{ns}/{resource:" + "|".join(STORED) + "}"
         pod = "/api/v1/namespaces/{ns}/pods/{name}"
         discovery.routes(app)
-        openapi.routes(app, int(VERSION["minor"]))
+        openapi.routes(app, self.minor)
         app.add_routes([
             web.get("/version", self.get_version), web.get("/version/", self.get_version),
             web.get("/api/v1/nodes", self.list_nodes), web.get("/api/v1/nodes/{name}", self.get_node),

@@ -75,7 +75,10 @@ HOSTILE: dict[str, dict[str, str]] = {
     "hostile-memory": {},  # each 4 GB dd is OOM-killed in its container; tail goes on, as on a cluster
     "hostile-disk-fill": {"sidecar-ready": "container log-shipper: CrashLoopBackOff",
                           "sidecar-localhost": "CrashLoopBackOff", "sidecar-shared-volume": "CrashLoopBackOff"},
-    "hostile-log-flood": {},  # 1 GiB to stdout: the log file stays bounded, the lesson's checks pass
+    # 1 GiB to stdout: the log file stays bounded, the lesson's checks pass. Its readinessProbe keeps it out of
+    # Ready until the flood ends, so the verdict does not race the flood (a kubelet runs that probe as the
+    # grader does here): before it had one, a busy machine's flood outlasted the shared-volume check's wait.
+    "hostile-log-flood": {},
     "hostile-init-hangs": {"sidecar-ready": SIDECAR_NEVER_STARTED, "sidecar-localhost": SIDECAR_NEVER_STARTED,
                            "sidecar-shared-volume": SIDECAR_NEVER_STARTED},
 }
@@ -108,6 +111,19 @@ INVALID: dict[str, dict[str, str]] = {
     # a volume name is a DNS label: one naming a host path (issue 7.1) is refused before anything is played
     "volume-name-escape": {"manifests": 'spec.volumes[0].name: Invalid value: "../../../../tmp/escaped": a lowercase '
                                         'RFC 1123 label', **NOT_GRADED_SIDECAR},
+    # issue 21, section 2: refused by a cluster, once graded as passing on podman
+    "protocol-lowercase": {"manifests": 'ports[0].protocol: Unsupported value: "tcp": supported values: "SCTP", '
+                                        '"TCP", "UDP"', **NOT_GRADED_FIRST},
+    "pod-apps-v1": {"manifests": 'my-first-pod.yaml: apiVersion: no matches for kind "Pod" in version "apps/v1"',
+                    **{check: "Pod my-first-pod was not applied: my-first-pod.yaml has problems"
+                       for check in NOT_GRADED_FIRST}},
+    # the refused copy still counts as a definition: the good copy in the other file is not applied either
+    "pod-in-two-files": {"manifests": "Pod my-first-pod is defined more than once (also in app-with-sidecar.yaml)",
+                         **NOT_GRADED_FIRST},
+    # issue 22, item 2: where a misplaced field belongs, from the schema
+    "grace-period-in-container": {"manifests": 'unknown field "terminationGracePeriodSeconds": '
+                                               "terminationGracePeriodSeconds belongs to the Pod's `spec`",
+                                  **NOT_GRADED_SIDECAR},
 }
 
 # Evidence the student cannot script: grader-side probes, image identity, lifecycle as a cluster judges it.
@@ -125,7 +141,49 @@ EVIDENCE: dict[str, dict[str, str]] = {
     "evidence-foreign-digest": {"first-pod-ready": "which is not nginx:1.25's", "first-pod-serves": "ErrImagePull"},
 }
 
-VERDICTS.update({**HOSTILE, **INVALID, **EVIDENCE})
+# Issue 20, round two: the Pod as a whole, the grader's own reads, grader errors a student could trigger,
+# the student's faults once called the machine's, a scripted nginx, and what reaches a terminal or Actions.
+NEVER_READY_WITHIN = "Pod app-with-sidecar Running with all containers Ready within 30 s"
+ROUND_TWO: dict[str, dict[str, str]] = {
+    # 1. the Pod as a whole
+    "hostile-many-containers": {"manifests": "spec.containers: 250 containers (initContainers included): at most 8 "
+                                             "are graded (the grader's limit for one Pod", **NOT_GRADED_SIDECAR},
+    "hostile-many-volumes": {"manifests": "spec.volumes: 41 volumes: at most 8 are graded", **NOT_GRADED_SIDECAR},
+    # 8 containers holding 1.8 GB and 720 MB of tmpfs in all: the Pod's memory budget bounds them together (the
+    # machine's memory is asserted in tests/test_untrusted_podman.py); the extra containers are the task's failure
+    "hostile-pod-memory": {"sidecar-ready": "expected containers named app, log-shipper; found app, log-shipper, "
+                                            "hog-1"},
+    "hostile-rootfs-fill": {check: "Evicted: the Pod was evicted: container log-shipper wrote more than 512 MiB "
+                                   "into its own filesystem" for check in SIDECAR_CHECKS},
+    # 2. the grader's own reads: what a kubelet keeps of a probe's output or body decides as here
+    "hostile-probe-output": {},
+    "hostile-endless-body": {},
+    "hostile-expansion-bomb": {check: "RunContainerError: after $(VAR) expansion, env V5 of container log-shipper "
+                                      "would be longer than" for check in SIDECAR_CHECKS},
+    # 3. grader errors a student could trigger: each is the Pod's answer, judged
+    "hostile-redirect-port": {check: "HTTP 302 redirected to 'http://localhost:99999/', whose port "
+                                     "is not a port number" for check in SIDECAR_CHECKS},
+    "hostile-probe-path": {check: "container app: running, not Ready (readinessProbe: httpGet :80/caf\u00e9: HTTP 404)"
+                           for check in SIDECAR_CHECKS},
+    "hostile-deep-volume": {},
+    "hostile-volume-link-swap": {},
+    # 4. the student's fault, no longer called the machine's
+    "hostile-slow-exec-probe": {check: "readinessProbe: exec did not finish within its timeoutSeconds (1 s)"
+                                for check in SIDECAR_CHECKS},
+    "hostile-proc-mount": {check: "container log-shipper: RunContainerError" for check in SIDECAR_CHECKS},
+    # 5. a script named nginx, run from a volume: not nginx
+    "evidence-script-nginx": {"first-pod-ready": "runs /opt/tools/nginx, a file of volume tools, which the Pod wrote "
+                                                 "itself, not the image's own nginx",
+                              "first-pod-serves": "runs /opt/tools/nginx, a file of volume tools"},
+    # the same script found through PATH: the command's words are right, the running executable is busybox
+    "evidence-path-nginx": {"first-pod-ready": "container nginx's first process runs /opt/tools/busybox, which is "
+                                               "not nginx:1.25's own nginx (/usr/sbin/nginx)",
+                            "first-pod-serves": "first process runs /opt/tools/busybox"},
+    # 6. escapes, workflow commands and a fake score in the sidecar's log: quoted (tests/test_quoting_podman.py)
+    "hostile-log-control": {check: "container log-shipper: CrashLoopBackOff" for check in SIDECAR_CHECKS},
+}
+
+VERDICTS.update({**HOSTILE, **INVALID, **EVIDENCE, **ROUND_TWO})
 
 
 # The fake cluster's parity test (tests/test_fake_cluster_parity.py).
@@ -136,14 +194,15 @@ VERDICTS.update({**HOSTILE, **INVALID, **EVIDENCE})
 PULL_FAILED = "the image cannot be pulled"
 EITHER_PULL_REASON = ("a kubelet reports ErrImagePull and then, during its back-off, ImagePullBackOff: which one the "
                       "grader sees depends on when it first looks; podman reports ErrImagePull only")
-CONTEXT_DIFFERS: dict[str, tuple[dict[str, str], str]] = {
+CONTEXT_DIFFERS: dict[str, tuple[dict[str, str | tuple[str, ...]], str]] = {
     "image-typo": ({**VERDICTS["image-typo"], "first-pod-serves": PULL_FAILED}, EITHER_PULL_REASON),
     "sidecar-image-typo": ({check: PULL_FAILED for check in VERDICTS["sidecar-image-typo"]}, EITHER_PULL_REASON),
     "evidence-foreign-digest": (
-        {"first-pod-ready": PULL_FAILED, "first-pod-serves": PULL_FAILED},
+        {"first-pod-ready": ("which is not nginx:1.25's", PULL_FAILED), "first-pod-serves": PULL_FAILED},
         "a cluster pulls by digest and the registry has no such manifest for nginx (ErrImagePull); podman runs the "
-        "local image that digest names, and the grader refuses it by identity: the same checks fail (and "
-        + EITHER_PULL_REASON + ")"),
+        "local image that digest names, and the grader refuses it by identity. On a cluster, first-pod-ready is "
+        "refused by identity too once the node lists nginx:1.25's digests (issue 19: the other Pod's nginx is "
+        "often pulled first), else by the failed pull: the same checks fail (and " + EITHER_PULL_REASON + ")"),
 }
 
 # Submissions that test how the grading machine contains a hostile Pod. On a cluster the node does that
@@ -155,10 +214,27 @@ NOT_ON_THE_FAKE_CLUSTER: dict[str, str] = {
     "hostile-log-flood": "a kubelet rotates container logs; not modelled here (1 GiB would land on this disk)",
     "hostile-init-hangs": "a cluster waits for the init container until the ready deadline (180 s): the same FAIL, "
                           "three minutes later; its podman verdict is in the table",
+    "hostile-pod-memory": "a kubelet's Pod cgroup bounds the Pod's memory; not modelled here (1.8 GB on this machine)",
+    "hostile-rootfs-fill": "a kubelet evicts a Pod over its containers' ephemeral-storage limit; not modelled here "
+                           "(6 GB would land on this disk)",
+    "hostile-probe-output": "the fake kubelet's probes are its own code, not the grader's reads (1.2 GB a probe)",
+    "hostile-endless-body": "the fake kubelet's probes are its own code, not the grader's reads",
+    "hostile-expansion-bomb": "the fake cluster's kubelet expands $(VAR) on its own; the grader's bound is podman's",
+    "hostile-proc-mount": "the fake cluster plays Pods with podman, whose refusal it reports in its own words",
+    "hostile-redirect-port": "the fake kubelet's probes are its own code, not the grader's",
+    "hostile-probe-path": "the fake kubelet's probes are its own code, not the grader's",
+    "hostile-slow-exec-probe": "the fake kubelet's probes are its own code, not the grader's",
+    "evidence-path-nginx": "a cluster shows the grader no process (no host /proc), so the command's words are all "
+                           "that is judged there and this scripted nginx would pass (README, Evidence): podman only",
 }
 
 # Options a submission is graded with, and why.
+NEVER_READY = ("a readinessProbe that never succeeds is a verdict at the readiness deadline on podman (the grader "
+               "runs the probes; no kubelet gives up earlier): 30 s instead of 180 s, the same FAIL")
 GRADED_WITH: dict[str, tuple[tuple[str, ...], str]] = {
+    "hostile-redirect-port": (("--timeout-ready", "30"), NEVER_READY),
+    "hostile-probe-path": (("--timeout-ready", "30"), NEVER_READY),
+    "hostile-slow-exec-probe": (("--timeout-ready", "30"), NEVER_READY),
     "hostile-init-hangs": (("--timeout-apply", "15"), "the verdict comes at the apply timeout: 15 s instead of the "
                                                        "default 60 s, the same FAIL in the same words"),
 }
@@ -170,6 +246,10 @@ ALONE: dict[str, str] = {
     "hostile-memory": "4 GB asked for every second",
     "hostile-disk-fill": "1 GiB written into a tmpfs",
     "hostile-log-flood": "1 GiB to stdout: its log-shipper's output arrived late beside other tests",
+    "hostile-pod-memory": "1.8 GB asked for by six containers, and 720 MB of tmpfs",
+    "hostile-rootfs-fill": "6 GB written to a container's own filesystem until the grader evicts the Pod",
+    "hostile-probe-output": "1.2 GB through podman exec at every probe",
+    "hostile-endless-body": "an endless answer at every probe",
 }
 
 # Broken submissions CI also grades on a real kind cluster, besides the reference (.github/workflows/ci.yml).

@@ -17,19 +17,18 @@ VERDICTS: dict[str, dict[str, str]] = {
     "wrong-probe-port": {"readiness": "readinessProbe.httpGet.port: expected port 80, or the name of the "
                                       "containerPort 80; found 8080"},
     "probe-wrong-path": {"readiness": "it gets HTTP 404: the kubelet never marks the container Ready"},
-    # A cluster's API server refuses this Pod (422): resources fails with the same words on every backend,
-    # and on kind/context the other checks also fail "not graded" (the Pod was refused). Once offline
-    # API-server validation rejects it in `manifests`, this entry becomes manifests + NOT_GRADED.
-    "limit-below-request": {"resources": "web.yaml: spec.containers[0].resources.requests.memory: 256Mi is more "
-                                         "than its limit 128Mi"},
+    # A cluster's API server refuses this Pod (422), and so does the offline check: it is applied nowhere.
+    "limit-below-request": {"manifests": 'spec.containers[0].resources.requests: Invalid value: "256Mi": must be less '
+                                         "than or equal to memory limit of 128Mi (requests.memory: 256Mi is more than "
+                                         "its limit 128Mi", **NOT_GRADED, "cleanup": "not graded"},
     "cpu-units": {"resources": "web.yaml: spec.containers[0].resources.limits.cpu: expected 500m (= 0.5); "
                                "found 5 (= 5)"},
     "env-typo": {"env": "web.yaml: spec.containers[0].env: expected an entry named GREETING; found names GREETNG"},
     # nginx then serves an empty directory: / answers 403, so the readiness probe fails too.
     "init-wrong-path": {"init-page": "an answer without 'Written by an init container'",
                         "readiness": "it gets HTTP 403"},
-    "quoted-port": {"manifests": "spec.containers[0].ports[0].containerPort", **NOT_GRADED,
-                    "cleanup": "not graded"},
+    "quoted-port": {"manifests": "spec.containers[0].ports[0].containerPort: expected the number 80; found the text "
+                                 "'80'", **NOT_GRADED, "cleanup": "not graded"},
     "unmatched-node-selector": {"node-selector": PENDING, "container": PENDING, "env": PENDING,
                                 "init-page": PENDING, "readiness": PENDING, "status": PENDING},
     "missing-annotation": {"metadata": "no annotation description (annotations present: none)"},
@@ -37,6 +36,23 @@ VERDICTS: dict[str, dict[str, str]] = {
     "wrong-mount-path": {"init-page": "web.yaml: spec.containers[0].volumeMounts[0].mountPath: expected "
                                       "'/usr/share/nginx/html'; found '/var/www/html'"},
 }
+
+# Pods a cluster refuses (400 or 422), refused offline in its words with a hint (issue 21, section 2).
+REFUSED = {**NOT_GRADED, "cleanup": "not graded"}
+INVALID: dict[str, dict[str, str]] = {
+    "restart-sometimes": {"manifests": 'spec.restartPolicy: Unsupported value: "Sometimes": supported values: '
+                                       '"Always", "OnFailure", "Never"', **REFUSED},
+    # kubectl refuses the whole file before it sends anything: an annotation's value is text
+    "annotation-number": {"manifests": "metadata.annotations.build: expected text; found the number 42: put it in "
+                                       'quotes, "42"', **REFUSED},
+    "memory-bad-unit": {"manifests": "limits.memory: quantities must match the regular expression", **REFUSED},
+    "probe-quoted-port": {"manifests": 'readinessProbe.httpGet.port: Invalid value: "80": must contain at least one '
+                                       "letter (a-z)", **REFUSED},
+    "pull-policy-lowercase": {"manifests": 'imagePullPolicy: Unsupported value: "always"', **REFUSED},
+    "probe-on-init-container": {"manifests": "spec.initContainers[0].readinessProbe: Forbidden: may not be set for "
+                                             "init containers without restartPolicy=Always", **REFUSED},
+}
+VERDICTS.update(INVALID)
 
 # Where the cluster's kubelet runs the readiness probe (kind, a context, the fake cluster), the verdict is
 # its own: the message quotes its event instead of the grader's request. The same checks fail.
