@@ -190,18 +190,15 @@ def same_hostname(ran: Ran, context: Context) -> None:
 
 
 # What kubectl shows while an init container runs (pkg/printers/internalversion/printers.go printPod):
-# Pending before the kubelet reports, Init:0/1, PodInitializing, Running. The test cluster reports no
-# initContainerStatuses (README, "The fake cluster"): its Pod shows ContainerCreating until it runs.
+# Pending before the kubelet reports, Init:0/1, PodInitializing, Running.
 INIT_STATUSES = {"Pending", "Init:0/1", "PodInitializing", "Running"}
-TEST_CLUSTER_INIT_STATUSES = {"ContainerCreating"}
 
 
 def web_runs_after_init(ran: Ran, context: Context) -> None:
     ok(ran)
     status = rows(ran.stdout)[0]["STATUS"]
-    allowed = INIT_STATUSES | (set() if context.external else TEST_CLUSTER_INIT_STATUSES)
-    if status not in allowed:  # Init:Error, CrashLoopBackOff...: no use waiting
-        raise Contradicts(f"STATUS {status}, not one of {sorted(allowed)}:\n{ran}")
+    if status not in INIT_STATUSES:  # Init:Error, CrashLoopBackOff...: no use waiting
+        raise Contradicts(f"STATUS {status}, not one of {sorted(INIT_STATUSES)}:\n{ran}")
     assert status == "Running", f"not Running yet: {status}"  # polled until it is
 
 

@@ -568,7 +568,9 @@ class Kubelet:
             code = int(entry.get("ExitCode") or 0)
             ended = entry.get("ExitedAt")
             term = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                    "startedAt": c.started_at or now_iso(), "finishedAt": now_iso(float(ended) if ended else None),
+                    # a run too short to be seen running (an init container) began when podman says
+                    "startedAt": c.started_at or now_iso(float(started) if started.isdigit() else None),
+                    "finishedAt": now_iso(float(ended) if ended else None),
                     "containerID": f"podman://{c.container_id}"}
             policy = c.restart_policy(pod.policy)
             if c.init and code != 0 and policy != "Never":  # not restarted here (see the module's docstring)
