@@ -153,7 +153,9 @@ def test_a_missing_image_waits_in_image_pull_back_off_while_the_rest_runs(sandbo
     assert state.container("web").reason == "ImagePullBackOff"
     assert any("docker.io/library/nginx:1.255: not found" in e for e in sandbox.events("typo"))
     status, body = http(cluster, "GET", f"/api/v1/namespaces/{sandbox.namespace}/pods/typo/log?container=web")
-    assert status == 400 and body["message"] == 'container "web" in pod "typo" is waiting to start: ImagePullBackOff'
+    # the kubelet's words (pkg/kubelet/kubelet_pods.go validateContainerLogStatus)
+    assert status == 400 and body["message"] == ('container "web" in pod "typo" is waiting to start: trying and '
+                                                 'failing to pull image')
     assert sandbox.delete("typo", grace_seconds=0, timeout=30)
 
 

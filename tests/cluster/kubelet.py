@@ -39,6 +39,7 @@ import yaml
 
 from graders.backends import podman_play
 from graders.backends.podman import OWNER_FILE, _error_text, _reason_for, owner_labels, remove_tree
+from tests.cluster.defaults import qos_class
 from tests.cluster.faults import NODE_BACKOFF, Faults
 from tests.cluster.podman import podman, remove_pods
 from tests.cluster.probes import probe
@@ -99,6 +100,7 @@ class Container:
     sidecar: bool = False  # a native sidecar (an init container with restartPolicy: Always)
     spec: dict[str, Any] = field(default_factory=dict)
     probe_ready: bool = False  # the readinessProbe's last verdict (ready needs one success)
+    runs_began: list[float] = field(default_factory=list)  # when each restart began (the first run: at play)
     prober: asyncio.Task | None = None
 
     @property
@@ -132,6 +134,7 @@ class Pod:
     containers: dict[str, Container]
     infra_id: str = ""
     ephemeral: dict[str, Container] = field(default_factory=dict)
+    ip: str = ""  # the infra container's address on podman's network, once played
     inits: dict[str, Container] = field(default_factory=dict)  # the init containers, native sidecars too
     deleting: bool = False
     tasks: list[asyncio.Task] = field(default_factory=list)
@@ -155,7 +158,9 @@ class Pod:
         created = self.obj["metadata"]["creationTimestamp"]
         condition = lambda kind, ok: {"type": kind, "status": "True" if ok else "False",  # noqa: E731
                                       "lastProbeTime": None, "lastTransitionTime": created}
-        found = {"phase": self.phase(), "hostIP": "127.0.0.1", "startTime": created, "qosClass": "BestEffort",
+        found = {"phase": self.phase(), "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}],
+                 **({"podIP": self.ip, "podIPs": [{"ip": self.ip}]} if self.ip else {}),
+                 "startTime": created, "qosClass": qos_class(self.obj["spec"]),
                  "conditions": [condition("PodScheduled", True), condition("Initialized", self.initialized()),
                                 condition("ContainersReady", ready), condition("Ready", ready)],
                  "containerStatuses": statuses}
@@ -405,7 +410,7 @@ class Kubelet:
         played = self._playable(pod, {c.name for c in containers})
         path = self.workdir / f"{pod.podman_name}.yaml"
         path.write_text(yaml.safe_dump(played))
-        code, _, err = await podman("kube", "play", str(path), timeout=120)
+        code, played_ids, err = await podman("kube", "play", str(path), timeout=120)
         if code != 0:
             print(f"fake-cluster: podman kube play {pod.podman_name} failed: {err.strip()}", flush=True)
             await remove_pods([pod.podman_name])
@@ -414,8 +419,15 @@ class Kubelet:
                 c.reason, c.message = reason, message
             self.emit(pod, "Warning", "Failed", f"Error: {message}")
             return
-        _, out, _ = await podman("pod", "inspect", "--format", "{{.InfraContainerID}}", pod.podman_name)
-        pod.infra_id = out.strip()
+        # the Pod's IP is its infra container's: one inspect of it by name (`kube play` prints the pod's ID)
+        lines = played_ids.split()
+        pod_id = lines[lines.index("Pod:") + 1] if "Pod:" in lines[:-1] else ""
+        _, out, _ = await podman("container", "inspect", "--format", "{{.Id}} {{range .NetworkSettings.Networks}}"
+                                 "{{.IPAddress}} {{end}}", f"{pod_id[:12]}-infra") if pod_id else (1, "", "")
+        if not out.strip():  # no ID printed: ask the pod
+            _, out, _ = await podman("pod", "inspect", "--format", "{{.InfraContainerID}}", pod.podman_name)
+        pod.infra_id, *addresses = out.split() or [""]
+        pod.ip = addresses[0] if addresses else ""
         for c in pod.inits.values():
             c.played = True
             self.emit(pod, "Normal", "Created", f"Created container {c.name}")
@@ -448,6 +460,8 @@ class Kubelet:
             podman_play.expand_container(c)  # the kubelet expands $(VAR) in command and args; podman 4.3 does not
             podman_play.bound_resources(c)  # memory and CPU limits, as the run's LimitRange caps them on a cluster
         spec["restartPolicy"] = "Never"  # restarts are this kubelet's, with back-off
+        # a Pod's hostname is its name (the kubelet's GeneratePodHostNameAndDomain), not the played copy's
+        spec.setdefault("hostname", pod.name)
         for volume in spec.get("volumes") or []:
             # emptyDir: a fresh directory (podman's anonymous volume copies the image's files in);
             # hostPath: the node's path, and the node here is not this machine: a fresh directory too
@@ -554,7 +568,9 @@ class Kubelet:
             code = int(entry.get("ExitCode") or 0)
             ended = entry.get("ExitedAt")
             term = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                    "startedAt": c.started_at or now_iso(), "finishedAt": now_iso(float(ended) if ended else None),
+                    # a run too short to be seen running (an init container) began when podman says
+                    "startedAt": c.started_at or now_iso(float(started) if started.isdigit() else None),
+                    "finishedAt": now_iso(float(ended) if ended else None),
                     "containerID": f"podman://{c.container_id}"}
             policy = c.restart_policy(pod.policy)
             if c.init and code != 0 and policy != "Never":  # not restarted here (see the module's docstring)
@@ -580,6 +596,7 @@ class Kubelet:
                 c.backoff = min(c.backoff * 2, BACKOFF_MAX)
         if c.restart_at is not None and time.monotonic() >= c.restart_at and not pod.deleting:
             c.restart_at = None
+            c.runs_began.append(time.time())  # before any line of the new run: logs tell runs apart by it
             code, _, err = await podman("start", c.podman_name)
             if code == 0:
                 c.restart_count += 1
