@@ -240,6 +240,10 @@ def terminal_lines(summary: Summary) -> list[str]:
 
 
 def _histogram_lines(title: str, bins: list[tuple[str, int]]) -> list[str]:
+    """One line a bin; the empty bins below the lowest score are one line ("0–39  0")."""
+    lowest = next((index for index, (_, count) in enumerate(bins) if count), len(bins) - 1)
+    if lowest > 1:
+        bins = [(f"{bins[0][0].split('–')[0]}–{bins[lowest - 1][0].split('–')[-1]}", 0)] + bins[lowest:]
     most = max([count for _, count in bins] + [1])
     width = max([len(label) for label, _ in bins] + [1])
     return [f"  {title}:"] + [f"    {label:>{width}}  {'█' * round(BAR * count / most):<{BAR}} {count}"

@@ -123,9 +123,20 @@ class Work:
 def prepare(repo: Path, labs: list[Lab], given: list[Baseline]) -> Work:
     """A student's row with what needs no grading run (flags, no-submission, not-started), and the copies
     of the labs to grade. given: what a repository without history is compared with, first the best."""
+    work = Work(Row(student=repo.name), Path(tempfile.mkdtemp(prefix="k8s101-regrade-")))
+    try:
+        _prepare(repo, labs, given, work)
+    except OSError as error:  # an unreadable repository: not the student's grade, and not a crash of the class
+        problem = f"could not read the repository: {error.strerror or error}: {error.filename or repo}"
+        work.row.labs = {lab.id: LabGrade(lab.id, "error", problem=problem) for lab in labs}
+        work.pending.clear()
+    return work
+
+
+def _prepare(repo: Path, labs: list[Lab], given: list[Baseline], work: Work) -> None:
     baseline = first_commit_baseline(repo) or given[0]
-    row = Row(student=repo.name, commit=head_commit(repo), baseline=baseline.where, flags=flags(repo, baseline))
-    work = Work(row, Path(tempfile.mkdtemp(prefix="k8s101-regrade-")))
+    row = work.row
+    row.commit, row.baseline, row.flags = head_commit(repo), baseline.where, flags(repo, baseline)
     for lab in labs:
         submission = work.folder / lab.id / "submission"
         submission.mkdir(parents=True)
@@ -143,7 +154,6 @@ def prepare(repo: Path, labs: list[Lab], given: list[Baseline]) -> Work:
                                         problem=f"labs/{lab.id} holds the starter files, unchanged")
             continue
         work.pending[lab.id] = submission
-    return work
 
 
 def grade_lab(submission: Path, lab: Lab, backend_args: list[str], env: dict[str, str] | None) -> LabGrade:

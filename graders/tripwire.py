@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ PROTECTED = (".github/*", "graders/*", "*.py", "pytest.ini", "requirements*.txt"
 SKIPPED_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".pytest-kind", ".grades"}
 LAB_FILES = (".yaml", ".yml")  # what a lab's student edits, and what the re-grade copies
 GIT_TIMEOUT = 30
+MAX_HASHED_BYTES = 16 * 1024 * 1024  # a student's file larger than this is not read to be compared
 # git reads nothing of the repository's own configuration that could run a program for ls-tree or
 # rev-list; the settings below also keep it from refusing a clone owned by another user.
 GIT = ["git", "-c", "safe.directory=*", "-c", "core.fsmonitor=false"]
@@ -87,7 +89,15 @@ def lab_files(folder: Path) -> dict[str, str]:
 def blob_id(path: Path) -> str:
     """git's id of a file's content (`git hash-object`), of a link's target for a symbolic link."""
     try:
-        data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+        if path.is_symlink():
+            data = os.readlink(path).encode()
+        else:
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end: unread
+                return "not a regular file"
+            if info.st_size > MAX_HASHED_BYTES:  # no grader file is this large: it differs, unread
+                return f"larger than {MAX_HASHED_BYTES} bytes"
+            data = path.read_bytes()
     except OSError:  # an unreadable file differs from any file
         return ""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()

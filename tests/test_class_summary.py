@@ -95,6 +95,11 @@ def test_the_histogram_has_ten_bins_of_a_tenth_and_full_marks_alone(written) -> 
     assert [label for label, _ in histogram([0, 7, 29], 30)] == [
         "0–2", "3–5", "6–8", "9–11", "12–14", "15–17", "18–20", "21–23", "24–26", "27–29", "30"]
     assert dict(histogram([0, 7, 29], 30))["27–29"] == 1
+    text = "\n".join(terminal_lines(summarize(grades)))
+    shown = text[text.index("  scores of lab 1.1:"):text.index("Most common reasons")].strip().splitlines()
+    assert [line.split()[0] for line in shown[1:]] == [  # the empty bins below the lowest score are one line
+        "0–39", "40–49", "50–59", "60–69", "70–79", "80–89", "90–99", "100"]
+    assert shown[-1].endswith(" 12") and shown[1].endswith(" 0")
 
 
 def test_students_to_look_at_are_listed(written) -> None:

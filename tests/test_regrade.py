@@ -419,3 +419,32 @@ def test_a_run_over_its_time_is_stopped_as_on_ctrl_c(tmp_path: Path, monkeypatch
     report, problem = module.grade_once(submission, module.find_lab("1.1"), ["--backend", "podman"])
     assert (report, problem) == (None, "the grading run took more than 4 s")
     assert started[0].returncode == pytest.ExitCode.INTERRUPTED  # unwound like Ctrl-C, not killed (-9)
+
+
+def test_hostile_files_in_a_repository_are_flagged_unread(tmp_path: Path) -> None:
+    """A FIFO named like a grader file would block a reader for ever, a huge one fill the memory: neither is read."""
+    from graders import tripwire
+    from graders.regrade import instructor_baselines, prepare
+    repo = student_repo(tmp_path, "hostile")
+    os.mkfifo(repo / "graders" / "pipe.py")
+    with (repo / "graders" / "huge.py").open("wb") as file:
+        file.truncate(tripwire.MAX_HASHED_BYTES + 1)  # sparse: large, but costs no disk
+    work = prepare(repo, find_labs_by_id("1.1"), instructor_baselines(None))
+    shutil.rmtree(work.folder)
+    assert work.row.flags == ["added graders/huge.py", "added graders/pipe.py"]
+    assert tripwire.blob_id(repo / "graders" / "pipe.py") == "not a regular file"
+
+
+def test_a_repository_that_cannot_be_read_is_that_students_error_not_a_crash(tmp_path: Path, monkeypatch) -> None:
+    from graders import regrade as module
+    repo = student_repo(tmp_path, "unreadable")
+
+    def copy(repo: Path, lab: Any, dest: Path) -> list[str]:  # as a folder without read permission (not for root)
+        raise PermissionError(13, "Permission denied", str(repo / "labs" / lab.id))
+
+    monkeypatch.setattr(module, "copy_submission", copy)
+    work = module.prepare(repo, find_labs_by_id("1.1"), module.instructor_baselines(None))
+    shutil.rmtree(work.folder)
+    assert work.pending == {}
+    assert (work.row.labs["1.1"].status, work.row.labs["1.1"].problem) == (
+        "error", f"could not read the repository: Permission denied: {repo / 'labs' / '1.1'}")
