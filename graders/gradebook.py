@@ -125,8 +125,10 @@ def _lab_feedback(lab: Lab, grade: LabGrade, commit: str, backend: str) -> str:
                 f"unchanged, so there was nothing to grade yet (0 points). Read `{lab.readme}`, fill in each TODO, "
                 f"and run `pytest labs/{lab.id}` to see your grade.\n")
     if grade.status == "error" or grade.report is None:
+        # the problem is the grading machine's (the instructor has it in grades.json and the summary): nothing
+        # the student can act on, and its text names the machine's internals
         return (f"{heading}: not graded yet\n\nYour YAML{commit} could not be graded because of an infrastructure "
-                f"problem on the grading machine (no points lost): {grade.problem}.\nIt will be graded again.\n")
+                f"problem on the grading machine (no points lost). It will be graded again.\n")
     text = terminal_text(lab, grade.report, backend)
     fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", text)), default=0))
     return (f"{heading}: {grade.report['score']}/{grade.report['max_score']}\n\n"

@@ -104,11 +104,23 @@ def grade_once(submission: Path, lab: Lab, backend_args: list[str],
     if not report.exists():
         output = (stderr.strip() or stdout.strip()).splitlines()
         return None, f"pytest exited with status {process.returncode} without a report: {' | '.join(output[-3:])}"
-    grade = json.loads(report.read_text())
+    grade = in_the_students_terms(json.loads(report.read_text()), submission, lab)
     errors = [c for c in grade["checks"] if c["status"] == "error"]
     if errors:
         return grade, f"{len(errors)} check(s) hit an infrastructure problem: {errors[0]['message'].splitlines()[0]}"
     return grade, ""
+
+
+def in_the_students_terms(report: dict[str, Any], submission: Path, lab: Lab) -> dict[str, Any]:
+    """The report with the copy's folder (the grading machine's temporary path) named as the student knows
+    it, labs/<lab>: the messages go to their feedback, and the summary groups students by them."""
+    folders = dict.fromkeys([str(submission.resolve()), str(submission)])  # as the plugin may name it, and as given
+    for check in report.get("checks", []):
+        for key in ("message", "headline"):
+            for folder in folders:
+                if isinstance(check.get(key), str):
+                    check[key] = check[key].replace(folder, f"labs/{lab.id}")
+    return report
 
 
 @dataclass

@@ -83,7 +83,7 @@ def test_a_regrade_on_a_real_terminal_updates_one_line(tmp_path: Path) -> None:
         output += chunk
     os.close(primary)
     assert process.wait(timeout=300) == 0, output.decode()
-    text = output.decode()
-    assert re.search(r"\r\x1b\[K\[█{20}\] 2/2 \(100%\)  0:\d\d elapsed, done  · ", text), text
+    text = output.decode()  # the time it took is not asserted: a busy machine is slow
+    assert re.search(r"\r\x1b\[K\[█{20}\] 2/2 \(100%\)  \d+:\d\d elapsed, done  · ", text), text
     assert "[1/2]" not in text  # no line per student on a terminal
     assert "== class summary: 2 students, backend podman ==" in text

@@ -220,6 +220,21 @@ def test_the_feedback_is_what_the_student_sees_in_the_terminal(classroom, pytest
     assert "still the starter files" in (out / "feedback" / "forger.md").read_text()
 
 
+MACHINE_FILES = re.compile(r"/etc/containers|/sys/fs/cgroup|/var/lib/containers|/run/libpod|/tmp/k8s101-")
+
+
+@pytest.mark.podman
+def test_the_feedback_names_no_file_of_the_grading_machine(classroom) -> None:
+    """An image typo made podman name its registries.conf, and each Pod's events its cgroup: the student's
+    feedback (and terminal) say what the submission did, in a cluster's terms, and nothing of the machine's."""
+    _, out, _ = classroom
+    texts = {path.name: path.read_text() for path in (out / "feedback").glob("*.md")}
+    assert len(texts) == 8
+    assert {name: MACHINE_FILES.findall(text) for name, text in texts.items()} == dict.fromkeys(texts, [])
+    assert 'ErrImagePull: Error: short-name "nginx:1.255" did not resolve' in texts["image-typo.md"]  # still said
+    assert "pids limit 1024 (created)" in texts["crash-a.md"]  # the events are still shown, without the path
+
+
 @pytest.mark.podman
 def test_progress_and_full_reports(classroom) -> None:
     result, out, _ = classroom
@@ -362,7 +377,9 @@ def test_an_infrastructure_error_is_retried_then_error_never_zero(tmp_path: Path
     assert (row["1.1"], row["1.1 status"], row["1.1:manifests"], row["total"]) == ("", "error", "", "")
     [student] = json.loads((tmp_path / "out" / "grades.json").read_text())["students"]
     assert student["labs"]["1.1"]["attempts"] == 2 and "podman did not answer" in student["labs"]["1.1"]["problem"]
-    assert "will be graded again" in (tmp_path / "out" / "feedback" / "correct.md").read_text()
+    feedback = (tmp_path / "out" / "feedback" / "correct.md").read_text()
+    assert "will be graded again" in feedback and "no points lost" in feedback
+    assert "podman did not answer" not in feedback  # the machine's problem: the instructor's to read, not the student's
     assert "Not graded (error: an infrastructure problem" in result.stdout
 
 
