@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from graders import policy, validation
+from graders.validation import caps  # the grader's own limits, not the API server's
 from graders.backends.resources import RESOURCES
 from graders.versions import KUBERNETES_VERSION
 from graders.yamlfiles import MAX_FILES, UnreadableFile, read_documents
@@ -203,7 +204,7 @@ def _accept_document(document: Any, expected: tuple[tuple[str, str], ...],
         # In the API server's order: what it cannot decode (400), then what it refuses to store (422)
         reasons = _structure_problems(document) or (
             (_schema_problems(document) or validation.decode_problems(document) or validation.problems(document))
-            if started else []) + policy.violations(document, allows)
+            if started else []) + policy.violations(document, allows) + caps.problems(document)
     else:  # the schema for any kind; the policy for the Pods it makes (a Deployment's template)
         reasons = (_schema_problems(document) if started else []) or policy.object_violations(document, allows)
     namespace = metadata.get("namespace") if isinstance(metadata, dict) else None

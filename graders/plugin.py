@@ -17,7 +17,7 @@ from typing import Any, Generator, Iterator
 
 import pytest
 
-from graders import capabilities
+from graders import capabilities, quoting
 from graders.backends import (BACKENDS, NAMES as BACKEND_NAMES, OPTIONS as BACKEND_OPTIONS, BackendSettings, Option,
                               able, lacking, make_backend)
 from graders.backends.base import REAP_AFTER, Backend
@@ -234,14 +234,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     run = item.funcargs.get("lab_run") if hasattr(item, "funcargs") else None
     notes = run.notes if isinstance(run, LabRun) else []
     if isinstance(error, InfraError):
-        error = dataclasses.replace(error, problem=without_stack_traces(plain(error.problem)),
-                                    tried=[plain(t) for t in error.tried], fix=plain(error.fix))
+        error = dataclasses.replace(error, problem=quoting.field(without_stack_traces(plain(error.problem))),
+                                    tried=[quoting.field(plain(t)) for t in error.tried],
+                                    fix=quoting.field(plain(error.fix)))
         report.longrepr = _blocks(item.config).block(lab, check, "error", str(error))
         # the network library's own log lines (retries, raw exceptions) say it again, in its terms
         report.sections = [(title, text) for title, text in report.sections if not title.startswith("Captured log")]
     elif isinstance(error, CheckFailed):
-        error = dataclasses.replace(error, observed=without_stack_traces(error.observed),
-                                    details=[(title, without_stack_traces(text)) for title, text in error.details])
+        # What a Pod or a submission wrote (its log, its file names, the runtime's words about its command) is
+        # quoted, never printed raw: graders/quoting.py says why.
+        error = dataclasses.replace(error, expected=quoting.field(error.expected),
+                                    observed=quoting.field(without_stack_traces(error.observed)),
+                                    hint=quoting.field(error.hint),
+                                    details=[(quoting.line(title), quoting.block(without_stack_traces(text)))
+                                             for title, text in error.details])
         report.longrepr = _blocks(item.config).block(lab, check, "failed", str(error))
     if report.when == "call" or (report.when == "setup" and report.failed):
         status = "passed" if report.passed else ("failed" if isinstance(error, CheckFailed) else "error")
@@ -293,10 +299,10 @@ def _blocks(config: pytest.Config) -> FailureBlocks:
 
 def _message(error: BaseException | None, notes: list[str]) -> str:
     if error is None:
-        return " ".join(f"Note: {note}" for note in notes)
+        return " ".join(f"Note: {quoting.field(note)}" for note in notes)
     if isinstance(error, (CheckFailed, InfraError)):
         return str(error)
-    return f"grader error ({type(error).__name__}: {error}); please report it to the course staff"
+    return quoting.field(f"grader error ({type(error).__name__}: {error}); please report it to the course staff")
 
 
 def _raw(config: pytest.Config, name: str) -> tuple[str, str]:

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graders import quoting
 from graders.lab import Check, Lab
 
 STATUS_WORD = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
+SUMMARY_NOTE = 500  # characters of a check's note in the summary (its message, quoted in full, is above it)
 SEE_ABOVE = "not graded (see above)"
 SAME_CAUSE = "the same as [{first}] above"
 
@@ -129,7 +131,7 @@ def summary_lines(lab: Lab, checks: list[CheckResult], backend: str) -> list[str
         earned = f"{result.points:>3}" if result.status != "error" else "  -"
         points = f"{earned}/{result.check.points:<3}"
         lines.append(f"  {STATUS_WORD[result.status]:<5}  {result.check.id:<{width}}  {points}  {result.check.title}")
-        note = result.headline or result.message
+        note = quoting.shorten(result.headline or result.message, SUMMARY_NOTE)
         if result.status == "error":
             if note in said:
                 note = SEE_ABOVE

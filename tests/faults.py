@@ -34,10 +34,10 @@ def _inject_fault() -> Iterator[None]:
     elif fault == "podman-gone":
         run = podman._run
 
-        def run_while_gone(argv, timeout):
+        def run_while_gone(argv, timeout, **bounds):
             if argv[1] in ("container", "exec", "logs", "image"):
                 raise FileNotFoundError(2, "No such file or directory", argv[0])
-            return run(argv, timeout)
+            return run(argv, timeout, **bounds)
 
         patch.setattr(podman, "_run", run_while_gone)
     elif fault == "apply-fails":

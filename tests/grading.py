@@ -30,3 +30,16 @@ def grade_lab(pytester: pytest.Pytester, *args: str, lab: Path = LAB) -> pytest.
 def grader_command(*args: str, lab: Path = LAB) -> list[str]:
     """The command line of a grading run, for tests that signal or race it."""
     return [sys.executable, "-m", "pytest", *lab_args(*args, lab=lab)]
+
+
+def junit(pytester: pytest.Pytester) -> tuple[str, str]:
+    """Options that make a graded run write each check's time (read them with check_seconds)."""
+    return "--junitxml", str(pytester.path / "checks.xml")
+
+
+def check_seconds(pytester: pytest.Pytester) -> dict[str, float]:
+    """How long each check of the graded run took, by check id (test_first_pod_ready: first-pod-ready)."""
+    from xml.etree import ElementTree
+    cases = ElementTree.parse(pytester.path / "checks.xml").getroot().iter("testcase")
+    return {case.get("name", "").removeprefix("test_").replace("_", "-"): float(case.get("time", "0"))
+            for case in cases}

@@ -23,10 +23,10 @@ def _inject_machine_fault() -> Iterator[None]:
     if os.environ.get("K8S101_MACHINE_FAULT") == "pause-image":
         run = podman._run
 
-        def run_without_catatonit(argv, timeout):
+        def run_without_catatonit(argv, timeout, **bounds):
             if argv[1:3] == ["kube", "play"]:
                 return subprocess.CompletedProcess(argv, 125, "", PAUSE_IMAGE + "\n")
-            return run(argv, timeout)
+            return run(argv, timeout, **bounds)
 
         patch.setattr(podman, "_run", run_without_catatonit)
     yield

@@ -20,7 +20,7 @@ import yaml
 from graders.backends.base import HttpResponse
 from graders.backends.kube import KubernetesSandbox, api_client, sandbox_namespace
 from graders.errors import InfraError
-from tests.grading import REFERENCE, grade_lab
+from tests.grading import REFERENCE, check_seconds, grade_lab, junit
 from tests.kube_fakes import KubeAPI
 
 RUN_ID = "ev12cd34"
@@ -213,18 +213,6 @@ def graded(pytester: pytest.Pytester, folder: Path, *args: str) -> tuple[pytest.
     return result, checks
 
 
-def junit(pytester: pytest.Pytester) -> tuple[str, str]:
-    return "--junitxml", str(pytester.path / "checks.xml")
-
-
-def check_seconds(pytester: pytest.Pytester) -> dict[str, float]:
-    """How long each check of the graded run took, by check id, from its JUnit XML (see junit())."""
-    from xml.etree import ElementTree
-    cases = ElementTree.parse(pytester.path / "checks.xml").getroot().iter("testcase")
-    return {case.get("name", "").removeprefix("test_").replace("_", "-"): float(case.get("time", "0"))
-            for case in cases}
-
-
 def failed(checks: dict) -> dict[str, str]:
     return {cid: check["message"] for cid, check in checks.items() if not check["passed"]}
 
@@ -353,6 +341,9 @@ class StubSandbox:
 
     def image_digests(self, image):
         return self.known
+
+    def running_program(self, pod, container, image, program):
+        return None  # no process to see
 
     def events(self, pod):
         return self._events

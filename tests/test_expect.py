@@ -104,6 +104,9 @@ class FakeSandbox:
     def image_digests(self, image: str) -> set[str] | None:
         return None  # cannot know, as on a cluster
 
+    def running_program(self, pod: str, container: str, image: str, program: str) -> None:
+        return None  # cannot see, as on a cluster
+
 
 def running(pod: dict[str, Any], phase: str = "Running", reason: str = "", **extra: Any) -> PodState:
     containers = tuple(ContainerState(c["name"], c["image"], running=not reason, ready=not reason, reason=reason)

@@ -106,11 +106,12 @@ def test_the_rate_limit_fault_really_fires(tmp_path: Path) -> None:
 def test_a_stalled_exec_is_bounded_and_costs_nothing(tmp_path: Path) -> None:
     """exec-stall: an API server that accepts an exec and never answers must not hang the run:
     it ends within the exec timeout, and no check is failed for the machine's stall."""
-    report, output, seconds = grade(tmp_path, ["exec-stall:1"], "--timeout-exec", "5", "-k", "first or cleanup",
-                                    timeout=45)
+    report, output, _ = grade(tmp_path, ["exec-stall:1"], "--timeout-exec", "5", "-k", "first or cleanup")
     assert "fault exec-stall fired" in output
     assert "failed" not in statuses(report).values(), output
-    assert seconds < 40
+    # The stalled exec is cut at its own timeout (the run ends at all: the stall lasts for ever otherwise; how
+    # long the rest of the run takes depends on the machine, not on the bound).
+    assert [check["message"] for check in report["checks"] if "did not answer within 5 s" in check["message"]], output
 
 
 def test_an_api_restart_is_ridden_out(tmp_path: Path) -> None:

@@ -213,7 +213,7 @@ def test_logs_returns_the_container_output(kube_api, sandbox):
     kube_api.mock[f"get {PODS}/web/log"] << kmock.headers({"Content-Type": "text/plain"}) << b"one\ntwo\n"
     assert sandbox.logs("web", "app", tail=5) == "one\ntwo\n"
     [request] = kube_api.mock[f"get {PODS}/web/log"]
-    assert request.params == {"container": "app", "tailLines": "5"}
+    assert request.params == {"container": "app", "tailLines": "5", "limitBytes": str(kube.LOG_READ_LIMIT)}
 
 
 def test_logs_are_empty_when_the_api_refuses(kube_api, sandbox):

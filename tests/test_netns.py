@@ -30,6 +30,18 @@ class Pages(BaseHTTPRequestHandler):
             self.send_response(301)
             self.send_header("Location", "http://example.org/")
             self.end_headers()
+        elif self.path in ("/bad-port", "/no-port"):  # issue 20, 3: the Pod's answer decides the port
+            self.send_response(302)
+            self.send_header("Location", "http://localhost:99999/" if self.path == "/bad-port" else "http://localhost:x/")
+            self.end_headers()
+        elif self.path == "/endless":  # issue 20, 2: a body that never ends
+            self.send_response(200)
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b"y" * 65536)
+            except OSError:
+                return
         elif self.path == "/huge":
             self.send_response(200)
             self.end_headers()
@@ -110,3 +122,24 @@ def test_the_grader_itself_never_changes_namespace(server: int) -> None:
     before = os.readlink("/proc/thread-self/ns/net")
     netns.http_get(OWN, server, "/page", timeout=5)
     assert os.readlink("/proc/thread-self/ns/net") == before
+
+
+def test_a_redirect_to_a_port_that_is_no_port_is_a_failed_request_not_a_grader_error(server: int) -> None:
+    for path in ("/bad-port", "/no-port"):
+        answer = netns.http_get(OWN, server, path, timeout=5)
+        assert answer.status is None and "whose port is not a port number (1-65535)" in answer.error, answer
+
+
+def test_a_path_with_a_non_ascii_character_is_sent_percent_encoded_as_a_kubelet_sends_it(server: int) -> None:
+    answer = netns.http_get(OWN, server, "/caf\u00e9 x", timeout=5)
+    assert answer == HttpResponse(404, "page /caf%C3%A9%20x")
+
+
+def test_an_endless_body_is_cut_at_the_bound_and_the_grader_stays_small(server: int) -> None:
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    began = time.monotonic()
+    answer = netns.http_get(OWN, server, "/endless", timeout=10)
+    assert answer.status == 200 and len(answer.body) == netns.MAX_BODY  # a kubelet keeps 10 KiB, judges the 200
+    assert time.monotonic() - began < 5  # read up to the bound, not until the timeout
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB: under 64 MiB more

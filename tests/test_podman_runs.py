@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.grading import SUBMISSIONS, grade_lab, grader_command
+from tests.grading import SUBMISSIONS, check_seconds, grade_lab, grader_command, junit
 
 pytestmark = pytest.mark.podman
 
@@ -51,16 +51,17 @@ def test_failure_shows_expected_observed_hint_and_readme_section(pytester: pytes
 
 
 def test_image_pull_failure_fails_fast_with_events(pytester: pytest.Pytester) -> None:
-    result, _ = grade(pytester, SUBMISSIONS / "image-typo", "--timeout-ready", "300")
+    result, _ = grade(pytester, SUBMISSIONS / "image-typo", "--timeout-ready", "300", *junit(pytester))
     result.stdout.fnmatch_lines(["What the cluster shows:", "*container nginx: ErrImagePull*",
                                  "Recent events of my-first-pod:*"])
-    assert result.duration < 60  # the cluster said ErrImagePull: no waiting out the 300 s ready timeout
+    took = check_seconds(pytester)  # the cluster said ErrImagePull: no waiting out the 300 s ready timeout
+    assert took["first-pod-ready"] + took["first-pod-serves"] < 300 / 2, took
 
 
 def test_crash_looping_sidecar_fails_fast(pytester: pytest.Pytester) -> None:
-    result, _ = grade(pytester, SUBMISSIONS / "sidecar-exits", "--timeout-ready", "300")
+    result, _ = grade(pytester, SUBMISSIONS / "sidecar-exits", "--timeout-ready", "300", *junit(pytester))
     result.stdout.fnmatch_lines(["Observed: container log-shipper: CrashLoopBackOff*"])
-    assert result.duration < 60
+    assert check_seconds(pytester)["sidecar-ready"] < 300 / 2  # a verdict after its restarts, not the deadline
 
 
 def test_sigterm_mid_run_leaves_no_pod(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from graders.backends import podman_play
+from graders.validation import caps
 from graders.backends.podman import PodmanBackend, PodmanSandbox
 from tests.grading import REFERENCE, REPO, SUBMISSIONS, grade_lab
 
@@ -200,3 +202,152 @@ def test_a_missing_pause_binary_is_the_machines_problem_not_the_students(pyteste
         assert "for a reason of the machine's, not of your YAML" in checks[cid]["message"]
         assert "catatonit" in checks[cid]["message"]
     result.stdout.no_fnmatch_line("*Traceback*")
+
+
+# -- issue 20: the Pod as a whole, and the grader's own reads -------------------------------------------------
+def grader_peak() -> int:
+    """This process's peak resident memory, in bytes (the grader's own: what a Pod's output costs it)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def processes_of(cgroup: Path) -> int:
+    """Processes on the host inside a Pod's cgroup: its containers' and their conmons."""
+    return sum(len(procs.read_text().split()) for procs in cgroup.rglob("cgroup.procs"))
+
+
+def host_mounts() -> int:
+    return len(Path("/proc/self/mounts").read_text().splitlines())
+
+
+@pytest.mark.alone  # what one run reaps, or the whole machine measured
+def test_a_pods_memory_budget_bounds_its_containers_and_their_tmpfs_together(sandbox: PodmanSandbox) -> None:
+    """Eight containers, six of them holding 300 MB and 120 MB of tmpfs each: 2.5 GB without the Pod's budget."""
+    before, mounts = mem_available(), host_mounts()
+    sandbox.apply(sidecar("hostile-pod-memory"), timeout=60)
+    memory = Path(str(sandbox.cgroups["app-with-sidecar"]).replace("/pids/", "/memory/"))
+    assert int((memory / "memory.limit_in_bytes").read_text()) == podman_play.POD_MEMORY_LIMIT
+    lowest, hits, busiest = before, 0, 0
+
+    def budget_hit_a_while_ago() -> bool:  # the hogs start, fill, are OOM-killed and restarted meanwhile
+        nonlocal lowest, hits, busiest
+        lowest = min(lowest, mem_available())
+        busiest = max(busiest, processes_of(sandbox.cgroups["app-with-sidecar"]))
+        hits += int((memory / "memory.failcnt").read_text()) > 0  # hit, not only set: a few looks after the first
+        return hits > 25
+
+    until(budget_hit_a_while_ago, timeout=120, every=0.2)
+    assert before - lowest < podman_play.POD_MEMORY_LIMIT + 512 * 2**20  # 512 MiB: the machine's other work
+    # the kernel may charge a few pages per CPU ahead (memcg's charge batch): 16 MiB of slack
+    assert int((memory / "memory.max_usage_in_bytes").read_text()) <= podman_play.POD_MEMORY_LIMIT + 16 * 2**20
+    # what this Pod runs on the host, its containers' processes and their conmons, sampled at its busiest; counted by
+    # cgroup, as the machine is shared (another session's fork bomb must not fail this test, nor hide this Pod's)
+    assert busiest < 200, busiest
+    # the host sees each container's root filesystem, each tmpfs volume and a few of the Pod's own: bounded
+    # because the Pod's containers and volumes are (graders/validation/caps.py)
+    assert host_mounts() - mounts <= 4 * (caps.MAX_CONTAINERS + 1) + 2 * caps.MAX_VOLUMES
+    state = sandbox.state("app-with-sidecar")
+    assert state is not None and state.container("app") is not None
+
+
+@pytest.mark.alone  # what one run reaps, or the whole machine measured
+def test_a_containers_own_filesystem_is_bounded_and_its_pod_evicted_as_a_kubelet_would(sandbox: PodmanSandbox) -> None:
+    from graders.backends import storage_watch
+    sandbox.apply(sidecar("hostile-rootfs-fill"), timeout=60)  # 6 GB into /tmp of log-shipper's own layer
+
+    def evicted() -> bool:
+        state = sandbox.state("app-with-sidecar")  # as the checks read it while they wait
+        return state is not None and state.phase == "Failed"
+
+    until(evicted, timeout=60, every=0.2)
+    state = sandbox.state("app-with-sidecar")
+    assert state is not None and {c.reason for c in state.containers} == {"Evicted"}
+    assert "wrote more than 512 MiB into its own filesystem" in state.containers[1].message
+    layer = sandbox.storage.layers[("app-with-sidecar", "log-shipper")]
+    time.sleep(2)
+    # what the Pod took of the machine's disk, counted in its own layer (the disk is shared with other sessions):
+    # the limit and what one measuring interval and the kill let through (dd writes about 1 GB/s here), not 6 GB
+    assert storage_watch.usage(layer, limit=2**40) < storage_watch.EPHEMERAL_STORAGE_LIMIT + 2 * 2**30
+    running = podman("ps", "--filter", f"pod={sandbox._pod('app-with-sidecar')}", "--format", "{{.Names}}").split()
+    assert not [name for name in running if not name.endswith("-infra")]  # stopped at once, as a kubelet evicts
+    assert sandbox.delete("app-with-sidecar", grace_seconds=None, timeout=30)
+    assert not Path(layer).exists()  # given back once the Pod is gone
+
+
+@pytest.mark.alone  # what one run reaps, or the whole machine measured
+def test_an_exec_that_prints_a_gigabyte_costs_the_grader_its_bound_only(sandbox: PodmanSandbox) -> None:
+    from graders.backends import podman as backend
+    sandbox.apply(sidecar("reference"), timeout=60)
+    until(lambda: (state := sandbox.state("app-with-sidecar")) is not None and state.phase == "Running")
+    peak, available = grader_peak(), mem_available()
+    result = sandbox.exec("app-with-sidecar", "log-shipper", ["head", "-c", "1200000000", "/dev/zero"], timeout=120)
+    assert result.exit_code == 0 and len(result.stdout) == backend.EXEC_OUTPUT_LIMIT  # a kubelet keeps 10 KiB
+    assert grader_peak() - peak < 64 * 2**20  # 1.2 GB printed: the grader grew by less than 64 MiB
+    assert available - mem_available() < 512 * 2**20
+
+
+def test_an_exec_that_outlives_its_time_is_the_commands_failure_and_is_ended(sandbox: PodmanSandbox) -> None:
+    sandbox.apply(sidecar("reference"), timeout=60)
+    until(lambda: (state := sandbox.state("app-with-sidecar")) is not None and state.phase == "Running")
+    began = time.monotonic()
+    result = sandbox.exec("app-with-sidecar", "log-shipper", ["sleep", "300"], timeout=1)
+    assert result.timed_out and "did not finish within 1 s" in result.stderr
+    assert time.monotonic() - began < 30
+    def command(pid: str) -> bytes:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return b""
+
+    procs = [path for path in sandbox.cgroups["app-with-sidecar"].rglob("cgroup.procs")]
+    left = [pid for path in procs for pid in path.read_text().split() if command(pid) == b"sleep\x00300\x00"]
+    assert left == []  # ended, as a runtime ends an exec at its timeout
+
+
+def test_an_endless_answer_to_the_graders_request_is_read_to_its_bound(sandbox: PodmanSandbox) -> None:
+    from graders.backends import netns
+    sandbox.apply(sidecar("hostile-endless-body"), timeout=60)
+    until(lambda: (state := sandbox.state("app-with-sidecar")) is not None and state.phase == "Running")
+    peak = grader_peak()
+    answer = until(lambda: (got := sandbox.http_get("app-with-sidecar", 8080, "/cgi-bin/answer", timeout=10))
+                   .status and got, timeout=30)
+    assert answer.status == 200 and len(answer.body) == netns.MAX_BODY
+    assert grader_peak() - peak < 64 * 2**20
+
+
+def test_an_expansion_bomb_fails_its_container_at_once_and_leaves_nothing(sandbox: PodmanSandbox) -> None:
+    peak, began = grader_peak(), time.monotonic()
+    sandbox.apply(sidecar("hostile-expansion-bomb"), timeout=60)
+    state = sandbox.state("app-with-sidecar")
+    assert state is not None and time.monotonic() - began < 5 and grader_peak() - peak < 64 * 2**20
+    shipper = state.container("log-shipper")
+    assert shipper is not None and shipper.reason == "RunContainerError" and "argument list too long" in shipper.message
+    assert subprocess.run(["podman", "pod", "exists", sandbox._pod("app-with-sidecar")]).returncode == 1  # never played
+    assert sandbox.leftovers() == []
+
+
+def test_a_run_stopped_while_it_grades_a_bomb_leaves_nothing_behind(tmp_path: Path) -> None:
+    """SIGTERM (CI cancelling the job) during the grade of the expansion bomb: the run ends and removes what it made."""
+    session = f"stopped-{os.urandom(4).hex()}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", str(REPO / "labs" / "1.1"), "--backend", "podman", "-p", "no:cacheprovider",
+         "--submission", str(SUBMISSIONS / "hostile-expansion-bomb"), "-q"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, env={**os.environ, "K8S101_SESSION": session})
+    label = f"label=k8s101.dev/session={session}"
+    try:
+        until(lambda: podman("pod", "ps", "--filter", label, "--format", "{{.Name}}").split()
+              or process.poll() is not None, timeout=120, every=0.2)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+    finally:
+        process.kill()
+    assert podman("pod", "ps", "--filter", label, "--format", "{{.Name}}").split() == []
+    assert podman("ps", "--all", "--filter", label, "--format", "{{.Names}}").split() == []
+    assert podman("network", "ls", "--filter", label, "--format", "{{.Name}}").split() == []
+    def owned(folder: Path) -> bool:
+        try:
+            return session in (folder / "owner.json").read_text(errors="replace")
+        except OSError:
+            return False
+
+    assert [folder for folder in Path(tempfile.gettempdir()).glob("k8s101-*") if owned(folder)] == []

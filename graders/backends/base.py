@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from graders.errors import GraderError
 
@@ -62,13 +63,15 @@ class PodState:
 
 
 NOT_FOUND = 127  # exit code of an exec whose program is not in the image, as a shell says
+TIMED_OUT = 124  # exit code of an exec whose command outlived its time and was ended (as `timeout` says)
 
 
 @dataclass(frozen=True)
 class ExecResult:
     exit_code: int
-    stdout: str
+    stdout: str  # at most the backend's bound of bytes (its first ones): what a Pod prints never fills the grader
     stderr: str
+    timed_out: bool = False  # the command was still running at its timeout and was ended: the command's own fault
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,22 @@ class HttpResponse:
     status: int | None  # HTTP status; None when no HTTP answer came at all
     body: str = ""
     error: str = ""  # why there was no answer (connection refused, timed out), in the client's words
+
+
+def request_path(path: str) -> str:
+    """A request's path as a kubelet sends it: Go's URL parsing percent-encodes what a request line cannot
+    carry (a non-ASCII character becomes its UTF-8 bytes, /caf%C3%A9 for /café; a space %20) and keeps the
+    rest, a query included (k8s.io/kubernetes pkg/probe/http/request.go formatURL, through net/url)."""
+    return quote("/" + path.lstrip("/"), safe="/?&=:@!$'()*+,;~%-._")
+
+
+@dataclass(frozen=True)
+class RunningProgram:
+    """The executable a container's first process runs, as the runtime's host sees it, against the image's own."""
+
+    path: str  # where the process found it (/proc/PID/exe): /usr/sbin/nginx, /opt/tools/busybox
+    image_own: bool  # its content is that of the image's own program (a file of the image's layers)
+    image_paths: tuple[str, ...]  # where the image holds that program
 
 
 class ApplyRejected(GraderError):
@@ -144,6 +163,11 @@ class Sandbox(Protocol):
     def node_labels(self) -> dict[str, frozenset[str]] | None:
         """Label key -> the values the nodes carry; None when the backend has no nodes to list
         (without the capability "node-labels")."""
+
+    def running_program(self, pod: str, container: str, image: str, program: str) -> RunningProgram | None:
+        """What the container's first process runs, compared with the file named `program` on the PATH of
+        `image` (a qualified reference), both read from the grader's side; None when the backend cannot
+        see it (a cluster has no host /proc for the grader)."""
 
 
 def qualified_image(image: str) -> str:

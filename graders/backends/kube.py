@@ -272,7 +272,7 @@ class KubernetesSandbox:
             try:
                 response = stream(api.connect_get_namespaced_pod_exec, pod, self.namespace, container=container,
                                   command=argv, stderr=True, stdin=False, stdout=True, tty=False,
-                                  _preload_content=False)
+                                  _preload_content=False)  # read by _read_exec, which keeps a bounded part
             finally:
                 del _exec_limits.timeout  # the socket keeps it; other websockets get REQUEST_TIMEOUT
         except (ApiException, WebSocketException, OSError) as error:
@@ -286,15 +286,14 @@ class KubernetesSandbox:
             raise _infra(what, error) from error
         try:
             try:
-                response.run_forever(timeout=timeout)
+                stdout, stderr, status = _read_exec(response, timeout)
             except (WebSocketException, OSError) as error:
                 raise _infra(what, error) from error
             if response.is_open():
                 raise InfraError(f"the command did not finish within {timeout:g} s while trying to {what}",
                                  fix="raise --timeout-exec if the cluster is slow")
-            exit_code, message = exec_status(response.read_channel(ERROR_CHANNEL))
-            stderr = response.read_stderr() or ""
-            return ExecResult(exit_code, response.read_stdout() or "", stderr + message)
+            exit_code, message = exec_status(status)
+            return ExecResult(exit_code, stdout, stderr + message)
         finally:
             response.close()
             api.api_client.close()
@@ -309,7 +308,7 @@ class KubernetesSandbox:
         cluster's (InfraError): an empty log would fail a check that reads the logs for evidence."""
         try:
             return self.api.read_namespaced_pod_log(pod, self.namespace, container=container, tail_lines=tail,
-                                                    _request_timeout=REQUEST_TIMEOUT) or ""
+                                                    limit_bytes=LOG_READ_LIMIT, _request_timeout=REQUEST_TIMEOUT) or ""
         except ApiException as error:
             if error.status == 400 and "waiting to start" in _api_message(error):
                 return ""  # no logs yet (container not started): nothing to show
@@ -389,10 +388,9 @@ class KubernetesSandbox:
         try:
             response = self.api.api_client.call_api(method, url, headers, body, post,
                                                      _request_timeout=max(1.0, timeout))
-            response.read()
+            text = _read_body(response.response, time.monotonic() + max(1.0, timeout)).decode("utf-8", "replace")
         except NETWORK_ERRORS as error:
             return HttpResponse(status=None, error=f"no answer: {error}")
-        text = (response.data or b"").decode("utf-8", "replace")
         if response.status in (502, 503) and '"kind":"Status"' in text.replace(" ", ""):
             try:  # the API server could not reach the Pod: no HTTP answer from the Pod itself
                 return HttpResponse(status=None, error=json.loads(text).get("message", text))
@@ -431,7 +429,8 @@ class KubernetesSandbox:
         except NotYet as last:
             raise InfraError(f"could not {what} within {timeout:g} s: {last.observed}", fix="raise --timeout-exec "
                              "if the cluster is slow (it may still pull busybox:1.36)") from None
-        output = _request(what, self.api.read_namespaced_pod_log, pod, self.namespace, container=name) or ""
+        output = _request(what, self.api.read_namespaced_pod_log, pod, self.namespace, container=name,
+                          limit_bytes=100 * (MAX_VOLUME_BYTES + 4096)) or ""  # the script's 100 files, named
         files: dict[str, str] = {}
         for chunk in output.split(separator + " ./")[1:]:
             path, _, text = chunk.partition("\n")
@@ -440,6 +439,12 @@ class KubernetesSandbox:
 
     def image_digests(self, image: str) -> set[str] | None:
         return None  # a cluster resolves a tag when it pulls: compare what runs (imageID) instead
+
+    def running_program(self, pod: str, container: str, image: str, program: str) -> None:
+        """Not judged here: a cluster gives the grader no host /proc, and inside the Pod only the image's own
+        programs (the student's) could read /proc/1/exe. The checks judge the command's words instead (a
+        program taken from a volume is the Pod's own file, graders/checks/pods.py)."""
+        return None
 
     def node_labels(self) -> dict[str, frozenset[str]] | None:
         """Every label value the cluster's nodes carry, by key (read once: nodes do not change in a run).
@@ -461,6 +466,57 @@ class KubernetesSandbox:
                     found.setdefault(key, set()).add(str(value))
             self._node_labels = {key: frozenset(values) for key, values in found.items()}
         return self._node_labels or None
+
+
+# Bounds on what the grader reads from a Pod through the API (bytes): what a Pod prints or serves never grows
+# the grader's memory beyond them (issue 20, 2). An exec keeps the first EXEC_OUTPUT_LIMIT bytes of each stream
+# (a kubelet keeps 10 KiB of a probe's output: k8s.io/kubernetes pkg/probe/exec/exec.go, maxReadLength), logs
+# their first LOG_READ_LIMIT bytes (the API's limitBytes), a page through the pod proxy MAX_HTTP_BODY bytes (a
+# kubelet reads 10 KiB of a probe's body: pkg/probe/http/http.go, maxRespBodyLength).
+EXEC_OUTPUT_LIMIT = 64 * 1024
+LOG_READ_LIMIT = 256 * 1024
+MAX_HTTP_BODY = 64 * 1024
+
+
+def _read_exec(response: Any, timeout: float) -> tuple[str, str, str]:
+    """(stdout, stderr, the error channel) of an exec's websocket (a ws_client.WSClient), read frame by frame
+    until it closes or `timeout` passes, each channel kept to EXEC_OUTPUT_LIMIT bytes: WSClient.run_forever keeps
+    everything (twice: per channel and in read_all's buffer), and its update() reads as long as frames keep
+    coming (a flood). Its own buffers are never filled here."""
+    kept: dict[int, bytearray] = {ws_client.STDOUT_CHANNEL: bytearray(), ws_client.STDERR_CHANNEL: bytearray(),
+                                  ERROR_CHANNEL: bytearray()}
+    deadline = time.monotonic() + timeout
+    sock = response.sock
+    while response.is_open() and sock.connected and time.monotonic() < deadline:
+        sock.settimeout(max(0.01, min(1.0, deadline - time.monotonic())))
+        try:
+            opcode, frame = sock.recv_data_frame(True)
+        except websocket.WebSocketTimeoutException:
+            continue
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            response._connected = False  # as WSClient.update() records it: the exec has ended
+            break
+        data = frame.data if isinstance(frame.data, bytes) else str(frame.data).encode()
+        if opcode in (websocket.ABNF.OPCODE_BINARY, websocket.ABNF.OPCODE_TEXT) and data and data[0] in kept:
+            buffer = kept[data[0]]
+            buffer += data[1:1 + max(0, EXEC_OUTPUT_LIMIT - len(buffer))]
+    return tuple(kept[channel].decode("utf-8", "replace") for channel in  # type: ignore[return-value]
+                 (ws_client.STDOUT_CHANNEL, ws_client.STDERR_CHANNEL, ERROR_CHANNEL))
+
+
+def _read_body(raw: Any, deadline: float) -> bytes:
+    """At most MAX_HTTP_BODY bytes of an answer's body (a urllib3 response not yet read), within the deadline;
+    the connection is closed after, so an endless or dripping body costs no more."""
+    body = bytearray()
+    try:
+        while len(body) < MAX_HTTP_BODY and time.monotonic() < deadline:
+            chunk = raw.read(min(16384, MAX_HTTP_BODY - len(body)))
+            if not chunk:
+                break
+            body += chunk
+    finally:
+        raw.close()
+    return bytes(body)
 
 
 def _resource(kind: str) -> Resource:

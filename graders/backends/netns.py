@@ -17,10 +17,14 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from graders.backends.base import HttpResponse
+from graders.backends.base import HttpResponse, request_path
 
 CLONE_NEWNET = 0x40000000  # <sched.h>
-MAX_BODY = 1024 * 1024  # bytes of a page read at most
+# Bytes of an answer's body read at most: a kubelet reads 10 KiB of a probe's (k8s.io/kubernetes
+# pkg/probe/http/http.go, maxRespBodyLength, through ReadAtMost: the rest is dropped and the probe judged by
+# its status); a page the checks read (nginx's welcome page: 615 bytes) fits many times. An endless body is
+# cut there, and the connection closed.
+MAX_BODY = 64 * 1024
 MAX_REDIRECTS = 5  # followed within the Pod (as wget and the kubelet's probes follow them)
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "")
 
@@ -93,6 +97,7 @@ def http_get(netns: str, port: int, path: str, timeout: float) -> HttpResponse:
     The whole exchange ends by `timeout`: a server that answers byte by byte is cut off. Unavailable
     when the namespace cannot be entered."""
     deadline = time.monotonic() + timeout
+    path = request_path(path)
     for _ in range(MAX_REDIRECTS + 1):
         status, location, body, error = _exchange(netns, port, path, deadline)
         if status is None:
@@ -100,8 +105,14 @@ def http_get(netns: str, port: int, path: str, timeout: float) -> HttpResponse:
         target = urlsplit(location) if location and 300 <= status < 400 else None
         if target is None or (target.hostname or "") not in LOCAL_HOSTS or target.scheme not in ("", "http"):
             return HttpResponse(status=status, body=body)
-        port = target.port or (port if not target.scheme else 80)
-        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+        try:  # the Pod's answer: its port may be no port at all (a kubelet's client cannot dial it either)
+            port = target.port or (port if not target.scheme else 80)
+        except ValueError:
+            port = 0
+        if not 1 <= port <= 65535:
+            return HttpResponse(status=None, error=f"HTTP {status} redirected to {location[:200]!r}, whose port is "
+                                                   f"not a port number (1-65535): it cannot be followed")
+        path = request_path((target.path or "/") + (f"?{target.query}" if target.query else ""))
     return HttpResponse(status=status, body=body)
 
 

@@ -55,5 +55,8 @@ class OfflineSandbox:
     def first_process_status(self, pod: str, container: str, timeout: float) -> str | None:
         return None  # no container runs
 
+    def running_program(self, pod: str, container: str, image: str, program: str) -> None:
+        return None  # no container runs
+
     def node_labels(self) -> dict[str, frozenset[str]] | None:
         return None  # no nodes

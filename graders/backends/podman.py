@@ -37,22 +37,32 @@ correct solution passes and a wrong one fails as it would on a cluster:
   host's /proc (see the end of PodmanSandbox).
 
 Untrusted code: each run gets its own `--internal` podman network (pods of other runs and the
-outside are unreachable), each Pod's cgroup a pids limit (POD_PIDS_LIMIT, written to the pod's
-cgroup before any container starts), each container a memory and CPU limit and a bounded log file,
-each emptyDir a size-limited tmpfs (when run as root). Everything carries the run's labels and its
-owner (host, boot id, PID): a later run removes it at once when that process is provably gone.
+outside are unreachable), each Pod's cgroup a pids limit (POD_PIDS_LIMIT) and a memory budget for all its
+containers and their tmpfs together (POD_MEMORY_LIMIT), both written before any container starts, each
+container a memory and CPU limit and a bounded log file, each emptyDir a size-limited tmpfs (when run as
+root), and each container's writable layer is watched: past its ephemeral-storage limit the Pod is evicted, as
+a kubelet does (storage_watch.py). The size of a Pod is capped offline (graders/validation/caps.py).
+Everything carries the run's labels and its owner (host, boot id, PID): a later run removes it at once when
+that process is provably gone.
+
+The grader's own reads: every podman call goes through bounded.py (each stream at most a bound, the call
+within its timeout); HTTP through netns.py reads a bounded body; volumes are read under directory descriptors
+without following links (volume_reader.py).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import itertools
 import json
 import os
 import re
 import shutil
+import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -63,10 +73,11 @@ from typing import Any
 
 import yaml
 
-from graders.backends import netns, podman_play
+from graders.backends import bounded, netns, podman_play, storage_watch, volume_reader
 from graders.backends.base import (
-    MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, ContainerState, ExecResult, PodState, is_stale, run_labels)
-from graders.backends.base import MAX_VOLUME_BYTES, HttpResponse  # grader-side evidence
+    MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, TIMED_OUT, ContainerState, ExecResult, PodState, is_stale, run_labels)
+from graders.backends.base import (  # grader-side evidence
+    MAX_VOLUME_BYTES, HttpResponse, RunningProgram, request_path)
 from graders.errors import InfraError
 
 INSTALL_HINT = ("install podman 4.x (Debian/Ubuntu: apt-get install podman); on the project's build "
@@ -81,11 +92,17 @@ KUBERNETES_DEFAULT_GRACE = 30
 STOP_MARGIN = 30.0
 SIGKILLED = 137  # exit code of a process killed by SIGKILL (128 + 9): what podman sends when a grace ends
 EXEC_MARGIN = 5.0  # seconds podman may take to start an exec (conmon, runc), beyond the command's own time
+EXEC_SETTLE = 1.0  # seconds without a process of a timed-out exec before it is surely ended
 CLOCK_SLACK = 1.0  # seconds: podman's FinishedAt and this process's clock are the host's, read a moment apart
 OWNER_LABELS = ("k8s101.dev/host", "k8s101.dev/boot-id", "k8s101.dev/pid", "k8s101.dev/pid-start")
 SESSION_VARIABLE = "K8S101_SESSION"  # set by a tool that starts many runs: their objects carry it as a label
 SESSION_LABEL = "k8s101.dev/session"
 OWNER_FILE = "owner.json"  # in a run's work folder: the same owner as its labels
+# Bounds on what the grader reads from podman about a Pod (each stream, in bytes): what a Pod prints never
+# grows the grader's own memory beyond these (graders/backends/bounded.py).
+PODMAN_OUTPUT_LIMIT = 16 * 1024**2  # podman's own answers (inspect JSON of a Pod of 8 containers: ~100 KiB)
+EXEC_OUTPUT_LIMIT = 64 * 1024  # an exec's output, its first bytes (a kubelet keeps 10 KiB of a probe's)
+LOG_READ_LIMIT = 256 * 1024  # `podman logs --tail N`, its last bytes (N lines of a flood can be megabytes)
 MACHINE_FIX = ("check that `podman run --rm docker.io/library/busybox:1.36 true` works on its own; on the "
                "project's build machines run scripts/setup-debian.sh, whose preflight says what is missing")
 
@@ -132,7 +149,7 @@ class PodmanBackend:
                         now - workdir.stat().st_mtime > older_than or owner_gone(owner)):
                     _remove_workdir(workdir)
                     removed.append(f"directory {workdir}")
-            except OSError:
+            except (OSError, RecursionError):
                 continue
         return removed
 
@@ -156,17 +173,21 @@ class PodmanSandbox:
         self.volumes: dict[str, dict[str, Path]] = {}  # student's Pod -> volume name -> host folder
         self.cgroups: dict[str, Path] = {}  # student's Pod -> its pids cgroup folder
         self.digests: dict[str, set[str] | None] = {}  # lab image -> its identities, as looked up once
+        self.images: dict[str, list[dict[str, Any]]] = {}  # image -> `podman image inspect`, as looked up once
+        self.programs: dict[tuple[str, str], dict[str, str] | None] = {}  # (image, program) -> its files by sha256
         self.removed: set[str] = set()  # Pods deleted and seen gone: nothing of them left to remove
         self.infra: dict[str, str] = {}  # student's Pod -> its infra container's ID
         self.pids: dict[tuple[str, str], int] = {}  # (Pod, container) -> host PID of its first process, as last read
         self.namespaces: dict[str, tuple[int, str]] = {}  # student's Pod -> its infra PID, that PID's start time
+        self.evicted: dict[str, str] = {}  # student's Pod -> why the grader evicted it, as a kubelet would
+        self.storage = storage_watch.Watcher(self._evict)  # the containers' writable layers
         self.enter_namespaces = netns.usable()  # requests of the grader's own in the Pod's network (else a probe)
         self.numbers = itertools.count(1)  # Pods are applied from parallel threads: next() is atomic
         self.network = f"{WORKDIR_PREFIX}{run_id}"
         created = self._podman("network", "create", "--internal", *_label_args(self.labels), self.network,
                                timeout=60, what="create this run's network")
         if created.returncode != 0:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            remove_tree(self.workdir)
             info = self._podman("info", "--format", "{{.Host.OCIRuntime.Name}}", timeout=30,
                                 what="check that podman works")
             if info.returncode != 0:
@@ -194,9 +215,19 @@ class PodmanSandbox:
         self.submitted[name] = copy.deepcopy(pod)
         index = next(self.numbers)  # file and folder names come from the grader, never from the YAML
         played = self._inside(self.workdir / f"pod{index}.yaml")
-        played.write_text(yaml.safe_dump(podman_play.playable(
-            pod, self._pod(name), self.labels,
-            lambda number, volume: self._volume_folder(name, index, number, volume))))
+        try:
+            playable = podman_play.playable(pod, self._pod(name), self.labels,
+                                            lambda number, volume: self._volume_folder(name, index, number, volume))
+        except podman_play.TooLong as too_long:  # no node could start it: the container's start fails, as there
+            container, _, where = too_long.where.partition(": ")
+            message = (f"after $(VAR) expansion, {where} of {container} would be longer than {too_long.limit} bytes, "
+                       f"the most Linux passes to a program it starts (execve: argument list too long)")
+            self._note(name, message)
+            self._remove_volumes(name)
+            self.failed[name] = _failed_state(pod, message, set(), "RunContainerError",
+                                              only={container.removeprefix("container ")})
+            return
+        played.write_text(yaml.safe_dump(playable))
         result = self._podman("kube", "play", "--start=false", "--network", self.network, "--log-driver", "k8s-file",
                               "--log-opt", f"max-size={podman_play.LOG_MAX_SIZE}", str(played),
                               timeout=timeout, what=f"create Pod {name}")
@@ -217,15 +248,17 @@ class PodmanSandbox:
             self._note(name, error)
             raise InfraError(f"podman could not start Pod {name} for a reason of the machine's, not of your YAML: "
                              f"{error}", tried=[f"podman kube play {played}"], fix=_machine_fix(error))
-        error = without_machine_paths(error, self.workdir)  # the submission's failure: in a cluster's terms
-        self._note(name, error)
+        shown = without_machine_paths(error, self.workdir)  # the submission's failure: in a cluster's terms
+        self._note(name, shown)
         missing = {c.get("image", "") for c in pod["spec"].get("containers", [])
                    if not self._image_exists(c.get("image", ""))}
-        self.failed[name] = _failed_state(pod, error, missing, reason)
+        self.failed[name] = _failed_state(pod, shown, missing, reason, only=_mounting(pod, error))
 
     def state(self, pod: str) -> PodState | None:
         if pod in self.failed:
             return self.failed[pod]
+        if pod in self.evicted and pod in self.submitted and pod not in self.removed:
+            return _evicted_state(self.submitted[pod], self.evicted[pod])
         submitted = self.submitted.get(pod)
         if submitted is None:
             return None
@@ -238,8 +271,10 @@ class PodmanSandbox:
                              tried=[f"podman container inspect {' '.join(names)}"], fix="check `podman ps`")
         inspected = {c["Name"]: c for c in _json(result.stdout)}
         for c in submitted["spec"].get("containers", []):
-            pid = ((inspected.get(self._container(pod, c["name"])) or {}).get("State") or {}).get("Pid") or 0
-            self.pids[(pod, c["name"])] = int(pid)
+            found = inspected.get(self._container(pod, c["name"])) or {}
+            self.pids[(pod, c["name"])] = int((found.get("State") or {}).get("Pid") or 0)
+            self.storage.watch(pod, c["name"], str(((found.get("GraphDriver") or {}).get("Data") or {}).get(
+                "UpperDir") or ""))
         policy = submitted["spec"].get("restartPolicy", "Always")
         containers = tuple(
             dataclasses.replace(_container_state(c, found, policy), image_id=(found or {}).get("Image", ""))
@@ -263,8 +298,22 @@ class PodmanSandbox:
 
     def exec(self, pod: str, container: str, argv: list[str], timeout: float) -> ExecResult:
         # podman's own start of an exec (conmon, runc) comes before the command's time: seconds on a busy machine
-        result = self._podman("exec", self._container(pod, container), *argv, timeout=timeout + EXEC_MARGIN,
-                              what=f"run {' '.join(argv)!r} in container {container} of Pod {pod}")
+        what = f"run {' '.join(argv)!r} in container {container} of Pod {pod}"
+        command = [self.podman, "exec", self._container(pod, container), *argv]
+        try:
+            result = _run(command, timeout=timeout + EXEC_MARGIN, limit=EXEC_OUTPUT_LIMIT)
+        except subprocess.TimeoutExpired:
+            # Whose time was it? The command still running in the container outlived its time (the submission's,
+            # as a kubelet's probe timeout says); no such process means podman never started it (the machine's).
+            if self._stop_command(pod, argv, timeout):
+                return ExecResult(TIMED_OUT, "", f"the command did not finish within {timeout:g} s", timed_out=True)
+            raise InfraError(f"podman did not answer within {timeout + EXEC_MARGIN:g} s while trying to {what}",
+                             tried=[" ".join(["podman", *command[1:]])],
+                             fix="check `podman ps`; raise the timeout with --timeout-* if the machine is "
+                                 "slow") from None
+        except OSError as error:
+            raise InfraError(f"podman cannot be run any more ({error.strerror or error}) while trying to {what}",
+                             tried=[" ".join(command)], fix=INSTALL_HINT) from error
         stderr = _strip_noise(result.stderr)
         if result.returncode in (125, 126, 127) and "executable file not found" in stderr:
             return ExecResult(127, result.stdout, stderr)
@@ -280,11 +329,38 @@ class PodmanSandbox:
                              fix="do not remove the grader's pods while it runs; run it again")
         return ExecResult(result.returncode, result.stdout, stderr)
 
+    def _stop_command(self, pod: str, argv: list[str], timeout: float) -> bool:
+        """Kill the processes of the Pod that run exactly argv (an exec that outlived its time, as a runtime ends
+        an exec at its timeout), looking again for a moment (conmon may still be starting one); True when one of
+        them had run for its whole `timeout`: then the time was the command's. Read on the host, in the Pod's
+        cgroup, with each process's own start time (a slow podman that started it late is the machine's)."""
+        wanted = "\0".join(argv).encode() + b"\0"
+        cgroup = self.cgroups.get(pod)
+        outlived = False
+        quiet_since = time.monotonic()
+        while cgroup is not None and time.monotonic() - quiet_since < EXEC_SETTLE:
+            for procs in cgroup.rglob("cgroup.procs"):
+                try:
+                    pids = [int(line) for line in procs.read_text().split()]
+                except (OSError, ValueError):
+                    continue
+                for pid in pids:
+                    try:
+                        if Path(f"/proc/{pid}/cmdline").read_bytes() != wanted:
+                            continue
+                        outlived = outlived or _age(pid) >= timeout
+                        os.kill(pid, signal.SIGKILL)
+                        quiet_since = time.monotonic()
+                    except OSError:
+                        continue  # it has just ended
+            time.sleep(0.1)
+        return outlived
+
     def logs(self, pod: str, container: str, tail: int = 20) -> str:
         if pod in self.failed:
             return ""
-        result = self._podman("logs", "--tail", str(tail), self._container(pod, container),
-                              timeout=30, what=f"read the logs of {container}")
+        result = _call(self.podman, "logs", "--tail", str(tail), self._container(pod, container),
+                       timeout=30, what=f"read the logs of {container}", limit=LOG_READ_LIMIT, keep="tail")
         return result.stdout + _strip_noise(result.stderr) if result.returncode == 0 else ""
 
     def events(self, pod: str) -> list[str]:
@@ -296,7 +372,40 @@ class PodmanSandbox:
         return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": state.labels},
                 "spec": state.spec} if state else None
 
+    def _evict(self, pod: str, container: str, used: int) -> None:
+        """What a kubelet does with a Pod whose container passed its ephemeral-storage limit: stop it at once
+        (grace 0); its phase is Failed, its reason Evicted (storage_watch.py). Called by the watcher's thread."""
+        limit = storage_watch.EPHEMERAL_STORAGE_LIMIT
+        self.evicted[pod] = (
+            f"the Pod was evicted: container {container} wrote more than {limit // 2**20} MiB into its own filesystem "
+            f"(its writable layer, outside any volume: {used // 2**20} MiB or more), the ephemeral-storage limit "
+            f"each container gets here, as a LimitRange's default would give it on a cluster, where the kubelet "
+            f"evicts a Pod whose container passes its limit")
+        self._note(pod, self.evicted[pod])
+        self._kill_containers(pod)  # at once: `pod stop` takes seconds on a busy machine, a writer 1 GB a second
+        try:
+            _call(self.podman, "pod", "stop", "--ignore", "-t", "0", self._pod(pod), timeout=60,
+                  what=f"evict Pod {pod}")
+        except InfraError as error:
+            self._note(pod, f"could not stop it: {error.problem}")
+
+    def _kill_containers(self, pod: str) -> None:
+        """SIGKILL every process of the Pod's containers (their libpod-* cgroups; conmon and podman's own are left
+        to podman), read on the host."""
+        cgroup = self.cgroups.get(pod)
+        for procs in (cgroup.glob("libpod-*/cgroup.procs") if cgroup else []):
+            try:
+                pids = [int(line) for line in procs.read_text().split()]
+            except (OSError, ValueError):
+                continue
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    continue
+
     def delete(self, pod: str, grace_seconds: int | None, timeout: float, kind: str = "Pod") -> bool:
+        self.storage.forget(pod)
         if pod in self.failed:  # nothing runs: podman removed it when the play failed
             del self.failed[pod]
             self._remove_volumes(pod)
@@ -371,6 +480,7 @@ class PodmanSandbox:
         return left
 
     def close(self) -> None:
+        self.storage.close()
         try:
             _remove_pods(self.podman, [self._pod(name) for name in self.submitted if name not in self.removed])
             self._podman("network", "rm", "--force", self.network, timeout=60, what="remove this run's network")
@@ -429,11 +539,11 @@ class PodmanSandbox:
                     continue
                 self.cgroups[pod] = candidate
                 self._note(pod, f"pids limit {podman_play.POD_PIDS_LIMIT} ({attempt})")  # no path: the machine's
+                self._limit_memory(pod, cgroup)
                 return
             if attempt == "created" and infra:
                 try:  # its failure shows as the cgroup still missing below
-                    subprocess.run([self.podman, "start", infra], capture_output=True, timeout=30,
-                                   stdin=subprocess.DEVNULL, cwd=self.workdir)
+                    _run([self.podman, "start", infra], timeout=30, cwd=self.workdir)
                 except (subprocess.TimeoutExpired, OSError):
                     pass
         if os.geteuid() == 0:  # as root it must work: never run unbounded by accident
@@ -443,14 +553,30 @@ class PodmanSandbox:
                              fix="use podman's cgroupfs or systemd cgroup manager with the pids controller")
         self._note(pod, "no pids limit: the grader is not root and cannot write the Pod's cgroup")
 
+    def _limit_memory(self, pod: str, cgroup: str) -> None:
+        """The Pod's memory budget, on its own cgroup: all its containers together, and the tmpfs pages they
+        write into its emptyDirs (the kernel charges those to the writer's cgroup), stay within
+        POD_MEMORY_LIMIT, as a kubelet's Pod cgroup bounds its containers together (pkg/kubelet/cm,
+        pod_container_manager_linux.go: the Pod's limit is the sum of its containers'). Past it, the kernel's
+        OOM killer ends a process of the Pod, as on a node."""
+        limit = str(podman_play.POD_MEMORY_LIMIT)
+        for candidate, name in ((Path("/sys/fs/cgroup/memory") / cgroup, "memory.limit_in_bytes"),
+                                (Path("/sys/fs/cgroup") / cgroup, "memory.max")):
+            try:
+                (candidate / name).write_text(limit)
+            except OSError:
+                continue
+            self._note(pod, f"memory limit {limit} bytes for the whole Pod")  # no path: the machine's
+            return
+        self._note(pod, "no memory limit for the whole Pod: its cgroup has no memory controller the grader can write")
+
     def _start(self, name: str, pod: dict[str, Any], timeout: float,
                apply_timeout: float) -> subprocess.CompletedProcess[str] | None:
         """`podman pod start`; None when it did not return in time because an init container never
         finished (the Pod's own failure, as a cluster would show it)."""
         argv = [self.podman, "pod", "start", self._pod(name)]
         try:  # conmon inherits the working folder and writes an `oom` file there: not the student's folder
-            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                                  errors="replace", cwd=self.workdir)
+            return _run(argv, timeout=timeout, cwd=self.workdir)
         except subprocess.TimeoutExpired:
             # A look at the Pod decides whose the time was: an init container still running never finished
             # (the submission's); none running means podman itself was slow or stuck (the machine's).
@@ -479,7 +605,7 @@ class PodmanSandbox:
     def _remove_volumes(self, pod: str) -> None:
         for folder in self.volumes.pop(pod, {}).values():
             _unmount(folder)
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_tree(folder)
 
     def _image_exists(self, image: str) -> bool:
         return self._podman("image", "exists", image, timeout=30, what="look up an image").returncode == 0
@@ -551,11 +677,11 @@ class PodmanSandbox:
         return self._network_namespace(pod)
 
     def http_get(self, pod: str, port: int, path: str, timeout: float) -> HttpResponse:
-        url = f"http://127.0.0.1:{int(port)}/{path.lstrip('/')}"
+        url = f"http://127.0.0.1:{int(port)}{request_path(path)}"
         namespace = self._in_namespace(pod)
         if namespace:
             try:
-                return netns.http_get(namespace, int(port), "/" + path.lstrip("/"), timeout)
+                return netns.http_get(namespace, int(port), path, timeout)
             except netns.Unavailable as error:
                 self._cannot_enter(pod, error)
         result = self._probe(pod, 'wget -S -O - "$1"', timeout, f"request {url} in Pod {pod}", url)
@@ -594,17 +720,10 @@ class PodmanSandbox:
                 and result.returncode in (0, 1, 124, 143))
 
     def volume_files(self, pod: str, volume: str, timeout: float) -> dict[str, str]:
-        root = self._volume_dir(pod, volume)
-        files: dict[str, str] = {}
-        for folder, _folders, names in os.walk(root):  # os.walk follows no symlinked folders
-            for name in sorted(names):
-                if len(files) >= self.MAX_VOLUME_FILES:
-                    return files
-                path = Path(folder) / name
-                text = _read_tail(path)
-                if text is not None:
-                    files[str(path.relative_to(root))] = text
-        return files
+        """Read on the host, each folder and file opened under its parent's descriptor without following links:
+        the Pod may change the volume while the grader reads it (volume_reader.py)."""
+        return volume_reader.read_files(str(self._volume_dir(pod, volume)), self.MAX_VOLUME_FILES, MAX_VOLUME_BYTES,
+                                        timeout)
 
     def _volume_dir(self, pod: str, volume: str) -> Path:
         """The host folder the grader made for one of the Pod's emptyDir volumes (it named and mounted it
@@ -635,12 +754,42 @@ class PodmanSandbox:
             self.digests[image] = self._image_digests(image)
         return self.digests[image]
 
+    def _image_inspected(self, image: str) -> list[dict[str, Any]]:
+        """`podman image inspect`, once per image and run ([] when the machine does not have it)."""
+        if image not in self.images:
+            result = self._podman("image", "inspect", image, timeout=30, what=f"look up image {image}")
+            self.images[image] = _json(result.stdout) if result.returncode == 0 else []
+        return self.images[image]
+
+    def running_program(self, pod: str, container: str, image: str, program: str) -> RunningProgram | None:
+        """The executable of the container's first process, read on the host (/proc/PID/exe: the file the kernel
+        runs, whatever the YAML or a script calls it), against the files named `program` on the image's PATH,
+        read from the image's own layers in podman's storage (which no container writes)."""
+        if (pod, container) not in self.pids:
+            self.state(pod)
+        pid = self.pids.get((pod, container), 0)
+        own = self._image_programs(image, program)
+        if pid <= 0 or own is None:
+            return None
+        try:
+            path = os.readlink(f"/proc/{pid}/exe")
+            digest = _sha256(f"/proc/{pid}/exe")
+        except OSError:
+            return None  # it has just exited: nothing to judge
+        return RunningProgram(path=path.removesuffix(" (deleted)"), image_own=digest in own,
+                              image_paths=tuple(sorted(set(own.values()))))
+
+    def _image_programs(self, image: str, program: str) -> dict[str, str] | None:
+        """sha256 -> path of each file named `program` in a folder of the image's PATH; None when the image's
+        layers cannot be read here (not root, another storage driver)."""
+        key = (image, program)
+        if key not in self.programs:
+            self.programs[key] = _programs_in_layers(self._image_inspected(image), program)
+        return self.programs[key]
+
     def _image_digests(self, image: str) -> set[str] | None:
-        result = self._podman("image", "inspect", image, timeout=30, what=f"look up image {image}")
-        if result.returncode != 0:
-            return set()  # not on this machine: nothing can run as it
         found: set[str] = set()
-        for inspected in _json(result.stdout):
+        for inspected in self._image_inspected(image):
             found.add(_bare_digest(inspected.get("Id", "")))
             found.add(_bare_digest(inspected.get("Digest", "")))
             found |= {_bare_digest(ref.rsplit("@", 1)[-1]) for ref in inspected.get("RepoDigests") or []}
@@ -650,10 +799,11 @@ class PodmanSandbox:
         return None  # no nodes: kube play ignores nodeSelector (no capability "node-labels")
 
 
-def _call(podman: str, *args: str, timeout: float, what: str) -> subprocess.CompletedProcess[str]:
+def _call(podman: str, *args: str, timeout: float, what: str, limit: int = PODMAN_OUTPUT_LIMIT,
+          keep: str = "head") -> subprocess.CompletedProcess[str]:
     """Run podman; InfraError when it hangs or cannot be run (its own failures are the caller's to read)."""
     try:
-        return _run([podman, *args], timeout=timeout)
+        return _run([podman, *args], timeout=timeout, limit=limit, keep=keep)
     except subprocess.TimeoutExpired:
         raise InfraError(f"podman did not answer within {timeout:g} s while trying to {what}",
                          tried=[" ".join(["podman", *args])],
@@ -690,9 +840,10 @@ def _json(text: str) -> list[dict[str, Any]]:
                          fix="check `podman version`") from error
 
 
-def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                          errors="replace")
+def _run(argv: list[str], timeout: float, limit: int = PODMAN_OUTPUT_LIMIT, keep: str = "head",
+         cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A program's run with its output bounded (each stream at most `limit` bytes) and its time too."""
+    return bounded.run(argv, timeout=timeout, limit=limit, keep=keep, cwd=cwd)
 
 
 def _exit_race(stderr: str) -> bool:
@@ -728,12 +879,16 @@ def without_machine_paths(error: str, workdir: Path) -> str:
     return MACHINE_PATHS.sub("a folder of podman's", text)
 
 
-def _failed_state(pod: dict[str, Any], error: str, missing_images: set[str], reason: str) -> PodState:
+def _failed_state(pod: dict[str, Any], error: str, missing_images: set[str], reason: str,
+                  only: set[str] | None = None) -> PodState:
     """The status a kubelet would show for a Pod whose containers podman could not start: an image
-    problem is the reason of the containers whose image is missing; other containers wait."""
+    problem is the reason of the containers whose image is missing; other containers wait (as do all but
+    `only`, when given: the containers the error is about)."""
     image_problem = reason in ("ErrImagePull", "InvalidImageName")
 
     def blamed(container: dict[str, Any]) -> bool:
+        if only is not None:
+            return container.get("name") in only
         return not image_problem or container.get("image", "") in missing_images or not missing_images
 
     containers = tuple(
@@ -767,8 +922,17 @@ MACHINE_FIXES = (
 )
 
 
+# The submission's even though the message names podman's storage (runc's refusal quotes the container's
+# rootfs under /var/lib/containers/storage/overlay): a mount inside /proc (runc libcontainer/rootfs_linux.go,
+# checkProcMount), which any node's runc refuses too.
+STUDENT_FIRST = ((r"cannot be mounted because it is inside /proc", "RunContainerError"),)
+
+
 def _reason_for(error: str) -> str | None:
     """The kubelet's reason for a start failure the submission caused; None for the machine's own."""
+    for pattern, reason in STUDENT_FIRST:
+        if re.search(pattern, error, re.I):
+            return reason
     if re.search(MACHINE_ERRORS, error, re.I):
         return None
     for pattern, reason in STUDENT_ERRORS:
@@ -837,6 +1001,15 @@ def _boot_id() -> str:
         return ""
 
 
+def _age(pid: int) -> float:
+    """Seconds since the process started (0 when it cannot be read)."""
+    try:
+        started = int(_started(pid)) / os.sysconf("SC_CLK_TCK")
+        return float(Path("/proc/uptime").read_text().split()[0]) - started
+    except (OSError, ValueError):
+        return 0.0
+
+
 def _started(pid: int) -> str:
     """The process's start time in clock ticks since boot ('' when no such process runs)."""
     try:
@@ -874,9 +1047,38 @@ def _mount_points() -> set[str]:
 
 
 def _remove_workdir(workdir: Path) -> None:
-    """Unmount the tmpfs volumes first: rmtree would empty them and leave them mounted."""
+    """Unmount the tmpfs volumes first: removing the files would empty them and leave them mounted."""
     _unmount(workdir)
-    shutil.rmtree(workdir, ignore_errors=True)
+    remove_tree(workdir)
+
+
+def remove_tree(folder: Path) -> None:
+    """Remove a folder whatever a Pod wrote into it: shutil.rmtree recurses once per level and raises
+    RecursionError (not an OSError, so ignore_errors lets it through) on a tree a container made thousands
+    of folders deep, which then broke every later run's reaping. `rm -rf` walks any depth and follows no link."""
+    try:
+        _run(["rm", "-rf", "--", str(folder)], timeout=120)
+    except (subprocess.TimeoutExpired, OSError):
+        pass  # what is left is reaped by a later run, by its owner or its age
+
+
+def _mounting(pod: dict[str, Any], error: str) -> set[str] | None:
+    """The containers that mount a volume where runc refused to mount one (`... to rootfs at "/proc/logs"`):
+    the failure is theirs, the others would start; None when the error names no mount."""
+    found = re.search(r'to rootfs at "([^"]+)"', error)
+    if not found:
+        return None
+    return {str(c.get("name")) for c in pod["spec"].get("containers", [])
+            if any(isinstance(m, dict) and str(m.get("mountPath", "")).rstrip("/") == found.group(1).rstrip("/")
+                   for m in c.get("volumeMounts") or [])} or None
+
+
+def _evicted_state(pod: dict[str, Any], message: str) -> PodState:
+    """A Pod the grader evicted, as a kubelet shows one: phase Failed, every container stopped, reason Evicted."""
+    containers = tuple(ContainerState(name=c.get("name", ""), image=c.get("image", ""), running=False, ready=False,
+                                      reason="Evicted", message=message) for c in pod["spec"].get("containers", []))
+    return PodState(name=pod["metadata"]["name"], phase="Failed", labels=dict(pod["metadata"].get("labels") or {}),
+                    spec=pod["spec"], containers=containers)
 
 
 def _container_state(spec: dict[str, Any], inspected: dict[str, Any] | None, policy: str) -> ContainerState:
@@ -923,6 +1125,51 @@ def _unix_time(stamp: Any) -> float:
     return when.timestamp() + float(f"0.{fraction or 0}")
 
 
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # a runtime's, for an image without
+MAX_PROGRAM_BYTES = 256 * 1024**2  # an executable hashed at most this far
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1024 * 1024), b""):
+            digest.update(chunk)
+            if file.tell() > MAX_PROGRAM_BYTES:
+                break
+    return digest.hexdigest()
+
+
+def _programs_in_layers(inspected: list[dict[str, Any]], program: str) -> dict[str, str] | None:
+    """sha256 -> path in the image of each regular file named `program` in a folder of the image's PATH, as
+    the image's overlay layers hold it (the upper layer first); None when no layer folder can be read. No
+    link is followed: a folder that is a link in the image (/sbin -> usr/sbin) would lead into the host's."""
+    if not inspected:
+        return None
+    image = inspected[0]
+    data = (image.get("GraphDriver") or {}).get("Data") or {}
+    layers = [folder for folder in [data.get("UpperDir") or "", *str(data.get("LowerDir") or "").split(":")] if folder]
+    if not layers or not all(os.path.isdir(folder) for folder in layers):
+        return None
+    env = dict(item.partition("=")[::2] for item in (image.get("Config") or {}).get("Env") or [])
+    found: dict[str, str] = {}
+    for folder in (env.get("PATH") or DEFAULT_PATH).split(":"):
+        inside = f"{folder.rstrip('/')}/{program}"
+        for layer in layers:
+            candidate, parts = Path(layer), [part for part in inside.split("/") if part]
+            try:
+                for part in parts:
+                    candidate = candidate / part
+                    info = candidate.lstat()
+                    if stat.S_ISLNK(info.st_mode):
+                        raise FileNotFoundError(candidate)
+            except OSError:
+                continue  # not in this layer (or behind a link): the next one down may hold it
+            if stat.S_ISREG(info.st_mode):
+                found[_sha256(str(candidate))] = inside
+            break  # the uppermost layer that has the path decides
+    return found
+
+
 def _bare_digest(ref: str) -> str:
     return ref.rsplit("@", 1)[-1].removeprefix("sha256:")
 
@@ -937,19 +1184,3 @@ def _http_response(result: subprocess.CompletedProcess[str]) -> HttpResponse:
     errors = [line.removeprefix("wget: ") for line in _strip_noise(result.stderr).splitlines()
               if line.startswith("wget:")]
     return HttpResponse(status=None, error=errors[-1] if errors else f"no answer (exit status {result.returncode})")
-
-
-def _read_tail(path: Path) -> str | None:
-    """The end of a regular file, never following a symlink nor blocking on a FIFO; None otherwise."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not (info.st_mode & 0o170000) == 0o100000:  # S_ISREG
-            return None
-        os.lseek(fd, max(0, info.st_size - MAX_VOLUME_BYTES), os.SEEK_SET)
-        return os.read(fd, MAX_VOLUME_BYTES).decode("utf-8", "replace")
-    finally:
-        os.close(fd)

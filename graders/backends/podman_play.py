@@ -5,7 +5,8 @@ cluster is taken out, and what a cluster bounds is bounded. Pure functions: no p
   refuses values over 63 characters; the checks read annotations from the submitted spec.
 - No ports: podman would publish containerPort on the host.
 - `$(VAR)` in command and args (and in env values) is expanded from the container's literal env, as
-  the kubelet does; podman 4.3 passes it through as written.
+  the kubelet does; podman 4.3 passes it through as written. A string past what Linux passes to a program
+  is never built (TooLong): no node could start that container.
 - Resource limits on every container: memory (the student's if lower), CPU; requests never above them.
 - emptyDir volumes become hostPath volumes of folders the caller names (never from the volume's name).
 """
@@ -21,6 +22,7 @@ from typing import Any, Callable
 MEMORY_LIMIT = 512 * 1024**2  # bytes a container may use unless the student asks for less
 CPU_LIMIT = Decimal(1)  # CPUs a container may use unless the student asks for less
 POD_PIDS_LIMIT = 1024  # processes (and threads) of all containers of a Pod together
+POD_MEMORY_LIMIT = 1024**3  # bytes of memory of all containers of a Pod together, tmpfs emptyDirs included
 EMPTYDIR_CAP = 128 * 1024**2  # bytes of an emptyDir without a lower sizeLimit
 LOG_MAX_SIZE = "10mb"  # `--log-opt max-size`: a container's log file on the machine
 CONTAINER_LISTS = ("initContainers", "containers")
@@ -46,41 +48,73 @@ def quantity(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def expand(text: str, variables: dict[str, str]) -> str:
+# What Linux passes to a program it starts (execve(2)): a single argument or `NAME=value` string of at most
+# MAX_ARG_STRLEN (32 pages: 128 KiB), and all of them together within ARG_MAX (a quarter of the 8 MiB stack
+# limit: 2 MiB). A container's command, args and env reach its first process that way, so a container beyond
+# either cannot start on any node ("argument list too long"). The kubelet builds them by the same expansion
+# (k8s.io/kubernetes pkg/kubelet/kubelet_pods.go makeEnvironmentVariables, pkg/kubelet/container/helpers.go
+# ExpandContainerCommandAndArgs), and the API server bounds none of it: only the object's size (etcd's 1.5 MiB
+# request limit), which a 1 KB bomb passes.
+MAX_ARG_BYTES = 128 * 1024
+MAX_ARGS_TOTAL = 2 * 1024**2
+
+
+class TooLong(ValueError):
+    """A string of a container that no program can be started with, once $(VAR) is expanded."""
+
+    def __init__(self, where: str, limit: int) -> None:
+        super().__init__(where)
+        self.where, self.limit = where, limit
+
+
+def expand(text: str, variables: dict[str, str], limit: int = MAX_ARG_BYTES, where: str = "") -> str:
     """The kubelet's `$(VAR)` expansion (k8s.io/kubernetes third_party/forked/golang/expansion):
-    `$$` is a literal `$`, `$(NAME)` is NAME's value when defined and stays as written otherwise."""
-    out, cursor = [], 0
+    `$$` is a literal `$`, `$(NAME)` is NAME's value when defined and stays as written otherwise.
+    TooLong as soon as the result would pass `limit` bytes: a bomb (each variable the previous one eight
+    times) is never built."""
+    out, cursor, size = [], 0, 0
     while cursor < len(text):
-        char = text[cursor]
-        if char != "$" or cursor + 1 == len(text):
-            out.append(char)
-            cursor += 1
-            continue
-        following = text[cursor + 1]
-        if following == "$":
-            out.append("$")
-            cursor += 2
-        elif following == "(" and ")" in text[cursor + 2:]:
-            end = text.index(")", cursor + 2)
-            name = text[cursor + 2:end]
-            out.append(variables.get(name, f"$({name})"))
-            cursor = end + 1
-        else:  # `$(` without a closing parenthesis, or `$x`: copied as written
-            out.append("$" + following)
-            cursor += 2
+        dollar = text.find("$", cursor)
+        if dollar != cursor:  # the text up to the next `$`, as written
+            piece, cursor = (text[cursor:], len(text)) if dollar < 0 else (text[cursor:dollar], dollar)
+        elif cursor + 1 == len(text):
+            piece, cursor = "$", cursor + 1
+        else:
+            following = text[cursor + 1]
+            if following == "$":
+                piece, cursor = "$", cursor + 2
+            elif following == "(" and ")" in text[cursor + 2:]:
+                end = text.index(")", cursor + 2)
+                name = text[cursor + 2:end]
+                piece, cursor = variables.get(name, f"$({name})"), end + 1
+            else:  # `$(` without a closing parenthesis, or `$x`: copied as written
+                piece, cursor = "$" + following, cursor + 2
+        size += len(piece) if piece.isascii() else len(piece.encode())
+        if size > limit:
+            raise TooLong(where, limit)
+        out.append(piece)
     return "".join(out)
 
 
 def expand_container(container: dict[str, Any]) -> None:
-    """Expand env values (each from the ones above it), then command and args, in place."""
+    """Expand env values (each from the ones above it), then command and args, in place. TooLong when a
+    string, or all of them, would be more than a program can be started with."""
     variables: dict[str, str] = {}
+    total = 0
     for variable in container.get("env") or []:
         if isinstance(variable, dict) and isinstance(variable.get("value"), str):
-            variable["value"] = expand(variable["value"], variables)
-            variables[str(variable.get("name"))] = variable["value"]
+            name = str(variable.get("name"))
+            room = MAX_ARG_BYTES - len(name.encode()) - 1  # the program gets `NAME=value`
+            variable["value"] = expand(variable["value"], variables, room, f"env {name}")
+            variables[name] = variable["value"]
+            total += len(variable["value"].encode()) + len(name.encode()) + 2
     for key in ("command", "args"):
         if isinstance(container.get(key), list):
-            container[key] = [expand(item, variables) if isinstance(item, str) else item for item in container[key]]
+            container[key] = [expand(item, variables, where=f"{key}[{index}]") if isinstance(item, str) else item
+                              for index, item in enumerate(container[key])]
+            total += sum(len(str(item).encode()) + 1 for item in container[key])
+    if total > MAX_ARGS_TOTAL:
+        raise TooLong("command, args and env together", MAX_ARGS_TOTAL)
 
 
 def bound_resources(container: dict[str, Any]) -> None:
@@ -137,7 +171,11 @@ def playable(pod: dict[str, Any], name: str, labels: dict[str, str],
     for key in CONTAINER_LISTS:
         for container in spec.get(key) or []:
             container.pop("ports", None)
-            expand_container(container)
+            try:
+                expand_container(container)
+            except TooLong as error:
+                error.where = f"container {container.get('name')}: {error.where}"
+                raise
             bound_resources(container)
     for index, volume in enumerate(spec.get("volumes") or []):
         if "emptyDir" in volume or set(volume) == {"name"}:  # no source: the API server defaults to emptyDir

@@ -28,6 +28,8 @@ FATAL_REASONS = {
     "CreateContainerError": "the container could not be created: check its command, args and volumeMounts",
     "RunContainerError": "the container's command could not be started: check command and args "
                          "(is the program in the image?)",
+    "Evicted": "a container wrote more into its own filesystem than it may: write only what the task asks "
+               "(log files belong in the shared volume), and no large files",
 }
 
 

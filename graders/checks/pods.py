@@ -136,33 +136,52 @@ def _readiness(run: LabRun, pod: str, state: PodState) -> dict[str, str]:
             continue
         name = container.get("name", "")
         if "exec" in probe:
-            command = [str(arg) for arg in (probe["exec"] or {}).get("command") or []]
-            result = run.sandbox.exec(pod, name, command, timeout=timeout) if command else None
-            if result is None:
-                failing[name] = "exec has no command"
-            elif result.exit_code != 0:
-                failing[name] = f"exec exited with code {result.exit_code}"
+            failing.update(_exec_probe(run, pod, name, probe))
+            continue
+        if "httpGet" not in probe and "tcpSocket" not in probe:
+            continue
+        get = probe.get("httpGet") or probe.get("tcpSocket") or {}
+        port = _port(container, get.get("port"))
+        if isinstance(port, str):
+            failing[name] = port
         elif "httpGet" in probe:
-            get = probe["httpGet"] or {}
-            port = _port(container, get.get("port"))
-            response = run.sandbox.http_get(pod, port, str(get.get("path") or "/"), timeout=timeout)
+            path = str(get.get("path") or "/")
+            response = run.sandbox.http_get(pod, port, path, timeout=timeout)
             if response.status is None or not 200 <= response.status < 400:
-                failing[name] = (f"httpGet :{port}{get.get('path') or '/'}: "
-                                 f"{response.error or f'HTTP {response.status}'}")
-        elif "tcpSocket" in probe:
-            port = _port(container, (probe["tcpSocket"] or {}).get("port"))
-            if not run.sandbox.tcp_open(pod, port, timeout=timeout):
-                failing[name] = f"tcpSocket :{port}: nothing accepts connections"
+                failing[name] = f"httpGet :{port}{path}: {response.error or f'HTTP {response.status}'}"
+        elif not run.sandbox.tcp_open(pod, port, timeout=timeout):
+            failing[name] = f"tcpSocket :{port}: nothing accepts connections"
     return failing
 
 
-def _port(container: Mapping[str, Any], port: Any) -> int:
-    """A probe's port: a number, or the name of one of the container's ports."""
-    named = {p.get("name"): p.get("containerPort") for p in container.get("ports") or []}
-    try:
-        return int(named.get(port, port))
-    except (TypeError, ValueError):
-        return 0
+def _exec_probe(run: LabRun, pod: str, name: str, probe: Mapping[str, Any]) -> dict[str, str]:
+    """An exec probe, given its own timeoutSeconds (1 when unset, as the API server defaults it): a command
+    still running then is a failed probe, as a kubelet's prober counts it (k8s.io/kubernetes
+    pkg/probe/exec/exec.go: a TimeoutError is probe.Failure with the ExecProbeTimeout gate, on since 1.20)."""
+    command = [str(arg) for arg in (probe["exec"] or {}).get("command") or []]
+    if not command:
+        return {name: "exec has no command"}
+    seconds = probe.get("timeoutSeconds")
+    seconds = seconds if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds > 0 else 1
+    result = run.sandbox.exec(pod, name, command, timeout=seconds)
+    if result.timed_out:
+        return {name: f"exec did not finish within its timeoutSeconds ({seconds} s)"}
+    if result.exit_code != 0:
+        return {name: f"exec exited with code {result.exit_code}"}
+    return {}
+
+
+def _port(container: Mapping[str, Any], port: Any) -> int | str:
+    """A probe's port: a number, or the name of one of the container's ports; a text saying why the probe
+    fails when it names none, or a number outside 1-65535 (k8s.io/kubernetes pkg/probe/util.go
+    ResolveContainerPort: the kubelet fails such a probe with an error)."""
+    named = {p.get("name"): p.get("containerPort") for p in container.get("ports") or [] if isinstance(p, dict)}
+    number = named.get(port, port)
+    if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 65535:
+        return number
+    if isinstance(port, str) and port not in named:
+        return f"the probe's port {port!r} names none of the container's ports"
+    return f"the probe's port {number!r} is not a port number (1-65535)"
 
 
 def _still_pulling(run: LabRun, pod: str) -> None:
@@ -329,12 +348,40 @@ def _identity_problem(run: LabRun, pod: str, container: str, image: str, program
         if repository != normalize_image(image).split(":", 1)[0]:
             return f"container {container} runs an image of the repository {repository}, not {image}"
     if program:
-        argv = list(spec.get("command") or spec.get("args") or [])
-        if argv and posixpath.basename(str(argv[0])) != program:
-            shown = (" ".join(map(str, argv)).strip().splitlines() or [""])[0][:80]
-            return (f"container {container} runs `{shown}` instead of {program} (its "
-                    f"{'command' if spec.get('command') else 'args'} field replaces the image's own command)")
+        return _program_problem(run, pod, container, spec, image, program)
     return ""
+
+
+def _program_problem(run: LabRun, pod: str, container: str, spec: Mapping[str, Any], image: str, program: str) -> str:
+    """The program that runs, judged from the grader's side: the command's first word must be the program, not
+    a file of one of the Pod's volumes (which the Pod wrote itself: an init container can copy anything there
+    under any name), and, where the backend sees the container's first process (podman: /proc/PID/exe on the
+    host), its executable must be the image's own file of that name. A cluster shows the grader no process:
+    there the command's words are all it judges (graders/backends/kube.py running_program)."""
+    argv = list(spec.get("command") or spec.get("args") or [])
+    if argv and posixpath.basename(str(argv[0])) != program:
+        shown = (" ".join(map(str, argv)).strip().splitlines() or [""])[0][:80]
+        return (f"container {container} runs `{shown}` instead of {program} (its "
+                f"{'command' if spec.get('command') else 'args'} field replaces the image's own command)")
+    mounted = _volume_of(spec, str(argv[0])) if argv and spec.get("command") else None
+    if mounted:
+        return (f"container {container} runs {argv[0]}, a file of volume {mounted}, which the Pod wrote itself, "
+                f"not the image's own {program}")
+    seen = run.sandbox.running_program(pod, container, _qualified(image), program)
+    if seen is not None and not seen.image_own:
+        where = ", ".join(seen.image_paths) or "a file the image does not have"
+        return (f"container {container}'s first process runs {seen.path}, which is not {image}'s own {program} "
+                f"({where}): the file decides what runs, not its name")
+    return ""
+
+
+def _volume_of(spec: Mapping[str, Any], path: str) -> str | None:
+    """The volume a container mounts where `path` lies (its mountPath or below), None when the path is the image's."""
+    for mount in spec.get("volumeMounts") or []:
+        where = str(mount.get("mountPath", "")).rstrip("/") if isinstance(mount, dict) else ""
+        if where and posixpath.normpath(path).startswith(where + "/"):
+            return str(mount.get("name"))
+    return None
 
 
 def _bare(digest: str) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import shutil
 import tempfile
 import time
 import uuid
@@ -26,7 +25,7 @@ from typing import Any, Callable
 import yaml
 
 from graders.backends import podman_play
-from graders.backends.podman import OWNER_FILE, _error_text, _reason_for, owner_labels
+from graders.backends.podman import OWNER_FILE, _error_text, _reason_for, owner_labels, remove_tree
 from tests.cluster.faults import NODE_BACKOFF, Faults
 from tests.cluster.podman import podman, remove_pods
 from tests.cluster.probes import probe
@@ -230,7 +229,7 @@ class Kubelet:
                 self.emit(pod, "Normal", "Killing", f"Stopping container {c.name}")
         await podman("pod", "stop", "--ignore", "-t", str(grace), pod.podman_name, timeout=grace + 30)
         await remove_pods([pod.podman_name])
-        shutil.rmtree(self.workdir / pod.podman_name, ignore_errors=True)
+        remove_tree(self.workdir / pod.podman_name)
         self.pods.pop(pod.podman_name, None)
 
     async def close(self) -> list[str]:
@@ -242,7 +241,7 @@ class Kubelet:
             for task in pod.tasks:
                 task.cancel()
         left = await remove_pods([pod.podman_name for pod in self.pods.values()])
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        remove_tree(self.workdir)
         return left
 
     async def _run(self, pod: Pod) -> None:

@@ -136,7 +136,49 @@ EVIDENCE: dict[str, dict[str, str]] = {
     "evidence-foreign-digest": {"first-pod-ready": "which is not nginx:1.25's", "first-pod-serves": "ErrImagePull"},
 }
 
-VERDICTS.update({**HOSTILE, **INVALID, **EVIDENCE})
+# Issue 20, round two: the Pod as a whole, the grader's own reads, grader errors a student could trigger,
+# the student's faults once called the machine's, a scripted nginx, and what reaches a terminal or Actions.
+NEVER_READY_WITHIN = "Pod app-with-sidecar Running with all containers Ready within 30 s"
+ROUND_TWO: dict[str, dict[str, str]] = {
+    # 1. the Pod as a whole
+    "hostile-many-containers": {"manifests": "spec.containers: 250 containers (initContainers included): at most 8 "
+                                             "are graded (the grader's limit for one Pod", **NOT_GRADED_SIDECAR},
+    "hostile-many-volumes": {"manifests": "spec.volumes: 41 volumes: at most 8 are graded", **NOT_GRADED_SIDECAR},
+    # 8 containers holding 1.8 GB and 720 MB of tmpfs in all: the Pod's memory budget bounds them together (the
+    # machine's memory is asserted in tests/test_untrusted_podman.py); the extra containers are the task's failure
+    "hostile-pod-memory": {"sidecar-ready": "expected containers named app, log-shipper; found app, log-shipper, "
+                                            "hog-1"},
+    "hostile-rootfs-fill": {check: "Evicted: the Pod was evicted: container log-shipper wrote more than 512 MiB "
+                                   "into its own filesystem" for check in SIDECAR_CHECKS},
+    # 2. the grader's own reads: what a kubelet keeps of a probe's output or body decides as here
+    "hostile-probe-output": {},
+    "hostile-endless-body": {},
+    "hostile-expansion-bomb": {check: "RunContainerError: after $(VAR) expansion, env V5 of container log-shipper "
+                                      "would be longer than" for check in SIDECAR_CHECKS},
+    # 3. grader errors a student could trigger: each is the Pod's answer, judged
+    "hostile-redirect-port": {check: "HTTP 302 redirected to 'http://localhost:99999/', whose port "
+                                     "is not a port number" for check in SIDECAR_CHECKS},
+    "hostile-probe-path": {check: "container app: running, not Ready (readinessProbe: httpGet :80/caf\u00e9: HTTP 404)"
+                           for check in SIDECAR_CHECKS},
+    "hostile-deep-volume": {},
+    "hostile-volume-link-swap": {},
+    # 4. the student's fault, no longer called the machine's
+    "hostile-slow-exec-probe": {check: "readinessProbe: exec did not finish within its timeoutSeconds (1 s)"
+                                for check in SIDECAR_CHECKS},
+    "hostile-proc-mount": {check: "container log-shipper: RunContainerError" for check in SIDECAR_CHECKS},
+    # 5. a script named nginx, run from a volume: not nginx
+    "evidence-script-nginx": {"first-pod-ready": "runs /opt/tools/nginx, a file of volume tools, which the Pod wrote "
+                                                 "itself, not the image's own nginx",
+                              "first-pod-serves": "runs /opt/tools/nginx, a file of volume tools"},
+    # the same script found through PATH: the command's words are right, the running executable is busybox
+    "evidence-path-nginx": {"first-pod-ready": "container nginx's first process runs /opt/tools/busybox, which is "
+                                               "not nginx:1.25's own nginx (/usr/sbin/nginx)",
+                            "first-pod-serves": "first process runs /opt/tools/busybox"},
+    # 6. escapes, workflow commands and a fake score in the sidecar's log: quoted (tests/test_quoting_podman.py)
+    "hostile-log-control": {check: "container log-shipper: CrashLoopBackOff" for check in SIDECAR_CHECKS},
+}
+
+VERDICTS.update({**HOSTILE, **INVALID, **EVIDENCE, **ROUND_TWO})
 
 
 # The fake cluster's parity test (tests/test_fake_cluster_parity.py).
@@ -166,10 +208,27 @@ NOT_ON_THE_FAKE_CLUSTER: dict[str, str] = {
     "hostile-log-flood": "a kubelet rotates container logs; not modelled here (1 GiB would land on this disk)",
     "hostile-init-hangs": "a cluster waits for the init container until the ready deadline (180 s): the same FAIL, "
                           "three minutes later; its podman verdict is in the table",
+    "hostile-pod-memory": "a kubelet's Pod cgroup bounds the Pod's memory; not modelled here (1.8 GB on this machine)",
+    "hostile-rootfs-fill": "a kubelet evicts a Pod over its containers' ephemeral-storage limit; not modelled here "
+                           "(6 GB would land on this disk)",
+    "hostile-probe-output": "the fake kubelet's probes are its own code, not the grader's reads (1.2 GB a probe)",
+    "hostile-endless-body": "the fake kubelet's probes are its own code, not the grader's reads",
+    "hostile-expansion-bomb": "the fake cluster's kubelet expands $(VAR) on its own; the grader's bound is podman's",
+    "hostile-proc-mount": "the fake cluster plays Pods with podman, whose refusal it reports in its own words",
+    "hostile-redirect-port": "the fake kubelet's probes are its own code, not the grader's",
+    "hostile-probe-path": "the fake kubelet's probes are its own code, not the grader's",
+    "hostile-slow-exec-probe": "the fake kubelet's probes are its own code, not the grader's",
+    "evidence-path-nginx": "a cluster shows the grader no process (no host /proc), so the command's words are all "
+                           "that is judged there and this scripted nginx would pass (README, Evidence): podman only",
 }
 
 # Options a submission is graded with, and why.
+NEVER_READY = ("a readinessProbe that never succeeds is a verdict at the readiness deadline on podman (the grader "
+               "runs the probes; no kubelet gives up earlier): 30 s instead of 180 s, the same FAIL")
 GRADED_WITH: dict[str, tuple[tuple[str, ...], str]] = {
+    "hostile-redirect-port": (("--timeout-ready", "30"), NEVER_READY),
+    "hostile-probe-path": (("--timeout-ready", "30"), NEVER_READY),
+    "hostile-slow-exec-probe": (("--timeout-ready", "30"), NEVER_READY),
     "hostile-init-hangs": (("--timeout-apply", "15"), "the verdict comes at the apply timeout: 15 s instead of the "
                                                        "default 60 s, the same FAIL in the same words"),
 }
@@ -181,6 +240,10 @@ ALONE: dict[str, str] = {
     "hostile-memory": "4 GB asked for every second",
     "hostile-disk-fill": "1 GiB written into a tmpfs",
     "hostile-log-flood": "1 GiB to stdout: its log-shipper's output arrived late beside other tests",
+    "hostile-pod-memory": "1.8 GB asked for by six containers, and 720 MB of tmpfs",
+    "hostile-rootfs-fill": "6 GB written to a container's own filesystem until the grader evicts the Pod",
+    "hostile-probe-output": "1.2 GB through podman exec at every probe",
+    "hostile-endless-body": "an endless answer at every probe",
 }
 
 # Broken submissions CI also grades on a real kind cluster, besides the reference (.github/workflows/ci.yml).
