@@ -257,7 +257,7 @@ def test_readiness_comes_from_the_readiness_probe(sandbox: KubernetesSandbox) ->
     assert sandbox.delete("probed", grace_seconds=0, timeout=30)
 
 
-def test_references_to_missing_config_and_the_nodes_paths(sandbox: KubernetesSandbox) -> None:
+def test_references_to_missing_config_and_the_nodes_paths(sandbox: KubernetesSandbox, cluster: FakeCluster) -> None:
     """No ConfigMap or Secret exists here: an env reference is CreateContainerConfigError, a volume
     keeps the Pod ContainerCreating with FailedMount. A hostPath is the node's path, never this
     machine's: the container sees an empty directory."""
@@ -266,6 +266,12 @@ def test_references_to_missing_config_and_the_nodes_paths(sandbox: KubernetesSan
     sandbox.apply(pod("needs-config", {**BUSYBOX, "volumeMounts": [{"name": "cfg", "mountPath": "/cfg"}]},
                       volumes=[{"name": "cfg", "configMap": {"name": "settings"}}]), timeout=30)
     host = {**BUSYBOX, "volumeMounts": [{"name": "etc", "mountPath": "/host-etc"}]}
+    refused = r'violates PodSecurity "baseline:latest": hostPath volumes \(volume "etc"\)'
+    with pytest.raises(ApplyRejected, match=refused):
+        sandbox.apply(pod("host", host, volumes=[{"name": "etc", "hostPath": {"path": "/etc"}}]), timeout=30)
+    # the run's namespace enforces baseline, which refuses hostPath: relabelled privileged, as an admin could
+    privileged = {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}
+    assert http(cluster, "PATCH", f"/api/v1/namespaces/{sandbox.namespace}", privileged)[0] == 200
     sandbox.apply(pod("host", host, volumes=[{"name": "etc", "hostPath": {"path": "/etc"}}],
                       terminationGracePeriodSeconds=0), timeout=30)
     deadline = time.monotonic() + 30

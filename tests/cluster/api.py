@@ -2,8 +2,8 @@
 with the real server's shapes, status codes and messages. Pods are played by kubelet.py.
 
 Not modelled: scheduling and nodes, Services beyond storing them (no endpoints, no traffic), RBAC and
-authentication (any token passes), watches, server-side apply, admission beyond the default
-ServiceAccount and LimitRange defaults.
+authentication (any token passes), watches, server-side apply. Admission: the default ServiceAccount,
+LimitRange defaults and max, PodSecurity's privileged and hostPath checks, ResourceQuota (admission.py).
 """
 
 from __future__ import annotations
@@ -22,8 +22,17 @@ from tests.cluster.pods import PodsApi
 from tests.cluster.responses import matches, merge, not_found, status
 from tests.cluster.validation import LABEL, LABEL_ERROR, invalid_message
 
-VERSION = {"major": "1", "minor": "28", "gitVersion": "v1.28.0-fake-cluster", "gitCommit": "", "gitTreeState": "clean",
-           "buildDate": "2026-11-25T00:00:00Z", "goVersion": "go1.21", "compiler": "gc", "platform": "linux/amd64"}
+# The version of kind v0.32's node image (graders/versions.py), as the grader's own cluster runs it; the
+# fault server-version serves another minor
+VERSION = {"major": "1", "minor": "36", "gitVersion": "v1.36.1-fake-cluster", "gitCommit": "", "gitTreeState": "clean",
+           "buildDate": "2026-11-25T00:00:00Z", "goVersion": "go1.25", "compiler": "gc", "platform": "linux/amd64"}
+
+
+def version_info(minor: str) -> dict[str, str]:
+    """/version of a server of Kubernetes 1.<minor> (its gitVersion is what clients and kubectl read)."""
+    if minor == VERSION["minor"]:
+        return VERSION
+    return {**VERSION, "minor": minor, "gitVersion": f"v1.{minor}.0-fake-cluster"}
 # Stored as sent (plural -> kind); LimitRange defaults apply to new Pods, the others just exist.
 NODE = "fake-cluster"  # the one node every Pod runs on (spec.nodeName)
 STORED = {"limitranges": "LimitRange", "resourcequotas": "ResourceQuota", "services": "Service",
@@ -103,10 +112,11 @@ class Cluster:
         """One node, labelled as kind's node is (the grader reads them for nodeSelector)."""
         labels = {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": NODE}
         return web.json_response({"kind": "NodeList", "apiVersion": "v1", "items": [
-            {"kind": "Node", "apiVersion": "v1", "metadata": {"name": NODE, "labels": labels}}]})
+            {"kind": "Node", "apiVersion": "v1", "metadata": {"name": NODE, "labels": labels},
+             "status": {"images": self.kubelet.node_images()}}]})  # every image the kubelet pulled
 
     async def get_version(self, request: web.Request) -> web.Response:
-        return web.json_response(VERSION)
+        return web.json_response(version_info(self.faults.server_version.split(".")[1]))
 
     async def get_api(self, request: web.Request) -> web.Response:
         return web.json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [

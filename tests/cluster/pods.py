@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from aiohttp import WSMsgType, web
 
+from tests.cluster import admission
 from tests.cluster.kubelet import SERVER_LABEL, TOKEN_VOLUME, Pod, fired, full_image, now_iso
 from tests.cluster.podman import podman, strip_noise
 from tests.cluster.probes import http_get
@@ -62,12 +63,21 @@ class PodsApi:
             return status(403, "Forbidden", f'pods "{name}" is forbidden: error looking up service account '
                                              f'{ns}/default: serviceaccount "default" not found',
                           name=name, kind="pods")
+        if int(cluster.faults.server_version.split(".")[1]) < 29:
+            # SidecarContainers is off before 1.29: the API server drops restartPolicy from init containers
+            # (pkg/api/pod/util.go, dropDisabledFields), it does not refuse it
+            for init in (body.get("spec") or {}).get("initContainers") or []:
+                if isinstance(init, dict) and init.pop("restartPolicy", None) is not None:
+                    fired("server-version", f"restartPolicy of init container {init.get('name')} dropped (1.28)")
         causes = pod_errors(body)
         if causes:
             return status(422, "Invalid", invalid_message("Pod", name, causes), name=name, kind="Pod", causes=causes)
         if (ns, name) in cluster.pods:
             return status(409, "AlreadyExists", f'pods "{name}" already exists', name=name, kind="pods")
         obj = self._admitted(body, ns, name)
+        forbidden = admission.validating(cluster, ns, name, obj)  # LimitRanger's max, PodSecurity, ResourceQuota
+        if forbidden:
+            return status(403, "Forbidden", f'pods "{name}" is forbidden: {forbidden}', name=name, kind="pods")
         pod = cluster.kubelet.start(obj)
         cluster.pods[(ns, name)] = pod
         if not self.first_pod_done:
@@ -103,14 +113,15 @@ class PodsApi:
             c.setdefault("terminationMessagePath", "/dev/termination-log")
             c.setdefault("terminationMessagePolicy", "File")
             resources = c.setdefault("resources", {})
-            for key, values in limits.items():
+            given = resources.get("limits") if isinstance(resources.get("limits"), dict) else {}
+            if given:  # decoding's defaults first: a limit without its request requests the limit
+                resources["requests"] = {**given, **(resources.get("requests") or {})}  # (core/v1/defaults.go)
+            for key, values in limits.items():  # then LimitRanger's defaults, for init containers too
                 if values:
                     resources[key] = {**values, **(resources.get(key) or {})}
-            for key in ("limits", "requests"):  # the API server serves every quantity as a string
-                if isinstance(resources.get(key), dict):
-                    resources[key] = {name: str(value) for name, value in resources[key].items()}
             c["volumeMounts"] = [*(c.get("volumeMounts") or []),
                                  {"name": token, "mountPath": TOKEN_MOUNT, "readOnly": True}]
+        admission.quantities_as_strings(spec)
         return obj
 
     def _limit_defaults(self, ns: str) -> dict[str, dict[str, Any]]:
@@ -165,7 +176,7 @@ class PodsApi:
     def _container(self, request: web.Request, pod: Pod) -> tuple[str | None, web.Response | None]:
         name = request.query.get("container")
         names = list(pod.containers)
-        if name is not None and name in pod.ephemeral:
+        if name is not None and (name in pod.ephemeral or name in pod.inits):
             return name, None
         if name is None:
             if len(names) == 1:
@@ -280,7 +291,7 @@ class PodsApi:
             return self._missing(request)
         body = await self.cluster.body(request) or {}
         wanted = (body.get("spec") or {}).get("ephemeralContainers") or []
-        taken = {*pod.containers, *pod.ephemeral}
+        taken = {*pod.containers, *pod.inits, *pod.ephemeral}
         volumes = {v["name"] for v in pod.obj["spec"].get("volumes") or []}
         added, causes = [], []
         for i, spec in enumerate(wanted):
@@ -318,8 +329,9 @@ class PodsApi:
         if not port:
             ports = [p.get("containerPort") for c in pod.obj["spec"]["containers"] for p in c.get("ports") or []]
             port = str(ports[0]) if ports else "80"
-        if not pod.infra_id or pod.status()["phase"] != "Running":
-            return status(503, "ServiceUnavailable", f"error trying to reach service: pod {pod.name} is not running")
+        if not pod.infra_id or pod.status()["phase"] != "Running":  # nothing listens at the Pod's address yet
+            return status(503, "ServiceUnavailable", f"error trying to reach service: dial tcp 127.0.0.1:{port}: "
+                                                     "connect: connection refused")
         path = "/" + request.match_info.get("path", "") + (f"?{request.query_string}" if request.query_string else "")
         http_status, body, err = await http_get(pod.podman_name, f"{SERVER_LABEL}={self.cluster.kubelet.sid}", port,
                                                 path)
