@@ -243,15 +243,17 @@ class PodmanSandbox:
             if result.returncode == 0:
                 return
         error = _error_text(result.stderr)
-        self._note(name, error)
         _remove_pods(self.podman, [self._pod(name)])
         reason = _reason_for(error)
         if reason is None:
+            self._note(name, error)
             raise InfraError(f"podman could not start Pod {name} for a reason of the machine's, not of your YAML: "
                              f"{error}", tried=[f"podman kube play {played}"], fix=_machine_fix(error))
+        shown = without_machine_paths(error, self.workdir)  # the submission's failure: in a cluster's terms
+        self._note(name, shown)
         missing = {c.get("image", "") for c in pod["spec"].get("containers", [])
                    if not self._image_exists(c.get("image", ""))}
-        self.failed[name] = _failed_state(pod, error, missing, reason, only=_mounting(pod, error))
+        self.failed[name] = _failed_state(pod, shown, missing, reason, only=_mounting(pod, error))
 
     def state(self, pod: str) -> PodState | None:
         if pod in self.failed:
@@ -537,7 +539,7 @@ class PodmanSandbox:
                 except OSError:
                     continue
                 self.cgroups[pod] = candidate
-                self._note(pod, f"pids limit {podman_play.POD_PIDS_LIMIT} on {candidate} ({attempt})")
+                self._note(pod, f"pids limit {podman_play.POD_PIDS_LIMIT} ({attempt})")  # no path: the machine's
                 self._limit_memory(pod, cgroup)
                 return
             if attempt == "created" and infra:
@@ -565,7 +567,7 @@ class PodmanSandbox:
                 (candidate / name).write_text(limit)
             except OSError:
                 continue
-            self._note(pod, f"memory limit {limit} bytes for the whole Pod on {candidate}")
+            self._note(pod, f"memory limit {limit} bytes for the whole Pod")  # no path: the machine's
             return
         self._note(pod, "no memory limit for the whole Pod: its cgroup has no memory controller the grader can write")
 
@@ -873,6 +875,24 @@ def _error_text(stderr: str) -> str:
     lines = [line.strip() for line in _strip_noise(stderr).splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("Error:")]
     return " | ".join(errors or lines[-3:]) or "no error output"
+
+
+# Where podman keeps its configuration, storage and cgroups: files of the machine that grades, which a student
+# can neither see nor change. A cluster's status for the same mistake names none of them: the kubelet's waiting
+# message for ErrImagePull is the runtime's error, and its event "Failed to pull image ...", each about the image
+# (kubernetes/kubernetes, pkg/kubelet/images/image_manager.go); podman's short-name error also names
+# /etc/containers/registries.conf. Paths inside a container (`rootfs at "/etc/nginx"`) are the student's and stay.
+PODMAN_CONFIGURATION = re.compile(r'"?(?:/etc/containers|/usr/share/containers|(?:/root|/home/[^/\s"]+)/\.config/'
+                                  r'containers)/[^\s",;:]*"?')
+MACHINE_PATHS = re.compile(r'"?(?:/var/lib/containers|/var/run/containers|/run/containers|/run/libpod|/sys/fs/cgroup)'
+                           r'(?:/[^\s",;:]*)?"?')
+
+
+def without_machine_paths(error: str, workdir: Path) -> str:
+    """A start failure the submission caused, without the grading machine's files (the run's own folder included)."""
+    text = re.sub(rf'"?{re.escape(str(workdir))}(?:/[^\s",;:]*)?"?', "a folder of the grader's", error)
+    text = PODMAN_CONFIGURATION.sub("podman's configuration", text)
+    return MACHINE_PATHS.sub("a folder of podman's", text)
 
 
 def _failed_state(pod: dict[str, Any], error: str, missing_images: set[str], reason: str,
