@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import IO, AbstractSet, Any, Callable, Iterator
 
 from graders import images
+from graders.backends import KIND_CLUSTER
 from graders.backends.base import qualified_image
 from graders.backends.kube import (
     NO_NODE, ClusterBackend, Configuration, KubernetesSandbox, check_reachable, client_for, cluster_problem,
@@ -609,7 +610,7 @@ else:
 
 def main() -> None:
     """Create or reuse the kind cluster, as a grading run would: `python -m graders.backends.kind [NAME]`."""
-    name = sys.argv[1] if len(sys.argv) > 1 else "k8s-101"
+    name = sys.argv[1] if len(sys.argv) > 1 else KIND_CLUSTER
     try:
         backend = KindBackend(name, config=Path("kind-config.yaml"))
     except InfraError as error:
