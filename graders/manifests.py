@@ -22,9 +22,11 @@ from graders import policy, validation
 from graders.validation import caps  # the grader's own limits, not the API server's
 from graders.backends.resources import RESOURCES
 from graders.versions import KUBERNETES_VERSION
-from graders.yamlfiles import MAX_FILES, UnreadableFile, read_documents
+from graders.yamlfiles import MAX_FILES, UnreadableFile, read_file
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# `kind: <Kind>List` with these apiVersions stands for its items, as kubectl's RESTMapper maps them
+LIST_KINDS = {kind: resource.api_version for kind, resource in RESOURCES.items()}
 TODO = "TODO"  # what the starter files leave for the student to fill in
 
 
@@ -105,6 +107,11 @@ def load_submission(folder: Path, expected_pods: Sequence[str],
                                                              f"{MAX_FILES} (by name) are read, the limit"))
     submission.unreadable = [path.name for path in paths[:MAX_FILES] if not _load_file(path, submission, owners)]
     unread = submission.unreadable
+    if paths and not unread and not any(submission.objects.values()) and not any(submission.rejected.values()) \
+            and not submission.problems:  # every file empty, comments only: kubectl creates nothing either
+        submission.problems.append(Problem(str(folder), "", "holds no Kubernetes objects, only empty files, comments "
+                                                             "or empty documents (`kubectl apply -f` says: no "
+                                                             "objects passed to apply)"))
     for owner, (container, file) in list(submission.split_pods.items()):
         names = [c.get("name") for c in submission.pods.get(owner, {}).get("spec", {}).get("containers", [])]
         if container in names:  # the Pod is right as well: the extra Pod alone is the mistake
@@ -125,8 +132,8 @@ def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) ->
     """Add the file's Pods and problems to the submission; False when it could not be read at all."""
     problems: list[Problem] = []
     found: dict[tuple[str, str], dict[str, Any] | None] = {}  # (kind, name) -> object (None: refused)
-    try:
-        documents = read_documents(path, submission.folder)
+    try:  # as kubectl reads it: encodings, JSON, empty documents, Lists (graders/yamlfiles.py)
+        documents = read_file(path, submission.folder, LIST_KINDS)
     except UnreadableFile as error:
         submission.problems.append(Problem(path.name, "", str(error)))
         return False
@@ -139,10 +146,8 @@ def _load_file(path: Path, submission: Submission, owners: Mapping[str, str]) ->
     except OSError as error:
         submission.problems.append(Problem(path.name, "", f"cannot be read: {error.strerror or error}"))
         return False
-    for number, document in enumerate(documents, start=1):
-        where = f"document {number}" if len(documents) > 1 else ""
-        if document is None:
-            continue  # an empty document (a trailing ---) is harmless
+    for read in documents:
+        where, document = read.where, read.value
         split = _container_as_pod(document, owners)
         if split:
             submission.split_pods.setdefault(split[0], (split[1], path.name))

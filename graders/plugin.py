@@ -25,14 +25,14 @@ from graders.backends.offline import OfflineSandbox
 from graders.errors import CheckFailed, InfraError, interrupted
 from graders.lab import MARKER, Check, Lab
 from graders.manifests import Submission, load_submission
-from graders.report import (SEE_ABOVE, CheckResult, Results, plain, summary_lines, without_stack_traces,
+from graders.report import (CheckResult, FailureBlocks, Results, plain, summary_lines, without_stack_traces,
                             write_report)
 from graders.run import LabRun, Timeouts
 
 SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey[Results]()
 NOTICES = pytest.StashKey[list[str]]()  # lines for the end of the run, such as leftovers removed
-SAID = pytest.StashKey[set[str]]()  # infrastructure problems already shown in full: later checks point to them
+BLOCKS = pytest.StashKey["FailureBlocks"]()  # causes already shown in full: later checks point to them
 
 HELP_BACKEND = f"where graded Pods run: {', '.join(BACKEND_NAMES)} (default: kind)"
 HELP_TIMEOUT = "seconds allowed to {} (default: {:g})"
@@ -247,10 +247,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
         error = dataclasses.replace(error, problem=quoting.field(without_stack_traces(plain(error.problem))),
                                     tried=[quoting.field(plain(t)) for t in error.tried],
                                     fix=quoting.field(plain(error.fix)))
-        said = item.config.stash.setdefault(SAID, set())
-        report.longrepr = (_render(check, lab, error) if str(error) not in said else
-                           f"[{check.id}] {check.title}\nInfrastructure problem (no points lost): {SEE_ABOVE}")
-        said.add(str(error))
+        report.longrepr = _blocks(item.config).block(lab, check, "error", str(error))
         # the network library's own log lines (retries, raw exceptions) say it again, in its terms
         report.sections = [(title, text) for title, text in report.sections if not title.startswith("Captured log")]
     elif isinstance(error, CheckFailed):
@@ -261,7 +258,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                                     hint=quoting.field(error.hint),
                                     details=[(quoting.line(title), quoting.block(without_stack_traces(text)))
                                              for title, text in error.details])
-        report.longrepr = _render(check, lab, error)
+        report.longrepr = _blocks(item.config).block(lab, check, "failed", str(error))
     if report.when == "call" or (report.when == "setup" and report.failed):
         status = "passed" if report.passed else ("failed" if isinstance(error, CheckFailed) else "error")
         results.record(lab, CheckResult(check=check, status=status, message=_message(error, notes),
@@ -305,11 +302,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _render(check: Check, lab: Lab, error: CheckFailed | InfraError) -> str:
-    text = str(error)
-    if isinstance(error, CheckFailed) and check.section:
-        text += f"\nRead:     {lab.readme}#{check.section}"
-    return f"[{check.id}] {check.title}\n{text}"
+def _blocks(config: pytest.Config) -> FailureBlocks:
+    """The run's failure texts: each cause in full once, later checks it stopped point to it."""
+    return config.stash.setdefault(BLOCKS, FailureBlocks())
 
 
 def _message(error: BaseException | None, notes: list[str]) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import AbstractSet, Any, Iterator
 
+from graders import bounds
+
 Violation = tuple[str, str]  # (field path, reason)
 
 
@@ -71,7 +73,7 @@ def violations(pod: dict[str, Any], allows: Allowances = DEFAULT_ALLOWANCES) -> 
     for path, container in _containers(spec):
         found += _container_violations(path, container, user_namespace=spec.get("hostUsers") is False)
         found += _container_source_violations(path, container, allows)
-    return found
+    return found + bounds.violations(pod)  # what a run lets a Pod take, the same on every backend
 
 
 # Kinds that make Pods from a template, and where it is: its Pods must keep the same rules.

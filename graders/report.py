@@ -14,6 +14,7 @@ from graders.lab import Check, Lab
 STATUS_WORD = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
 SUMMARY_NOTE = 500  # characters of a check's note in the summary (its message, quoted in full, is above it)
 SEE_ABOVE = "not graded (see above)"
+SAME_CAUSE = "the same as [{first}] above"
 
 # urllib3's exception text, as the Kubernetes client passes it on: "HTTPSConnectionPool(host='127.0.0.1',
 # port=9): Max retries exceeded with url: /version/ (Caused by NewConnectionError(... [Errno 111]
@@ -67,7 +68,7 @@ class CheckResult:
     def as_json(self) -> dict[str, Any]:
         return {"id": self.check.id, "title": self.check.title, "points": self.points,
                 "max_points": self.check.points, "passed": self.status == "passed",
-                "status": self.status, "message": self.message}
+                "status": self.status, "message": self.message, "headline": self.headline}
 
 
 @dataclass
@@ -98,6 +99,27 @@ def write_report(path: Path, results: Results) -> None:
         "labs": labs, "score": sum(lab["score"] for lab in labs), "max_score": sum(lab["max_score"] for lab in labs)}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+class FailureBlocks:
+    """What a student reads for each check that did not pass, in the terminal (the plugin) and in the
+    feedback file of a re-grade (graders/regrade.py): one code for both, so wording fixed here is fixed
+    in both. A cause shown in full once is not repeated: the later checks it stopped point to it."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, str] = {}  # text shown in full -> the check that showed it
+
+    def block(self, lab: Lab, check: Check, status: str, text: str) -> str:
+        """text: the check's verdict as str(CheckFailed) or str(InfraError) gives it (the report's message)."""
+        lines = [f"[{check.id}] {check.title}"]
+        first = self.first.setdefault(text, check.id)
+        if status == "error":
+            lines.append(text if first == check.id else f"Infrastructure problem (no points lost): {SEE_ABOVE}")
+        else:
+            lines.append(text if first == check.id else f"Observed: {SAME_CAUSE.format(first=first)}")
+            if check.section:
+                lines.append(f"Read:     {lab.readme}#{check.section}")
+        return "\n".join(lines)
 
 
 def summary_lines(lab: Lab, checks: list[CheckResult], backend: str) -> list[str]:

@@ -8,7 +8,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 export CONTAINERS_CONF="$repo/scripts/podman/containers.conf"
 
-packages=(podman catatonit runc debootstrap busybox-static uidmap)
+# chromium: the tests render the re-grade's summary.html in a real headless browser (tests/browser.py)
+packages=(podman catatonit runc debootstrap busybox-static uidmap chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

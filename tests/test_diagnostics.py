@@ -59,7 +59,7 @@ def test_a_container_that_logged_nothing_says_so_on_podman(pytester: pytest.Pyte
     result.stdout.fnmatch_lines([
         "Hint:     app-with-sidecar.yaml, spec.containers[[]0[]].command: `nginx` replaced the image's own start "
         "command `nginx -g 'daemon off;'`, and the container exited with code 0.*",
-        "Last log lines of app-with-sidecar/app:", "    (none: the container has written nothing to its output)",
+        "Last log lines of app-with-sidecar/app:", "    | (none: the container has written nothing to its output)",
     ])
     assert result.ret == 1
 

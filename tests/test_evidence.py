@@ -90,6 +90,37 @@ def test_kube_volume_files_are_read_by_an_ephemeral_busybox_container(kube_api: 
     assert "find . -type f" in ephemeral["command"][2]  # regular files only: no FIFO blocks the read
 
 
+def test_kube_volume_files_wait_for_the_nodes_first_pull_of_busybox(kube_api, kube_sandbox):
+    """The reader's exec timeout counts from its start: a node pulling busybox:1.36 for the first time
+    (the ephemeral container waits in ContainerCreating meanwhile) is not the reader being slow."""
+    store_pod(kube_api, {"phase": "Running"})
+    pulling_for = 1.5  # seconds, three times the exec timeout below
+    began: list[float] = []
+
+    def patch(request: kmock.Request) -> kmock.Payload:
+        [ephemeral] = request.data["spec"]["ephemeralContainers"]
+        began.append(time.monotonic())
+        separator = ephemeral["command"][2].split('echo "', 1)[1].split(" ", 1)[0]
+        kube_api.mock[f"get {PODS}/web/log"] << kmock.headers({"Content-Type": "text/plain"}) << (
+            f"{separator} ./access.log\nGET /\n").encode()
+
+        def read(request: kmock.Request) -> kmock.Payload:
+            done = time.monotonic() - began[0] > pulling_for
+            state = {"terminated": {"exitCode": 0, "reason": "Completed"}} if done else {
+                "waiting": {"reason": "ContainerCreating"}}
+            store_pod(kube_api, {"phase": "Running", "ephemeralContainerStatuses": [{
+                "name": ephemeral["name"], "image": "busybox:1.36", "imageID": "", "ready": False,
+                "restartCount": 0, "state": state}]})
+            return kube_api.mock.objects["v1/pods", NS, "web"].raw
+
+        kube_api.mock[f"get {PODS}/web"] << read
+        return kube_api.mock.objects["v1/pods", NS, "web"].raw
+
+    kube_api.mock[f"patch {PODS}/web/ephemeralcontainers"] << patch
+    assert kube_sandbox.volume_files("web", "logs", timeout=0.5) == {"access.log": "GET /"}
+    assert time.monotonic() - began[0] > pulling_for
+
+
 def test_kube_volume_files_time_out_as_an_infra_error(kube_api, kube_sandbox):
     store_pod(kube_api, {"phase": "Running"})
     kube_api.mock[f"patch {PODS}/web/ephemeralcontainers"] << (lambda request: kube_api.mock.objects[
@@ -372,14 +403,39 @@ def pod_state(image_id="", reason="", running=True):
                                                reason=reason, image_id=image_id),))
 
 
-def test_a_cluster_running_another_repository_under_the_lab_tag_fails_the_identity_check():
+NGINX_DIGEST, BUSYBOX_DIGEST = "cd" * 32, "ab" * 32
+
+
+@pytest.mark.parametrize("image_id", [
+    f"docker.io/library/nginx@sha256:{NGINX_DIGEST}",  # pulled by tag
+    f"docker.io/library/import-2026-01-31@sha256:{NGINX_DIGEST}",  # kind load on containerd 2.3 (kind #4184)
+    f"registry-1.docker.io/library/nginx@sha256:{NGINX_DIGEST}",
+    "sha256:" + "ef" * 32,  # a bare image ID: the node's list names none, so it is no evidence
+])
+def test_a_cluster_running_the_lab_image_passes_in_every_image_id_form(image_id):
+    """Issue 19 item 2: identity is the digest the node knows for the lab's tag, never a repository name
+    (main took `import-2026-…` for a repository and failed a correct lab 1.1 on it)."""
+    from graders.checks.pods import runs_lab_image
+    from graders.images import KnownDigests
+    node = KnownDigests({NGINX_DIGEST}, image_ids=False)  # what the node's status lists for nginx:1.25
+    runs_lab_image(stub_run(pod_state(image_id=image_id), known=node), "web", "app", "nginx:1.25", "nginx")
+
+
+@pytest.mark.parametrize("image_id", [f"docker.io/library/busybox@sha256:{BUSYBOX_DIGEST}",
+                                      f"docker.io/library/import-2026-01-31@sha256:{BUSYBOX_DIGEST}"])
+def test_a_cluster_running_another_image_under_the_lab_tag_fails_by_its_digest(image_id):
     from graders.checks.pods import runs_lab_image
     from graders.errors import CheckFailed
-    run = stub_run(pod_state(image_id="docker.io/library/busybox@sha256:" + "ab" * 32))
-    with pytest.raises(CheckFailed, match="runs an image of the repository busybox, not nginx:1.25"):
+    from graders.images import KnownDigests
+    run = stub_run(pod_state(image_id=image_id), known=KnownDigests({NGINX_DIGEST}, image_ids=False))
+    with pytest.raises(CheckFailed, match=f"runs .*{BUSYBOX_DIGEST[:12]}.*, which is not nginx:1.25"):
         runs_lab_image(run, "web", "app", "nginx:1.25", "nginx")
-    runs_lab_image(stub_run(pod_state(image_id="docker.io/library/nginx@sha256:" + "cd" * 32)),
-                   "web", "app", "nginx:1.25", "nginx")
+
+
+def test_without_the_nodes_digests_a_repository_name_alone_is_no_evidence():
+    from graders.checks.pods import runs_lab_image
+    run = stub_run(pod_state(image_id=f"docker.io/library/busybox@sha256:{BUSYBOX_DIGEST}"), known=None)
+    runs_lab_image(run, "web", "app", "nginx:1.25", "nginx")  # no CheckFailed: nothing to compare with
 
 
 def test_podman_running_another_image_id_under_the_lab_tag_fails_the_identity_check():
@@ -408,6 +464,62 @@ def test_a_pod_pulled_but_not_starting_at_the_deadline_is_the_students():
                    events=['Normal Pulling: Pulling image "nginx:1.25"', "Normal Pulled: Successfully pulled"])
     with pytest.raises(CheckFailed, match="Running with all containers Ready within 0.5 s"):
         _wait(run, "web", ready=True)
+
+
+def init_pod_state(init_reason: str, message: str = "", restarts: int = 0):
+    """Lab 1.2's Pod while its init container write-page cannot run: nginx only says PodInitializing."""
+    from graders.backends.base import ContainerState, PodState
+    return PodState(name="web", phase="Pending", labels={},
+                    spec={"containers": [{"name": "nginx", "image": "nginx:1.25"}],
+                          "initContainers": [{"name": "write-page", "image": "busybox:1.63"}]},
+                    containers=(ContainerState("nginx", "nginx:1.25", running=False, ready=False,
+                                               reason="PodInitializing"),),
+                    init_containers=(ContainerState("write-page", "busybox:1.63", running=False, ready=False,
+                                                    reason=init_reason, message=message, restarts=restarts),))
+
+
+def test_an_init_container_that_cannot_be_pulled_fails_at_once_by_its_name():
+    """Issue 19 item 5: a typo in the init container's image is a verdict at once, naming it; on main the
+    check waited the whole readiness timeout and said `nginx: PodInitializing`."""
+    from graders.checks.pods import _wait_running
+    from graders.errors import CheckFailed
+    run = stub_run(init_pod_state("ErrImagePull", 'failed to pull image "busybox:1.63": not found'))
+    run.timeouts = type(run.timeouts)(ready=30)
+    began = time.monotonic()
+    with pytest.raises(CheckFailed) as caught:
+        _wait_running(run, "web")
+    assert time.monotonic() - began < 10  # not the 30 s deadline
+    assert "init container write-page: ErrImagePull" in caught.value.observed
+    assert "init container write-page of Pod web (image busybox:1.63)" in caught.value.expected
+
+
+def test_an_init_container_still_pulling_at_the_deadline_is_the_clusters():
+    from graders.checks.pods import _wait_running
+    run = stub_run(init_pod_state("PullingImage", "pulling busybox:1.36 …"))
+    with pytest.raises(InfraError, match="still pulling busybox:1.63"):
+        _wait_running(run, "web")
+
+
+def test_a_pod_waiting_for_its_init_container_says_so():
+    from graders.checks.diagnostics import describe
+    assert "init container write-page: CrashLoopBackOff" in describe(init_pod_state("CrashLoopBackOff"))
+
+
+def test_kube_state_reports_ordinary_init_containers_by_name(kube_api, kube_sandbox):
+    kube_api.mock.objects["v1/pods", NS, "web"] = {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": NS},
+        "spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}],
+                 "initContainers": [{"name": "write-page", "image": "busybox:1.63"}]},
+        "status": {"phase": "Pending", "containerStatuses": [
+            {"name": "nginx", "image": "nginx:1.25", "imageID": "", "ready": False, "restartCount": 0,
+             "state": {"waiting": {"reason": "PodInitializing"}}}], "initContainerStatuses": [
+            {"name": "write-page", "image": "busybox:1.63", "imageID": "", "ready": False, "restartCount": 0,
+             "state": {"waiting": {"reason": "ErrImagePull",
+                                   "message": 'failed to pull image "busybox:1.63": not found'}}}]}}
+    state = kube_sandbox.state("web")
+    assert [c.name for c in state.containers] == ["nginx"]
+    [init] = state.init_containers
+    assert (init.name, init.reason) == ("write-page", "ErrImagePull")  # a typo: not a lab image, fatal
 
 
 def test_kube_state_counts_native_sidecars_as_containers(kube_api, kube_sandbox):
@@ -492,7 +604,7 @@ def test_crash_loop_back_off_is_a_verdict_only_after_3_ends_or_60_s(monkeypatch:
     run = stub_run(state(1))
     seen: dict[str, float] = {}
     pods._fail_on_fatal(run, "web", state(1), seen)  # exited once: it may settle
-    with pytest.raises(CheckFailed, match=r"CrashLoopBackOff: back-off 10s .* \(exit code 1\)"):
+    with pytest.raises(CheckFailed, match=r"CrashLoopBackOff: it keeps exiting \(exit code 1\) and being restarted"):
         pods._fail_on_fatal(run, "web", state(3), seen)
     now = [1000.0]
     from types import SimpleNamespace

@@ -153,7 +153,9 @@ def test_a_missing_image_waits_in_image_pull_back_off_while_the_rest_runs(sandbo
     assert state.container("web").reason == "ImagePullBackOff"
     assert any("docker.io/library/nginx:1.255: not found" in e for e in sandbox.events("typo"))
     status, body = http(cluster, "GET", f"/api/v1/namespaces/{sandbox.namespace}/pods/typo/log?container=web")
-    assert status == 400 and body["message"] == 'container "web" in pod "typo" is waiting to start: ImagePullBackOff'
+    # the kubelet's words (pkg/kubelet/kubelet_pods.go validateContainerLogStatus)
+    assert status == 400 and body["message"] == ('container "web" in pod "typo" is waiting to start: trying and '
+                                                 'failing to pull image')
     assert sandbox.delete("typo", grace_seconds=0, timeout=30)
 
 
@@ -257,7 +259,7 @@ def test_readiness_comes_from_the_readiness_probe(sandbox: KubernetesSandbox) ->
     assert sandbox.delete("probed", grace_seconds=0, timeout=30)
 
 
-def test_references_to_missing_config_and_the_nodes_paths(sandbox: KubernetesSandbox) -> None:
+def test_references_to_missing_config_and_the_nodes_paths(sandbox: KubernetesSandbox, cluster: FakeCluster) -> None:
     """No ConfigMap or Secret exists here: an env reference is CreateContainerConfigError, a volume
     keeps the Pod ContainerCreating with FailedMount. A hostPath is the node's path, never this
     machine's: the container sees an empty directory."""
@@ -266,6 +268,12 @@ def test_references_to_missing_config_and_the_nodes_paths(sandbox: KubernetesSan
     sandbox.apply(pod("needs-config", {**BUSYBOX, "volumeMounts": [{"name": "cfg", "mountPath": "/cfg"}]},
                       volumes=[{"name": "cfg", "configMap": {"name": "settings"}}]), timeout=30)
     host = {**BUSYBOX, "volumeMounts": [{"name": "etc", "mountPath": "/host-etc"}]}
+    refused = r'violates PodSecurity "baseline:latest": hostPath volumes \(volume "etc"\)'
+    with pytest.raises(ApplyRejected, match=refused):
+        sandbox.apply(pod("host", host, volumes=[{"name": "etc", "hostPath": {"path": "/etc"}}]), timeout=30)
+    # the run's namespace enforces baseline, which refuses hostPath: relabelled privileged, as an admin could
+    privileged = {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}
+    assert http(cluster, "PATCH", f"/api/v1/namespaces/{sandbox.namespace}", privileged)[0] == 200
     sandbox.apply(pod("host", host, volumes=[{"name": "etc", "hostPath": {"path": "/etc"}}],
                       terminationGracePeriodSeconds=0), timeout=30)
     deadline = time.monotonic() + 30

@@ -155,3 +155,54 @@ def test_the_server_refuses_unknown_faults(tmp_path: Path) -> None:
                              "--fault", "pull-430:1"], cwd=Path(__file__).resolve().parents[1],
                             capture_output=True, text=True, timeout=60, env=os.environ.copy())
     assert result.returncode == 2 and "unknown fault 'pull-430:1'" in result.stderr
+
+
+# -- the fake held to the real cluster (issue 19) --------------------------------------------------------
+def test_a_correct_lab_after_kind_load_keeps_full_marks_and_waits_for_the_readers_pull(tmp_path: Path) -> None:
+    """Items 2 and the ephemeral pull: the node reports nginx as `import-2026-01-31@sha256:…` (containerd
+    2.3 after kind load; main took it for another repository and failed two checks), and the grader's own
+    busybox reader takes longer to pull than --timeout-exec (main said the volume could not be read)."""
+    # the pull outlasts the default --timeout-exec (10 s); a shorter exec timeout would race the fake's proxy
+    report, output, _ = grade(tmp_path, ["image-id:import", "ephemeral-pull-slow:15"])
+    assert "fault image-id fired" in output and "fault ephemeral-pull-slow fired" in output
+    assert report["score"] == 100, output
+
+
+def test_a_bare_image_id_is_no_evidence_against_a_correct_lab(tmp_path: Path) -> None:
+    report, output, _ = grade(tmp_path, ["image-id:bare"], "-k", "first")
+    assert "fault image-id fired" in output
+    assert set(statuses(report).values()) == {"passed"}, output
+
+
+def test_native_sidecars_on_a_cluster_older_than_1_29_cost_no_points(tmp_path: Path) -> None:
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "my-first-pod.yaml").write_text((REFERENCE / "my-first-pod.yaml").read_text())
+    pod = yaml.safe_load((REFERENCE / "app-with-sidecar.yaml").read_text())
+    sidecar = next(c for c in pod["spec"]["containers"] if c["name"] == "log-shipper")
+    pod["spec"]["containers"].remove(sidecar)
+    pod["spec"]["initContainers"] = [{**sidecar, "restartPolicy": "Always"}]  # the same sidecar, natively
+    (submission / "app-with-sidecar.yaml").write_text(yaml.safe_dump(pod, sort_keys=False))
+    report, output, _ = grade(tmp_path, ["server-version:1.28"], "-k", "sidecar", submission=submission)
+    checks = {check["id"]: check for check in report["checks"]}
+    sidecar_checks = [check for name, check in checks.items() if name.startswith("sidecar")]
+    assert sidecar_checks and all(check["status"] == "error" for check in sidecar_checks), output
+    assert "your cluster is too old for native sidecars (Kubernetes 1.29+)" in sidecar_checks[0]["message"]
+
+
+def test_a_pods_own_status_answer_is_its_answer_not_the_clusters(tmp_path: Path) -> None:
+    """A server of the student's that answers with a Kubernetes Status body, as the API server's pod proxy does
+    for its own errors, must not turn its check into "no points lost": the grader asks the Pod from inside it
+    (a grader-owned ephemeral container) and finds the same body, so it is the Pod's answer: a FAIL."""
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "app-with-sidecar.yaml").write_text((REFERENCE / "app-with-sidecar.yaml").read_text())
+    pod = yaml.safe_load((REFERENCE / "my-first-pod.yaml").read_text())
+    status = '{"kind":"Status","apiVersion":"v1","status":"Failure","message":"forbidden by the student","code":403}'
+    pod["spec"]["containers"][0].update(image="busybox:1.36", command=[
+        "sh", "-c", f"mkdir -p /www && echo '{status}' > /www/index.html && exec httpd -f -p 80 -h /www"])
+    (submission / "my-first-pod.yaml").write_text(yaml.safe_dump(pod, sort_keys=False))
+    report, output, _ = grade(tmp_path, [], "-k", "first_pod_serves", submission=submission)
+    check = {c["id"]: c for c in report["checks"]}["first-pod-serves"]
+    assert check["status"] == "failed", output
+    assert "forbidden by the student" in check["message"], check["message"]

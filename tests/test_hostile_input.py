@@ -62,12 +62,14 @@ CASES: dict[str, tuple[Callable[[Path], object], str]] = {
     "huge-file": (text("huge.yaml", "# " + "x" * MAX_FILE_BYTES + "\n"), "larger than 256 KiB"),
     "many-documents": (text("many.yaml", "---\na: 1\n" * 5000), f"more than {MAX_DOCUMENTS} YAML documents"),
     "binary": (raw("pod.yaml", b"\x7fELF\x02\x01\x01\x00" + bytes(range(256))), "is a binary file"),
-    "latin-1": (raw("pod.yaml", "metadata:\n  name: caf\xe9\n".encode("latin-1")), "is not UTF-8 text"),
+    # kubectl reads a byte that is not UTF-8 as U+FFFD (cli-runtime visitor.go): the name is then invalid
+    "latin-1": (raw("pod.yaml", yaml.safe_dump({**POD, "metadata": {"name": "caf\xe9"}}, allow_unicode=True)
+                    .encode("latin-1")), "found 'caf\ufffd'"),
     "link-outside": (link_outside, "is a link to a file outside the submission folder"),
-    "empty-file": (text("pod.yaml", ""), "pod.yaml: is empty"),
-    "comments-only": (text("pod.yaml", "# nothing yet\n---\n"), "holds only comments or empty documents"),
+    "empty-file": (text("pod.yaml", ""), "holds no Kubernetes objects"),
+    "comments-only": (text("pod.yaml", "# nothing yet\n---\n"), "no objects passed to apply"),
     "empty-folder": (lambda folder: None, "no .yaml or .yml file found here"),
-    "not-a-mapping": (text("pod.yaml", "- just\n- a list\n"), "expected a Kubernetes object (a mapping), found list"),
+    "not-a-mapping": (text("pod.yaml", "- just\n- a list\n"), "is a list (`[...]` or `- ` items), not a Kubernetes"),
     "spec-null": (text("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: my-first-pod}\nspec: null\n"),
                   "spec: a Pod needs a spec with at least one container"),
     "containers-null": (text("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: my-first-pod}\n"

@@ -78,6 +78,12 @@ if args[:2] == ["get", "clusters"]:
     for cluster in clusters:
         print(cluster)
 elif args[:2] == ["create", "cluster"]:
+    if fail == "ratelimit":  # kind v0.32's words when docker pull fails (pkg/cluster/internal/providers/docker)
+        sys.stderr.write('Creating cluster "%s" ...\\n' % name)
+        error('failed to create cluster: failed to pull image "%s": command "docker pull %s" failed with error: '
+              'exit status 1\\nCommand Output: Error response from daemon: toomanyrequests: You have reached your '
+              'unauthenticated pull rate limit. https://www.docker.com/increase-rate-limit'
+              % (flags["image"], flags["image"]))
     if fail in ("create", "docker"):
         error("failed to create cluster: failed to ensure docker network: command \\"docker network ls "
               "--filter=name=^kind$ --format={{{{.Name}}}}\\" failed with error: exit status 1\\n"
@@ -94,6 +100,8 @@ elif args[:2] == ["create", "cluster"]:
         sys.stderr.write(" \\u2022 %s ...\\n" % step)
         sys.stderr.flush()
         time.sleep(float(os.environ.get("FAKE_KIND_STEP_SECONDS", "0")))
+        if step.startswith("Ensuring node image"):  # kind prints nothing while docker pulls it
+            time.sleep(float(os.environ.get("FAKE_KIND_PULL_SECONDS", "0")))
         sys.stderr.write(" \\u2713 %s\\n" % step)
     write_kubeconfig(flags["kubeconfig"])
 elif args[:2] == ["export", "kubeconfig"]:
@@ -108,8 +116,17 @@ elif args[:2] == ["export", "kubeconfig"]:
 elif args[:1] == ["version"]:
     print("kind v%s go1.24.4 linux/amd64" % os.environ.get("FAKE_KIND_VERSION", "0.32.0"))
 elif args[:2] == ["load", "docker-image"]:
+    if os.environ.get("FAKE_KIND_LOAD_FAILS"):  # Docker 29's containerd store, a multi-platform image (kind #3795)
+        error('failed to load image: command "docker exec --privileged -i %s-control-plane ctr --namespace=k8s.io '
+              'images import --all-platforms --digests --snapshotter=overlayfs -" failed with error: exit status 1'
+              '\\nCommand Output: ctr: content digest sha256:%s: not found' % (name, "44" * 32))
     node_images = Path(os.environ["FAKE_NODE_IMAGES"])
     node_images.write_text(node_images.read_text() + args[-1] + "\\n")
+elif args[:2] == ["load", "image-archive"]:
+    if os.environ.get("FAKE_KIND_ARCHIVE_FAILS"):
+        error("failed to load image: ctr: unexpected EOF")
+    node_images = Path(os.environ["FAKE_NODE_IMAGES"])
+    node_images.write_text(node_images.read_text() + Path(args[-1]).read_text().strip() + "\\n")
 elif args[:2] == ["delete", "cluster"]:
     sys.stderr.write('Deleting cluster "%s" ...\\n' % name)  # kind exits 0 also for a missing cluster
     state_file.write_text(json.dumps([c for c in clusters if c != name]))
@@ -129,10 +146,31 @@ state_file, stopped_file = Path(os.environ["FAKE_KIND_STATE"]), Path(os.environ[
 clusters = json.loads(state_file.read_text()) if state_file.exists() else []
 stopped = json.loads(stopped_file.read_text()) if stopped_file.exists() else []
 args = sys.argv[1:]
+pulled = Path(os.environ["FAKE_DOCKER_PULLED"])
+host_images = os.environ.get("FAKE_DOCKER_IMAGES", "").split() + pulled.read_text().split()
 if args[:2] == ["image", "inspect"]:  # the host's images
-    sys.exit(0 if args[-1] in os.environ.get("FAKE_DOCKER_IMAGES", "").split() else 1)
+    sys.exit(0 if args[-1] in host_images else 1)
+if args[0] == "pull":
+    if os.environ.get("FAKE_DOCKER_PULL_FAILS"):
+        sys.stderr.write("Error response from daemon: manifest for %s not found: manifest unknown\\n" % args[-1])
+        sys.exit(1)
+    pulled.write_text(pulled.read_text() + args[-1] + "\\n")
+    sys.exit(0)
+if args[0] == "save":  # save --platform P -o PATH IMAGE
+    if os.environ.get("FAKE_DOCKER_SAVE_FAILS"):
+        sys.stderr.write('Error response from daemon: unknown flag: --platform\\n')
+        sys.exit(1)
+    Path(args[args.index("-o") + 1]).write_text(args[-1])
+    sys.exit(0)
 if args[0] == "exec" and args[2:4] == ["crictl", "inspecti"]:  # the node's images
-    sys.exit(0 if args[-1] in Path(os.environ["FAKE_NODE_IMAGES"]).read_text().split() else 1)
+    if args[-1] not in Path(os.environ["FAKE_NODE_IMAGES"]).read_text().split():
+        sys.stderr.write('E0101 no such image "%s" present\\n' % args[-1])
+        sys.exit(1)
+    if "-o" in args:  # crictl inspecti -o json: the CRI image status
+        digest = os.environ.get("FAKE_NODE_DIGEST", "12" * 32)
+        print(json.dumps({{"status": {{"id": "sha256:" + "34" * 32, "repoTags": [args[-1]],
+                                       "repoDigests": ["docker.io/library/import-2026-01-31@sha256:" + digest]}}}}))
+    sys.exit(0)
 node = args[3] if args[0] == "inspect" else args[1] if args[0] == "start" else args[2]
 name = node[:-len("-control-plane")]
 if name not in clusters:
@@ -162,6 +200,7 @@ class FakeKind:
         self.log = tmp_path / "kind-calls.jsonl"
         self.exec_input = tmp_path / "docker-exec-input.json"
         self.node_images = tmp_path / "node-images.txt"  # what `kind load docker-image` put into the node
+        self.pulled = tmp_path / "docker-pulled.txt"  # what `docker pull` put into the host's Docker
 
     def _logged(self) -> list[list[str]]:
         return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
@@ -190,6 +229,12 @@ def ready_node(kube_api: KubeAPI, ready: bool = True) -> None:
         "apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE}, "status": {"conditions": [condition]}}
 
 
+def install_kindnet(kube_api: KubeAPI) -> None:
+    """kind's network plugin, as its step "Installing CNI" leaves it (pkg/build/nodeimage/const_cni.go)."""
+    kube_api.mock.objects["apps/v1/daemonsets", "kube-system", "kindnet"] = {
+        "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kindnet", "namespace": "kube-system"}}
+
+
 @pytest.fixture
 def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeKind:
     kind = FakeKind(tmp_path)
@@ -205,8 +250,11 @@ def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("FAKE_DOCKER_EXEC_INPUT", str(kind.exec_input))
     kind.node_images.write_text("")
     monkeypatch.setenv("FAKE_NODE_IMAGES", str(kind.node_images))
+    kind.pulled.write_text("")
+    monkeypatch.setenv("FAKE_DOCKER_PULLED", str(kind.pulled))
     for name in ("FAKE_KIND_FAIL", "FAKE_DOCKER_IMAGES", "FAKE_KIND_VERSION", "FAKE_KIND_STEP_SECONDS",
-                 "FAKE_DOCKER_START_FAILS",
+                 "FAKE_DOCKER_START_FAILS", "FAKE_KIND_PULL_SECONDS", "FAKE_KIND_LOAD_FAILS", "FAKE_KIND_ARCHIVE_FAILS",
+                 "FAKE_DOCKER_PULL_FAILS", "FAKE_DOCKER_SAVE_FAILS", "FAKE_NODE_DIGEST",
                  "KIND_EXPERIMENTAL_PROVIDER"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # the backend keeps its state in ./.pytest-kind
@@ -217,7 +265,9 @@ def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(kind_module, "TERMINAL", str(tmp_path / "no-terminal" / "tty"), raising=False)
     # kmock lists only declared resources (a real API server knows them all)
     kube_api.mock.resources["v1/pods"] = kmock.ResourceInfo(kind="Pod", namespaced=True)
+    kube_api.mock.resources["apps/v1/daemonsets"] = kmock.ResourceInfo(kind="DaemonSet", namespaced=True)
     ready_node(kube_api)
+    install_kindnet(kube_api)
     return kind
 
 
@@ -247,7 +297,8 @@ def test_without_a_cluster_it_creates_one_with_the_pinned_image_and_the_config(f
     assert fake_kind.calls() == [
         ["version"],  # is the kind on PATH recent enough?
         ["get", "clusters"],  # does the cluster exist?
-        ["create", "cluster", f"--name={CLUSTER}", f"--kubeconfig={kubeconfig}", f"--image={KIND_NODE_IMAGE}",
+        ["create", "cluster", f"--name={CLUSTER}", f"--kubeconfig={kubeconfig}",
+         f"--image=mirror.gcr.io/{KIND_NODE_IMAGE}",  # the same image by digest, from Google's cache (item 6)
          "--config", str(kind_config)],
         ["export", "kubeconfig", f"--name={CLUSTER}", f"--kubeconfig={kubeconfig}"],
     ]
@@ -473,6 +524,7 @@ def test_a_running_cluster_whose_api_does_not_answer_is_reported_not_recreated(f
 def test_a_half_created_cluster_is_recreated(fake_kind, kube_api):
     fake_kind.state.write_text(json.dumps([CLUSTER]))  # a first run interrupted before the CNI
     ready_node(kube_api, ready=False)
+    del kube_api.mock.objects["apps/v1/daemonsets", "kube-system", "kindnet"]
     kube_api.mock.objects["v1/pods", "kube-system", "coredns-1"] = {
         "metadata": {"name": "coredns-1", "namespace": "kube-system"}, "status": {"phase": "Pending"}}
 
@@ -480,6 +532,7 @@ def test_a_half_created_cluster_is_recreated(fake_kind, kube_api):
         lines.append(line)
         if line.startswith("creating the kind cluster"):  # the new cluster comes up whole
             ready_node(kube_api)
+            install_kindnet(kube_api)
             del kube_api.mock.objects["v1/pods", "kube-system", "coredns-1"]
 
     lines = Lines()
@@ -524,7 +577,7 @@ def test_creation_shows_kinds_steps_with_the_elapsed_time(fake_kind):
     lines = Lines()
     KindBackend(CLUSTER, progress=lines)
     assert lines[0].startswith(f"creating the kind cluster {CLUSTER}: the first time takes a few minutes")
-    assert any(re.fullmatch(r"\[ +\d+ s\] \u2713 Ensuring node image \(kindest/node:v[\d.]+\)", line)
+    assert any(re.fullmatch(r"\[ +\d+ s\] \u2713 Ensuring node image \((mirror.gcr.io/)?kindest/node:v[\d.]+\)", line)
                for line in lines), lines
     assert any(line.endswith("\u2713 Installing CNI") for line in lines)
 
@@ -652,9 +705,147 @@ def test_images_the_host_has_are_loaded_into_the_node_once_and_others_are_pulled
 
 
 def test_a_pods_images_are_named_as_docker_stores_them():
-    from graders.backends.base import qualified_image
+    from graders.images import qualified as qualified_image
 
     assert qualified_image("nginx:1.25") == "docker.io/library/nginx:1.25"
     assert qualified_image("bitnami/nginx") == "docker.io/bitnami/nginx"
     assert qualified_image("ghcr.io/x/y:1") == "ghcr.io/x/y:1"
     assert qualified_image("localhost:5000/app") == "localhost:5000/app"
+
+
+# -- Docker 29's containerd image store: loading is never a condition of grading (issue 19 item 1) ------
+def test_an_image_kind_load_cannot_copy_is_copied_as_a_single_platform_archive(fake_kind, monkeypatch):
+    """kind #3795: `kind load docker-image` fails on the containerd store; kind PR #4247's workaround
+    (`docker save --platform` + `kind load image-archive`) copies it."""
+    monkeypatch.setenv("FAKE_DOCKER_IMAGES", "docker.io/library/nginx:1.25")
+    monkeypatch.setenv("FAKE_KIND_LOAD_FAILS", "1")
+    lines = Lines()
+    KindBackend(CLUSTER, progress=lines).load_local_images(["docker.io/library/nginx:1.25"])
+    assert fake_kind.node_images.read_text().split() == ["docker.io/library/nginx:1.25"]
+    [save] = [call for call in fake_kind.docker_calls() if call[0] == "save"]
+    assert save[:2] == ["save", "--platform"] and save[2].startswith("linux/")
+    assert [call[:2] for call in fake_kind.calls() if call[0] == "load"] == [["load", "docker-image"],
+                                                                              ["load", "image-archive"]]
+    assert not any("could not copy" in line for line in lines)
+    assert not list((Path(".pytest-kind") / CLUSTER).glob("image-*.tar"))  # the archive is removed
+
+
+def test_an_image_that_cannot_be_copied_at_all_is_left_to_the_node(fake_kind, monkeypatch):
+    monkeypatch.setenv("FAKE_DOCKER_IMAGES", "docker.io/library/nginx:1.25")
+    monkeypatch.setenv("FAKE_KIND_LOAD_FAILS", "1")
+    monkeypatch.setenv("FAKE_DOCKER_SAVE_FAILS", "1")  # a Docker older than `save --platform`
+    lines = Lines()
+    KindBackend(CLUSTER, progress=lines).load_local_images(["docker.io/library/nginx:1.25"])  # no error
+    assert fake_kind.node_images.read_text() == ""
+    [told] = [line for line in lines if "could not copy" in line]
+    assert "content digest" in told and "the kind node pulls it itself" in told
+
+
+def test_the_nodes_own_digests_of_an_image_include_the_import_reference(fake_kind, monkeypatch):
+    """crictl inspecti on the node: the image ID and every repository digest, `import-…` included (kind #4184)."""
+    fake_kind.node_images.write_text("docker.io/library/nginx:1.25\n")
+    monkeypatch.setenv("FAKE_NODE_DIGEST", "56" * 32)
+    backend = KindBackend(CLUSTER, progress=Lines())
+    known = backend.image_digests("docker.io/library/nginx:1.25")
+    assert set(known) == {"56" * 32, "34" * 32} and known.image_ids is True
+    assert backend.image_digests("docker.io/library/busybox:1.36") is None
+
+
+# -- the node image: Docker Hub's pull limit and a mirror (issue 19 item 6) ------------------------------
+def test_the_node_image_comes_from_the_mirror_by_the_same_digest(fake_kind):
+    KindBackend(CLUSTER, progress=Lines())
+    assert ["pull", f"mirror.gcr.io/{KIND_NODE_IMAGE}"] in fake_kind.docker_calls()
+    [create] = [call for call in fake_kind.calls() if call[0] == "create"]
+    assert f"--image=mirror.gcr.io/{KIND_NODE_IMAGE}" in create
+    assert KIND_NODE_IMAGE.split("@")[1] in create[4]  # pinned by the same digest
+
+
+def test_without_the_mirror_kind_pulls_the_node_image_from_docker_hub(fake_kind, monkeypatch):
+    monkeypatch.setenv("FAKE_DOCKER_PULL_FAILS", "1")
+    lines = Lines()
+    KindBackend(CLUSTER, progress=lines)
+    [create] = [call for call in fake_kind.calls() if call[0] == "create"]
+    assert f"--image={KIND_NODE_IMAGE}" in create
+    assert any("the mirror did not give it" in line and "kind pulls it from Docker Hub" in line for line in lines)
+
+
+def test_a_node_image_already_on_the_host_is_not_pulled_again(fake_kind, monkeypatch):
+    monkeypatch.setenv("FAKE_DOCKER_IMAGES", KIND_NODE_IMAGE)
+    KindBackend(CLUSTER, progress=Lines())
+    assert not [call for call in fake_kind.docker_calls() if call[0] == "pull"]
+    [create] = [call for call in fake_kind.calls() if call[0] == "create"]
+    assert f"--image={KIND_NODE_IMAGE}" in create
+
+
+def test_docker_hubs_pull_limit_is_named_with_what_to_do(fake_kind, monkeypatch):
+    monkeypatch.setenv("FAKE_DOCKER_PULL_FAILS", "1")  # the mirror did not have it either
+    monkeypatch.setenv("FAKE_KIND_FAIL", "ratelimit")
+    with pytest.raises(InfraError) as caught:
+        KindBackend(CLUSTER, progress=Lines())
+    assert "Docker Hub refused to send the kind node image" in caught.value.problem
+    assert "429 toomanyrequests" in caught.value.problem
+    assert "wait an hour" in caught.value.fix and "docker login" in caught.value.fix
+    assert "--backend podman" in caught.value.fix
+    assert fake_kind.clusters() == []  # the half-made cluster is removed
+
+
+def test_a_long_silence_of_kind_is_filled_with_progress_lines(fake_kind, monkeypatch):
+    """While kind pulls the node image it prints nothing for minutes: a line at least every PROGRESS_EVERY s."""
+    monkeypatch.setattr(kind_module, "PROGRESS_EVERY", 0.2)
+    monkeypatch.setenv("FAKE_KIND_PULL_SECONDS", "1.5")
+    lines = Lines()
+    KindBackend(CLUSTER, progress=lines)
+    still = [line for line in lines if "still creating the kind cluster" in line]
+    assert still, lines  # 1.5 s of silence: several ticks of 0.2 s, at least one even on a loaded machine
+    assert re.fullmatch(r"\[ +\d+ s\] still creating the kind cluster k8s-101 \(kind pulls the node image first.*",
+                        still[0])
+
+
+# -- a slow reused cluster is waited for, not thrown away (issue 19 item 7) ----------------------------
+def unknown_node(kube_api: KubeAPI) -> None:
+    """The node after a laptop resumed: its kubelet has not posted a status for a while."""
+    kube_api.mock.objects["v1/nodes", None, NODE] = {
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE}, "status": {"conditions": [
+            {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
+             "message": "Kubelet stopped posting node status."}]}}
+
+
+def test_a_reused_cluster_is_waited_for_longer_than_a_laptops_resume():
+    assert kind_module.READY_IF_RUNNING >= 90  # was 20 s: a resumed laptop's node is Unknown for tens of seconds
+
+
+def test_a_slow_reused_cluster_becomes_healthy_and_is_kept(fake_kind, kube_api, monkeypatch):
+    monkeypatch.setattr(kind_module, "READY_IF_RUNNING", 30.0)
+    fake_kind.state.write_text(json.dumps([CLUSTER]))
+    unknown_node(kube_api)
+    threading.Timer(1.5, ready_node, args=(kube_api,)).start()
+    KindBackend(CLUSTER, progress=Lines())
+    assert "delete" not in [call[0] for call in fake_kind.calls()]
+
+
+def test_a_reused_cluster_that_stays_unknown_is_reported_not_deleted(fake_kind, kube_api):
+    fake_kind.state.write_text(json.dumps([CLUSTER]))  # READY_IF_RUNNING is 1 s in these tests
+    unknown_node(kube_api)
+    with pytest.raises(InfraError) as caught:
+        KindBackend(CLUSTER, progress=Lines())
+    assert "Kubelet stopped posting node status" in caught.value.problem
+    assert "wait a minute and run again" in caught.value.fix
+    assert fake_kind.clusters() == [CLUSTER]
+    assert not {"delete", "create"} & {call[0] for call in fake_kind.calls()}
+
+
+def test_a_reused_cluster_without_its_network_plugin_is_recreated_at_once(fake_kind, kube_api, monkeypatch):
+    monkeypatch.setattr(kind_module, "READY_IF_RUNNING", 300.0)
+    fake_kind.state.write_text(json.dumps([CLUSTER]))
+    ready_node(kube_api, ready=False)
+    del kube_api.mock.objects["apps/v1/daemonsets", "kube-system", "kindnet"]
+
+    def progress(line: str) -> None:
+        if line.startswith("creating the kind cluster"):
+            ready_node(kube_api)
+            install_kindnet(kube_api)
+
+    began = time.monotonic()
+    KindBackend(CLUSTER, progress=progress)
+    assert [call[0] for call in fake_kind.calls()] == ["version", "get", "export", "delete", "create", "export"]
+    assert time.monotonic() - began < 150  # half the 300 s wait meant for a slow cluster: it did not wait

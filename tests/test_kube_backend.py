@@ -206,6 +206,23 @@ def test_state_maps_a_server_error_to_an_infra_error(kube_api, sandbox, monkeypa
     assert len(list(kube_api.mock[f"get {PODS}/web"])) > 1 and time.monotonic() - began < 5
 
 
+def test_a_raw_get_is_retried_as_the_generated_reads_are(kube_api, sandbox, monkeypatch):
+    """read() and the listing of leftovers go through the raw GET (no client models): a 503 there is ridden
+    out too, where before only methods named read_*/list_* were."""
+    monkeypatch.setattr(kube, "RIDE_OUT", 1)
+    kube_api.fail(f"get {PODS}/web", 503, "ServiceUnavailable", "the apiserver is restarting")
+    with pytest.raises(InfraError, match="read Pod web: 503 the apiserver is restarting"):
+        sandbox.read("Pod", "web")
+    assert len(list(kube_api.mock[f"get {PODS}/web"])) > 1
+
+
+def test_the_retry_is_decided_by_the_http_verb() -> None:
+    """A write is never repeated (it may have reached the server before the answer failed); a GET is."""
+    assert kube._verb(kube._post) == "POST" and kube._verb(kube._get) == "GET"
+    assert kube._verb(kubernetes.client.CoreV1Api.create_namespace) == "WRITE"
+    assert kube._verb(kubernetes.client.CoreV1Api.list_namespace) == "GET"
+
+
 # -- logs and events --------------------------------------------------------------------------------
 
 def test_logs_returns_the_container_output(kube_api, sandbox):
@@ -404,15 +421,40 @@ def test_reap_removes_only_old_namespaces_of_the_graders(kube_api, kubeconfig):
 # -- faults of real clusters (issue 9) --------------------------------------------------------------
 
 def test_the_namespace_gets_a_limit_range_and_a_resource_quota(kube_api, sandbox):
+    from graders import bounds
     [limits] = kube_api.mock[f"post /api/v1/namespaces/{NS}/limitranges"]
     [quota] = kube_api.mock[f"post /api/v1/namespaces/{NS}/resourcequotas"]
     [container_limits] = limits.data["spec"]["limits"]
-    for bound in ("default", "max"):
-        assert set(container_limits[bound]) == {"cpu", "memory", "ephemeral-storage"}
-    assert container_limits["max"]["memory"] == "1Gi"
+    assert container_limits["default"] == bounds.DEFAULT_LIMITS
+    assert container_limits["defaultRequest"] == bounds.DEFAULT_REQUESTS
     assert set(quota.data["spec"]["hard"]) >= {"pods", "limits.memory"}
     for sent in (limits, quota):  # the reaper and `kubectl get -l` find them as the run's
         assert sent.data["metadata"]["labels"][RUN_LABEL] == RUN_ID
+
+
+def test_the_limit_range_refuses_nothing_the_offline_policy_accepts(kube_api, sandbox):
+    """Issue 19 item 3: LimitRanger answers a container above `max` with 403, it never lowers a limit
+    (plugin/pkg/admission/limitranger/admission.go, maxConstraint). So `max` holds only what the offline
+    policy refuses in the same words on every backend; a CPU limit has none (lab 1.2's `cpu: 5` was 10/100
+    on kind and 85/100 on podman)."""
+    from graders import bounds
+    from graders.backends import podman_play
+    from graders.validation.quantity import parse
+    [limits] = kube_api.mock[f"post /api/v1/namespaces/{NS}/limitranges"]
+    [container_limits] = limits.data["spec"]["limits"]
+    assert "cpu" not in container_limits["max"]
+    assert container_limits["max"] == bounds.MAX_LIMITS
+    # podman's caps are the cluster's defaults
+    assert parse(bounds.DEFAULT_LIMITS["memory"]).value == podman_play.MEMORY_LIMIT
+    assert parse(bounds.DEFAULT_LIMITS["cpu"]).value == podman_play.CPU_LIMIT
+    five_cpus = {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.25", "resources": {
+        "requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": 5, "memory": "128Mi"}}}]}}
+    assert bounds.violations(five_cpus) == []
+    too_much = {"spec": {"containers": [{"name": "app", "image": "nginx:1.25",
+                                         "resources": {"limits": {"memory": "4Gi"}}}]}}
+    found = dict(bounds.violations(too_much))
+    assert "more than a grading run lets a container use (at most 1Gi" in found[
+        "spec.containers[0].resources.limits.memory"]
 
 
 NUMERIC = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {
@@ -643,3 +685,103 @@ def test_a_container_whose_image_was_pulled_is_still_container_creating(kube_api
                  ("Pulled", 'Successfully pulled image "nginx:1.27" in 2.1s (2.1s including waiting)'))
     [container] = sandbox.state("web").containers
     assert container.reason == "ContainerCreating"
+
+
+# -- the pod proxy's own answers are the cluster's, not the Pod's (issue 19 item 4) --------------------
+
+@pytest.mark.parametrize(("code", "reason", "message"), [
+    (401, "Unauthorized", "Unauthorized"),
+    (403, "Forbidden", f'pods "web" is forbidden: User "student" cannot get resource "pods/proxy" in API group "" '
+                       f'in the namespace "{NS}"'),
+    (429, "TooManyRequests", "Too many requests, please try again later."),
+    (500, "InternalError", "Internal error occurred: etcdserver: request timed out"),
+    (503, "ServiceUnavailable", "error trying to reach service: dial tcp 10.244.0.5:80: i/o timeout"),
+    (503, "ServiceUnavailable", "error trying to reach service: dial tcp 10.244.0.5:80: connect: no route to host"),
+    (502, "BadGateway", "error trying to reach service: EOF"),
+])
+def test_an_answer_of_the_api_server_itself_is_an_infra_error_naming_the_cluster(kube_api, sandbox, code, reason,
+                                                                                 message):
+    kube_api.fail(f"get {PODS}/web:80/proxy/", code, reason, message)
+    with pytest.raises(InfraError) as caught:
+        sandbox.http_get("web", 80, "/", timeout=5)
+    assert type(caught.value) is InfraError  # no points lost
+    assert f"the API server of namespace {NS} on a fake cluster answered for Pod web:80 itself" in \
+        caught.value.problem
+    assert f"HTTP {code}" in caught.value.problem and message in caught.value.problem
+
+
+def test_a_refused_connection_is_the_pod_with_nothing_listening(kube_api, sandbox):
+    kube_api.fail(f"get {PODS}/web:8080/proxy/", 503, "ServiceUnavailable",
+                  "error trying to reach service: dial tcp 10.244.0.5:8080: connect: connection refused")
+    response = sandbox.http_get("web", 8080, "/", timeout=5)
+    assert response.status is None and "connection refused" in response.error
+
+
+@pytest.mark.parametrize("code", [403, 500, 503])
+def test_the_pods_own_error_pages_are_its_answer(kube_api, sandbox, code):
+    page = f"<html><head><title>{code}</title></head><body>nginx</body></html>".encode()
+    kube_api.mock[f"get {PODS}/web:80/proxy/"] << kmock.Response(status=code, payload=page)
+    assert sandbox.http_get("web", 80, "/", timeout=5).status == code
+
+
+# -- what the node knows of the lab image (issue 19 item 2) ------------------------------------------
+
+def store_node(kube_api: KubeAPI, images: list[list[str]]) -> None:
+    kube_api.mock.resources["v1/nodes"] = kmock.ResourceInfo(kind="Node", namespaced=False)
+    kube_api.mock.objects["v1/nodes", None, "k8s-101-control-plane"] = {
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": "k8s-101-control-plane"},
+        "status": {"images": [{"names": names, "sizeBytes": 1} for names in images]}}
+
+
+def test_the_lab_images_digests_are_those_its_node_lists(kube_api, sandbox):
+    nginx, busybox = "ab" * 32, "cd" * 32
+    store_node(kube_api, [[f"docker.io/library/import-2026-01-31@sha256:{nginx}", "docker.io/library/nginx:1.25"],
+                          [f"docker.io/library/busybox@sha256:{busybox}", "docker.io/library/busybox:1.36"]])
+    known = sandbox.image_digests("docker.io/library/nginx:1.25")
+    assert set(known) == {nginx} and known.image_ids is False
+    assert set(sandbox.image_digests("docker.io/library/busybox:1.36")) == {busybox}
+    assert sandbox.image_digests("docker.io/library/nginx:1.27") is None  # not on the node (yet)
+
+
+def test_a_context_that_may_not_read_nodes_knows_no_digests(kube_api, sandbox):
+    kube_api.fail("get /api/v1/nodes", 403, "Forbidden", 'nodes is forbidden: User "student" cannot list nodes')
+    assert sandbox.image_digests("docker.io/library/nginx:1.25") is None
+
+
+# -- native sidecars need Kubernetes 1.29+ (issue 19, the fake cluster) --------------------------------
+
+SIDECAR = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {
+    "containers": [{"name": "app", "image": "nginx:1.25"}],
+    "initContainers": [{"name": "log-shipper", "image": "busybox:1.36", "restartPolicy": "Always",
+                        "command": ["sh", "-c", "tail -F /logs/access.log"]}]}}
+
+
+def test_native_sidecars_on_a_cluster_older_than_1_29_are_the_clusters_limit(kube_api, kubeconfig):
+    box = KubernetesSandbox(lambda: api_client(kubeconfig, None), NS, RUN_ID, where="a fake cluster",
+                            version="v1.28.15")
+    try:
+        with pytest.raises(InfraError) as caught:
+            box.apply(json.loads(json.dumps(SIDECAR)), timeout=5)
+        assert type(caught.value) is InfraError  # not ApplyRejected: no points lost
+        assert caught.value.problem.startswith(
+            "your cluster is too old for native sidecars (Kubernetes 1.29+): Pod web runs log-shipper")
+        assert "v1.28.15" in caught.value.problem and "--backend kind" in caught.value.fix
+        assert not kube_api.mock[f"post {PODS}"]  # a 1.28 server would drop the field and hang the Pod
+    finally:
+        box.close()
+
+
+@pytest.mark.parametrize("version", ["v1.29.0", "v1.36.1", "v1.30.2-gke.1", ""])
+def test_native_sidecars_are_applied_where_the_cluster_runs_them(kube_api, kubeconfig, version):
+    box = KubernetesSandbox(lambda: api_client(kubeconfig, None), NS, RUN_ID, where="a fake cluster",
+                            version=version)
+    try:
+        box.apply(json.loads(json.dumps(SIDECAR)), timeout=5)
+        assert len(kube_api.mock[f"post {PODS}"]) == 1
+    finally:
+        box.close()
+
+
+def test_the_server_minor_version_is_read_from_any_build(kube_api):
+    assert [kube.server_minor(v) for v in ("v1.28.0", "v1.36.1", "v1.29.3-gke.1200", "1.30+", "", "devel")] == [
+        28, 36, 29, 30, None, None]

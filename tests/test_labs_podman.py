@@ -54,5 +54,5 @@ def test_only_selected_checks_are_reported(pytester: pytest.Pytester, lab: LabUn
     assert [check["id"] for check in report["checks"]] == ["manifests"]
     assert report == {"lab": lab.id, "score": manifests.points, "max_score": manifests.points, "checks": [
         {"id": "manifests", "title": manifests.title, "points": manifests.points,
-         "max_points": manifests.points, "passed": True, "status": "passed", "message": ""}]}
+         "max_points": manifests.points, "passed": True, "status": "passed", "message": "", "headline": ""}]}
     assert result.ret == 0

@@ -35,7 +35,9 @@ def test_reference_is_accepted_whole() -> None:
 def test_one_multi_document_yml_file_with_namespaces(tmp_path: Path) -> None:
     first, second = pod("my-first-pod"), pod("app-with-sidecar")
     first["metadata"]["namespace"] = "default"
-    write(tmp_path, "all.yml", first, None, second)
+    # an empty document between them; PyYAML would write it as `--- null`, which kubectl refuses (apimachinery
+    # pkg/util/yaml/decoder.go YAMLReader: only a comment may follow `---` on its line)
+    (tmp_path / "all.yml").write_text(yaml.safe_dump(first) + "---\n---\n" + yaml.safe_dump(second))
     (tmp_path / "notes.txt").write_text("not yaml: [")
     submission = load_submission(tmp_path, PODS)
     assert submission.problems == []
@@ -66,7 +68,8 @@ def test_nothing_from_a_rejected_file_is_applied(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("documents", "message"), [
-    ([["a", "list"]], "expected a Kubernetes object (a mapping), found list"),
+    ([["a", "list"]], "the file is a list (`[...]` or `- ` items), not a Kubernetes object"),
+    (["a string"], "expected a Kubernetes object (a mapping), found str"),
     ([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}], "this lab asks only for Pods"),
     ([{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "my-first-pod"}}],
      "found apiVersion: apps/v1, kind: Deployment"),

@@ -137,6 +137,21 @@ def test_the_missing_pause_binary_says_to_install_catatonit() -> None:
     assert "apt-get install catatonit" in podman._machine_fix(MACHINE[0])
 
 
+@pytest.mark.parametrize("error, shown", [
+    ('Error: short-name "nginx:1.255" did not resolve to an alias and no unqualified-search registries are '
+     'defined in "/etc/containers/registries.conf"',  # podman 4.3.1 here, for an image typo
+     'Error: short-name "nginx:1.255" did not resolve to an alias and no unqualified-search registries are '
+     "defined in podman's configuration"),
+    ('Error: mounting "/tmp/k8s101-1a2b-x/volumes/pod0/volume0" to rootfs at "/etc/nginx/nginx.conf": '
+     "not a directory",  # the student's path inside the container stays
+     'Error: mounting a folder of the grader\'s to rootfs at "/etc/nginx/nginx.conf": not a directory'),
+    ("Error: reading /var/lib/containers/storage/overlay/abc/diff/bin/ngnx: no such image",
+     "Error: reading a folder of podman's: no such image"),
+])
+def test_a_students_start_failure_names_no_file_of_the_grading_machine(error: str, shown: str) -> None:
+    assert podman.without_machine_paths(error, Path("/tmp/k8s101-1a2b-x")) == shown
+
+
 # -- killed runs ------------------------------------------------------------------------------------------
 def test_a_live_owner_is_never_gone_and_a_dead_one_on_this_boot_is() -> None:
     mine = podman.owner_labels()

@@ -101,6 +101,53 @@ def test_leftovers_are_removed_only_when_ours_and_old(tmp_path: Path) -> None:
                        capture_output=True)
 
 
+def stuck_in_stopping(tmp_path: Path, name: str, labels: dict[str, str]) -> str:
+    """A pod whose container podman 4.3 keeps in "stopping" for good: its `podman pod stop` and its conmon
+    killed at once, as when a grading run and its podman children are killed, or the machine goes down
+    (podman-container-tools/podman pull request 23089 names the same steps)."""
+    manifest = tmp_path / f"{name}.yaml"
+    manifest.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {**labels, SESSION_LABEL: os.environ[SESSION_VARIABLE]}},
+        "spec": {"terminationGracePeriodSeconds": 3600, "containers": [{
+            "name": "c", "image": "docker.io/library/busybox:1.36",
+            "command": ["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]}]}}))
+    subprocess.run(["podman", "kube", "play", str(manifest)], capture_output=True, check=True)
+    container = f"{name}-c"
+    stopping = subprocess.Popen(["podman", "pod", "stop", "-t", "3600", name], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+
+    def state(field: str) -> str:
+        return subprocess.run(["podman", "inspect", container, "--format", f"{{{{.State.{field}}}}}"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    deadline = time.monotonic() + 120
+    while state("Status") != "stopping":
+        assert time.monotonic() < deadline and stopping.poll() is None, "podman never began to stop the pod"
+        time.sleep(0.2)
+    stopping.kill()
+    stopping.wait()
+    os.kill(int(state("ConmonPid")), signal.SIGKILL)
+    return name
+
+
+@pytest.mark.alone  # what one run reaps
+def test_a_leftover_stuck_in_stopping_is_removed_without_waiting_for_it(tmp_path: Path) -> None:
+    """`pod stop` waits forever for such a container: the reap must not, nor report the machine broken."""
+    old = str(int(time.time()) - 120)
+    stuck = stuck_in_stopping(tmp_path, "k8s101-stuck", {MANAGED_BY_LABEL: "k8s101-graders", RUN_LABEL: "deadbeef",
+                                                          STARTED_LABEL: old})
+    try:
+        result = subprocess.run(grader("reference", "--reap-after", "60"), cwd=tmp_path, capture_output=True,
+                                text=True)
+        assert result.returncode == 0, result.stdout
+        assert "could not remove" not in result.stdout
+        assert f"removed what killed runs left behind: podman pod {stuck}" in result.stdout
+        assert subprocess.run(["podman", "pod", "exists", stuck]).returncode == 1
+    finally:
+        subprocess.run(["podman", "pod", "rm", "--force", "--ignore", "-t", "0", stuck], capture_output=True)
+
+
 def test_two_runs_at_once_both_grade_correctly(tmp_path: Path) -> None:
     reports = [tmp_path / "a.json", tmp_path / "b.json"]
     runs = [subprocess.Popen(grader("reference", report=report), cwd=tmp_path, stdout=subprocess.PIPE,

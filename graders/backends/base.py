@@ -8,7 +8,7 @@ Sandbox per graded lab: an isolated space (a namespace, or uniquely named podman
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import AbstractSet, Any, Protocol
 from urllib.parse import quote
 
 from graders.errors import GraderError
@@ -61,6 +61,10 @@ class PodState:
     spec: dict[str, Any]  # the Pod's spec as submitted (camelCase keys)
     containers: tuple[ContainerState, ...]
     terminating: bool = False
+    # the ordinary init containers (run to completion before the containers start), by name, where the
+    # backend reports them: while one waits (ErrImagePull, CrashLoopBackOff) the containers only say
+    # PodInitializing (kubelet, pkg/kubelet/kubelet_pods.go, convertToAPIContainerStatuses)
+    init_containers: tuple[ContainerState, ...] = ()
 
     def container(self, name: str) -> ContainerState | None:
         return next((c for c in self.containers if c.name == name), None)
@@ -160,7 +164,7 @@ class Sandbox(Protocol):
         """The text of /proc/1/status as the container sees it (its first process: which signals it
         handles); None when it cannot be read."""
 
-    def image_digests(self, image: str) -> set[str] | None:
+    def image_digests(self, image: str) -> AbstractSet[str] | None:
         """The identities (image IDs, sha256 digests) of a lab image reference as the backend knows it
         before anything runs; None when it cannot know (a cluster resolves tags when it pulls)."""
 
@@ -172,15 +176,6 @@ class Sandbox(Protocol):
         """What the container's first process runs, compared with the file named `program` on the PATH of
         `image` (a qualified reference), both read from the grader's side; None when the backend cannot
         see it (a cluster has no host /proc for the grader)."""
-
-
-def qualified_image(image: str) -> str:
-    """nginx:1.25 -> docker.io/library/nginx:1.25: the name under which Docker, podman and a kind node
-    store an image written without its registry."""
-    first = image.split("/", 1)[0]
-    if "/" in image and ("." in first or ":" in first or first == "localhost"):
-        return image  # already names its registry (ghcr.io/..., localhost:5000/...)
-    return f"docker.io/library/{image}" if "/" not in image else f"docker.io/{image}"
 
 
 MAX_VOLUME_BYTES = 64 * 1024  # read at most this much of each file of a volume (its end: logs grow)

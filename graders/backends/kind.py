@@ -13,14 +13,25 @@ What real laptops and runners do to a kind cluster, and what this module does ab
 - the cluster is half-created (a first run interrupted before the network plugin): it answers, but its
   node is not Ready; it is recreated;
 - a cluster just created or started may take a while to answer: it is waited for (READY_AFTER_START);
+- a reused cluster may be slow (a laptop resuming: its node says Ready=Unknown for tens of seconds): it
+  is waited for (READY_IF_RUNNING) and recreated only when it cannot come up by itself: its node never
+  registers, or its network plugin was never installed (kind's `kindnet` DaemonSet is missing);
 - two first runs at once: a file lock serializes download, create and export;
-- creation takes minutes: kind's step lines are shown as progress, and Ctrl-C removes the half-made
-  cluster.
+- creation takes minutes: kind's step lines are shown as progress, with a line at least every
+  PROGRESS_EVERY seconds while the node image is pulled or the cluster settles, and Ctrl-C removes the
+  half-made cluster;
+- the node image comes from Docker Hub, whose anonymous pulls are limited per address: it is pulled
+  from NODE_IMAGE_MIRROR first (the same image by digest), and a 429 `toomanyrequests` from Docker Hub
+  is said as what it is, with what to do;
+- images the host's Docker has are copied into the node when that works (Docker 29's containerd image
+  store breaks `kind load docker-image` for multi-platform images: kind #3795), never as a condition of
+  grading: the node pulls what it lacks.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import re
@@ -31,13 +42,15 @@ import threading
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, AbstractSet, Any, Callable, Iterator
 
-from graders.backends.base import qualified_image
+from graders import images
+from graders.backends import KIND_CLUSTER
 from graders.backends.kube import (
-    ClusterBackend, Configuration, KubernetesSandbox, check_reachable, client_for, cluster_problem,
-    load_configuration, sandbox_namespace)
+    NO_NODE, ClusterBackend, Configuration, KubernetesSandbox, check_reachable, client_for, cluster_problem,
+    kindnet_installed, load_configuration, sandbox_namespace)
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
 from graders.waiting import NotYet, until
@@ -49,10 +62,21 @@ DOWNLOAD_DEADLINE = 600  # seconds for the whole kind download (about 10 MB)
 KIND_COMMAND_TIMEOUT = 120  # seconds for `kind get clusters`, `kind export kubeconfig`, `docker start`
 CREATE_TIMEOUT = 1200  # seconds for `kind create cluster`, node image download included
 READY_AFTER_START = 90.0  # seconds a cluster just created or started may take to answer and run Pods
-READY_IF_RUNNING = 20.0  # the same for a cluster that was already running
+READY_IF_RUNNING = 120.0  # the same for a cluster that was already running (a laptop that just resumed)
+PROGRESS_EVERY = 10.0  # seconds at most between two progress lines while creating or waiting
+# Google's public cache of Docker Hub serves kindest/node under the same digests, without Docker Hub's
+# anonymous pull limit (10 pulls an hour per address since 2025): a class behind one school address, or
+# shared CI runners, would otherwise stop after a few first runs. The image is pinned by digest, so
+# the mirror cannot substitute another one.
+NODE_IMAGE_MIRROR = "mirror.gcr.io"
+RATE_LIMITED = ("toomanyrequests", "429 Too Many Requests", "pull rate limit")
+NODE_IMAGE_PULL_TIMEOUT = 900  # seconds for pulling the node image from the mirror (about 500 MB)
 LOCK_TIMEOUT = 1500.0  # seconds to wait for another run that holds the lock (it may be creating)
 FIX = ("start Docker (`docker info` must work) and check internet access for the first run, "
        "or grade without Kubernetes: add --backend podman to the same pytest command")
+RATE_LIMIT_FIX = ("Docker Hub limits anonymous pulls per network address (a school network or shared CI runners "
+                  "use theirs up quickly): wait an hour and run again, or `docker login` (a free account gets "
+                  "more pulls), or grade without Kubernetes: add --backend podman to the same pytest command")
 # containerd's hosts.toml for docker.io, written into the node after creation (see kind-config.yaml):
 # Google's public Docker Hub cache first, Docker Hub itself when the cache fails.
 DOCKER_HUB_MIRROR = ('server = "https://registry-1.docker.io"\n\n'
@@ -78,8 +102,44 @@ def terminal_progress(line: str) -> None:
     sys.stderr.flush()
 
 
+@dataclass
 class NotHealthy(InfraError):
     """The cluster answers but cannot run Pods (node not Ready, kube-system Pods not Running)."""
+
+    recreate: bool = False  # True when it cannot come up by itself: no node registered, no network plugin
+
+
+class NoCNI(Exception):
+    """The cluster's network plugin was never installed."""
+
+
+class Ticker:
+    """Progress at least every PROGRESS_EVERY seconds while something slow runs: a line of its own
+    (`beat`) resets the clock; otherwise `still WHAT (N s so far)` is shown, so a first run never looks
+    frozen (kind prints nothing while it pulls the node image, for minutes)."""
+
+    def __init__(self, progress: Progress, what: str) -> None:
+        self.progress, self.what = progress, what
+        self.start = self.last = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="kind-progress")
+
+    def __enter__(self) -> "Ticker":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def beat(self, line: str) -> None:
+        self.last = time.monotonic()
+        self.progress(line)
+
+    def _run(self) -> None:
+        while not self._stop.wait(max(0.05, self.last + PROGRESS_EVERY - time.monotonic())):
+            if time.monotonic() - self.last >= PROGRESS_EVERY:
+                self.beat(f"[{time.monotonic() - self.start:4.0f} s] still {self.what}")
 
 
 class KindBackend(ClusterBackend):
@@ -120,28 +180,62 @@ class KindBackend(ClusterBackend):
 
     # -- images the host already has ---------------------------------------------------------------------
     def load_local_images(self, images: list[str]) -> None:
-        """Images already in the host's Docker (pulled before, or built) are copied into the node with
-        `kind load docker-image` instead of being pulled again over the network, once per run each. A
-        failure only means the node pulls them as usual."""
+        """Images already in the host's Docker (pulled before, or built) are copied into the node instead
+        of being pulled again over the network, once per run each. Never a condition of grading: whatever
+        is not copied, the node pulls as usual (through its registry mirror).
+
+        `kind load docker-image` runs `docker save` and `ctr images import --all-platforms --digests`
+        (kind: pkg/cluster/nodeutils/util.go, LoadImageArchive), which fails with `content digest … not
+        found` when Docker keeps images in its containerd store (the default of Docker 29 and of Docker
+        Desktop) and the image is multi-platform: `docker save` then writes an index whose other
+        platforms are missing (kind #3795). kind's documented workaround (kind PR #4247) is tried next: a
+        single-platform `docker save --platform` and `kind load image-archive`."""
         if Path(self.engine).name != "docker":  # `kind load docker-image` reads from Docker
             return
         with self._loading:
             for image in sorted(set(images) - self._loaded):
                 self._loaded.add(image)
-                try:
-                    self._engine("image", "inspect", "--format", "{{.Id}}", image)
-                except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
-                    continue  # not on the host: the node pulls it
-                try:
-                    self._engine("exec", self.node, "crictl", "inspecti", "-q", image)
-                    continue  # the node has it already
-                except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
-                    pass
+                if not self._has_image(image) or self._node_has(image):
+                    continue  # not on the host (the node pulls it), or the node has it already
                 self.progress(f"copying {image} from Docker into the kind cluster (no download)")
-                try:
-                    self._kind("load", "docker-image", f"--name={self.cluster}", image)
-                except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
-                    self.progress(f"could not copy {image} ({_output(error)}): the cluster pulls it")
+                problem = self._load(image)
+                if problem:
+                    self.progress(f"could not copy {image} ({problem}): the kind node pulls it itself, as usual")
+
+    def _node_has(self, image: str) -> bool:
+        try:
+            self._engine("exec", self.node, "crictl", "inspecti", "-q", image)
+            return True
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
+            return False
+
+    def _load(self, image: str) -> str:
+        """'' once the node has the image, else why not."""
+        try:
+            self._kind("load", "docker-image", f"--name={self.cluster}", image)
+            return ""
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
+            first = _output(error)
+        archive = self.state / f"image-{hashlib.sha256(image.encode()).hexdigest()[:12]}.tar"
+        try:
+            self._engine("save", "--platform", f"linux/{node_arch()}", "-o", str(archive), image)
+            self._kind("load", "image-archive", f"--name={self.cluster}", str(archive))
+            return ""
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
+            return f"{first}; single-platform: {_output(error)}"
+        finally:
+            archive.unlink(missing_ok=True)
+
+    def image_digests(self, image: str) -> images.KnownDigests | None:
+        """The node's own knowledge of the image (`crictl inspecti`: its image ID and repository digests,
+        the `import-…` one included), read through the engine; None when the node does not have it."""
+        try:
+            found = json.loads(self._engine("exec", self.node, "crictl", "inspecti", "-o", "json", image) or "{}")
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, ValueError):
+            return None
+        status = found.get("status") or {} if isinstance(found, dict) else {}
+        known = images.digests([str(status.get("id") or ""), *map(str, status.get("repoDigests") or [])])
+        return images.KnownDigests(known, image_ids=True) if known else None
 
     # -- the cluster's life ---------------------------------------------------------------------------
     def _up(self) -> tuple[Configuration, str]:
@@ -155,10 +249,11 @@ class KindBackend(ClusterBackend):
         self._kind("export", "kubeconfig", f"--name={self.cluster}", f"--kubeconfig={self.kubeconfig}")
         configuration = load_configuration(self.kubeconfig, None)
         try:
-            return configuration, self._wait_healthy(configuration, READY_AFTER_START if started else READY_IF_RUNNING)
+            return configuration, self._wait_healthy(configuration, READY_AFTER_START if started else READY_IF_RUNNING,
+                                                      reused=not started)
         except NotHealthy as problem:
-            if started:
-                raise  # a cluster just made that does not come up is not remade again and again
+            if started or not problem.recreate:
+                raise  # a cluster just made is not remade again and again; a slow one is not thrown away
             self.progress(f"the kind cluster {self.cluster} cannot run Pods ({problem.problem}), probably "
                           "left half-created by an interrupted first run: recreating it")
             self._delete()
@@ -178,10 +273,11 @@ class KindBackend(ClusterBackend):
 
     def _create(self) -> None:
         """`kind create cluster`, its step lines shown as they come; never leaves a half-made cluster."""
-        command = [self.kind, "create", "cluster", f"--name={self.cluster}", f"--kubeconfig={self.kubeconfig}",
-                   f"--image={KIND_NODE_IMAGE}", *(["--config", str(self.config)] if self.config else [])]
         self.progress(f"creating the kind cluster {self.cluster}: the first time takes a few minutes "
                       "(it downloads the node image)")
+        image = self._node_image()
+        command = [self.kind, "create", "cluster", f"--name={self.cluster}", f"--kubeconfig={self.kubeconfig}",
+                   f"--image={image}", *(["--config", str(self.config)] if self.config else [])]
         start = time.monotonic()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    errors="replace", stdin=subprocess.DEVNULL)
@@ -189,21 +285,56 @@ class KindBackend(ClusterBackend):
         watchdog.start()
         lines: list[str] = []
         try:
-            for line in process.stdout or []:
-                if line.strip():
-                    lines.append(line.strip())
-                    self.progress(f"[{time.monotonic() - start:4.0f} s] {line.strip()}")
-            if process.wait() != 0:
-                raise subprocess.CalledProcessError(process.returncode, command, output="\n".join(lines))
-        except BaseException:  # a failure, Ctrl-C, SIGTERM: remove what kind made so far
+            with Ticker(self.progress, f"creating the kind cluster {self.cluster} (kind pulls the node image "
+                                       "first: minutes on a slow network)") as ticker:
+                for line in process.stdout or []:
+                    if line.strip():
+                        lines.append(line.strip())
+                        ticker.beat(f"[{time.monotonic() - start:4.0f} s] {line.strip()}")
+                if process.wait() != 0:
+                    raise subprocess.CalledProcessError(process.returncode, command, output="\n".join(lines))
+        except BaseException as error:  # a failure, Ctrl-C, SIGTERM: remove what kind made so far
             process.kill()
             process.wait()
             self.progress(f"removing the half-made cluster {self.cluster}")
             self._delete(quiet=True)
+            if isinstance(error, subprocess.CalledProcessError) and rate_limited(error.output or ""):
+                raise InfraError(f"Docker Hub refused to send the kind node image {KIND_NODE_IMAGE.split('@')[0]}: "
+                                 f"too many pulls from your network address (429 toomanyrequests): "
+                                 f"{_output(error)}", tried=self.tried, fix=RATE_LIMIT_FIX) from error
             raise
         finally:
             watchdog.cancel()
         self._add_registry_mirror()
+
+    def _node_image(self) -> str:
+        """The node image for `kind create`: the pinned one when the engine has it, else the same image
+        (same digest) from NODE_IMAGE_MIRROR when that pull works, else the pinned one (kind pulls it
+        from Docker Hub)."""
+        mirrored = f"{NODE_IMAGE_MIRROR}/{KIND_NODE_IMAGE}"
+        for image in (KIND_NODE_IMAGE, mirrored):
+            if self._has_image(image):
+                return image
+        self.progress(f"pulling the node image from {NODE_IMAGE_MIRROR} (Google's cache of Docker Hub, which "
+                      "has no pull limit): about 500 MB, minutes on a slow network")
+        start = time.monotonic()
+        try:
+            with Ticker(self.progress, f"pulling the node image {KIND_NODE_IMAGE.split('@')[0]} from "
+                                       f"{NODE_IMAGE_MIRROR}"):
+                _run([self.engine, "pull", mirrored], timeout=NODE_IMAGE_PULL_TIMEOUT)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
+            self.progress(f"the mirror did not give it ({_output(error)}): kind pulls it from Docker Hub")
+            self.tried.append(f"node image from {NODE_IMAGE_MIRROR}: {_output(error)}")
+            return KIND_NODE_IMAGE
+        self.progress(f"[{time.monotonic() - start:4.0f} s] pulled the node image from {NODE_IMAGE_MIRROR}")
+        return mirrored
+
+    def _has_image(self, image: str) -> bool:
+        try:
+            self._engine("image", "inspect", "--format", "{{.Id}}", image)
+            return True
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
+            return False
 
     def _add_registry_mirror(self) -> None:
         try:
@@ -212,10 +343,16 @@ class KindBackend(ClusterBackend):
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
             self.progress(f"could not set the docker.io mirror ({_output(error)}): pulling from Docker Hub")
 
-    def _wait_healthy(self, configuration: Configuration, timeout: float) -> str:
-        """The server's version once it answers and its node can run Pods, within timeout seconds."""
+    def _wait_healthy(self, configuration: Configuration, timeout: float, reused: bool = False) -> str:
+        """The server's version once it answers and its node can run Pods, within timeout seconds.
+
+        NotHealthy (recreate=True) at once for a reused cluster whose network plugin was never installed
+        (kind applies its `kindnet` DaemonSet in the step "Installing CNI": a first run interrupted
+        before it), and at the deadline when its node never registered; a node that registered and is
+        only slow (Ready=Unknown after a laptop resumed) is waited for and never thrown away."""
         api, deadline = client_for(configuration), time.monotonic() + timeout
         where, fix = f"kind cluster {self.cluster}", f"`kind delete cluster --name {self.cluster}`, then run again"
+        registered: list[bool] = []
 
         def reachable() -> str:
             try:
@@ -226,20 +363,32 @@ class KindBackend(ClusterBackend):
         def healthy() -> None:
             try:
                 problem = cluster_problem(api)
+                if problem and reused and not kindnet_installed(api):
+                    raise NoCNI(problem)
+            except (NoCNI, NotHealthy):
+                raise
             except Exception as error:  # the API's errors while it settles: keep asking until the deadline
                 problem = f"{type(error).__name__}: {error}"
+            if problem != NO_NODE:
+                registered.append(True)
             if problem:
                 raise NotYet(problem)
 
-        try:
-            version = until(reachable, timeout=timeout)
-        except NotYet as last:
-            raise InfraError(f"{last.observed} (waited {timeout:g} s)", tried=self.tried, fix=fix) from None
-        try:
-            until(healthy, timeout=max(deadline - time.monotonic(), 1.0))
-        except NotYet as last:
-            raise NotHealthy(f"the {where} is not ready to run Pods: {last.observed}", tried=self.tried,
-                             fix=fix) from None
+        with Ticker(self.progress, f"waiting for the {where} to answer and run Pods "
+                                   f"(at most {timeout:g} s)"):
+            try:
+                version = until(reachable, timeout=timeout)
+            except NotYet as last:
+                raise InfraError(f"{last.observed} (waited {timeout:g} s)", tried=self.tried, fix=fix) from None
+            try:
+                until(healthy, timeout=max(deadline - time.monotonic(), 1.0))
+            except NoCNI as missing:
+                raise NotHealthy(f"the {where} has no network plugin ({missing}): kind's kindnet was never "
+                                 "installed", tried=self.tried, fix=fix, recreate=True) from None
+            except NotYet as last:
+                raise NotHealthy(f"the {where} is not ready to run Pods: {last.observed} (waited {timeout:g} s)",
+                                 tried=self.tried, fix=fix + "; if Docker was just restarted or the machine "
+                                 "resumed, wait a minute and run again", recreate=not registered) from None
         return version
 
     def close(self) -> None:
@@ -282,11 +431,15 @@ class KindSandbox(KubernetesSandbox):
         super().__init__(*args, **kwargs)
         self._backend = backend
 
+    def image_digests(self, image: str) -> AbstractSet[str] | None:
+        """What the node itself knows (immediate, with image IDs), else what its status lists."""
+        return self._backend.image_digests(image) or super().image_digests(image)
+
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
         spec = pod.get("spec") or {}
-        images = [str(c.get("image")) for place in ("initContainers", "containers") for c in spec.get(place) or []
+        wanted = [str(c.get("image")) for place in ("initContainers", "containers") for c in spec.get(place) or []
                   if isinstance(c, dict) and c.get("image")]
-        self._backend.load_local_images([qualified_image(image) for image in images])
+        self._backend.load_local_images([images.qualified(image) for image in wanted])
         super().apply(pod, timeout)
 
 
@@ -323,13 +476,24 @@ def ensure_kind(state: Path, cluster: str, tried: list[str], progress: Progress)
     return str(path.resolve())
 
 
-def _run(command: list[str], stdin: str | None = None) -> str:
+def _run(command: list[str], stdin: str | None = None, timeout: float = KIND_COMMAND_TIMEOUT) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True, input=stdin,
-                          stdin=None if stdin is not None else subprocess.DEVNULL,
-                          timeout=KIND_COMMAND_TIMEOUT).stdout
+                          stdin=None if stdin is not None else subprocess.DEVNULL, timeout=timeout).stdout
+
+
+def rate_limited(output: str) -> bool:
+    """Whether a registry's answer in kind's or docker's output is Docker Hub's pull limit."""
+    return any(words.lower() in output.lower() for words in RATE_LIMITED)
 
 
 # -- the kind binary ----------------------------------------------------------------------------------
+def node_arch() -> str:
+    """The kind node's CPU as an OCI platform architecture: the host's (kind runs its node natively)."""
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "amd64": "amd64", "x64": "amd64", "arm64": "arm64", "aarch64": "arm64"}.get(machine,
+                                                                                                         machine)
+
+
 def kind_asset() -> str:
     """The name of kind's release binary for this OS and CPU (pytest-kind-ng always took amd64)."""
     system, machine = platform.system().lower(), platform.machine().lower()
@@ -445,7 +609,7 @@ else:
 
 def main() -> None:
     """Create or reuse the kind cluster, as a grading run would: `python -m graders.backends.kind [NAME]`."""
-    name = sys.argv[1] if len(sys.argv) > 1 else "k8s-101"
+    name = sys.argv[1] if len(sys.argv) > 1 else KIND_CLUSTER
     try:
         backend = KindBackend(name, config=Path("kind-config.yaml"))
     except InfraError as error:

@@ -12,13 +12,14 @@ import dataclasses
 import ipaddress
 import json
 import re
+import shlex
 import threading
 import time
 import uuid
 from urllib.parse import quote
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import AbstractSet, Any, Callable
 from urllib.parse import urlparse
 
 import urllib3
@@ -30,6 +31,7 @@ from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream, ws_client
 from kubernetes.stream.ws_client import ERROR_CHANNEL
 
+from graders import bounds, images
 from graders.backends.base import (
     MANAGED_BY, MANAGED_BY_LABEL, NOT_FOUND, ApplyRejected, ContainerState, ExecResult, PodState, is_stale,
     run_labels)
@@ -40,6 +42,7 @@ from graders.versions import LAB_IMAGES
 from graders.waiting import NotYet, until
 
 REQUEST_TIMEOUT = 15  # seconds for one API call
+EPHEMERAL_PULL_TIMEOUT = 180.0  # seconds the node may take to pull the grader's busybox:1.36 (as --timeout-ready)
 RIDE_OUT = 20  # seconds a read retries through a restarting or overloaded API server
 NETWORK_ERRORS = (urllib3.exceptions.HTTPError, OSError)
 
@@ -47,23 +50,30 @@ NETWORK_ERRORS = (urllib3.exceptions.HTTPError, OSError)
 # is not one the lab names): rate limits (429 toomanyrequests), registry timeouts, DNS inside the node
 # and a proxy's certificate are the machine's, and the kubelet retries them and usually succeeds.
 PULLING = "PullingImage"  # waiting reason for such a pull: not fatal, the checks keep waiting
+# waiting reasons of a container the kubelet has not created yet: ContainerCreating, or PodInitializing in
+# a Pod with init containers (pkg/kubelet/kubelet_pods.go, convertToAPIContainerStatuses)
+NOT_STARTED = ("ContainerCreating", "PodInitializing")
 NO_SUCH_IMAGE = ("not found", "manifest unknown", "pull access denied", "invalid reference",
                  "repository does not exist")
 
-# The run's namespace enforces what the offline policy checks, and bounds what a Pod may take.
+# The run's namespace enforces what the offline policy checks, and bounds what a Pod may take with the
+# numbers of graders/bounds.py, the same on every backend. The LimitRanger admission plugin gives a
+# container without limits or requests the defaults, and answers a container above `max` with 403
+# (plugin/pkg/admission/limitranger/admission.go: mergePodResourceRequirements, maxConstraint): it never
+# lowers a limit. So `max` holds only what the offline policy already refuses (memory and
+# ephemeral-storage above the bound): it never fires for a submission that was accepted, and a CPU limit
+# (which reserves nothing) is not bounded here, as podman runs it capped.
 POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline"}
 LIMIT_RANGE: dict[str, Any] = {"metadata": {"name": "k8s101-limits"}, "spec": {"limits": [{
-    "type": "Container",
-    "default": {"cpu": "1", "memory": "512Mi", "ephemeral-storage": "1Gi"},
-    "defaultRequest": {"cpu": "50m", "memory": "32Mi", "ephemeral-storage": "64Mi"},
-    "max": {"cpu": "2", "memory": "1Gi", "ephemeral-storage": "2Gi"}}]}}
-RESOURCE_QUOTA: dict[str, Any] = {"metadata": {"name": "k8s101-quota"},
-                  "spec": {"hard": {"pods": "10", "limits.memory": "4Gi", "requests.memory": "4Gi"}}}
+    "type": "Container", "default": dict(bounds.DEFAULT_LIMITS), "defaultRequest": dict(bounds.DEFAULT_REQUESTS),
+    "max": dict(bounds.MAX_LIMITS)}]}}
+RESOURCE_QUOTA: dict[str, Any] = {"metadata": {"name": "k8s101-quota"}, "spec": {"hard": dict(bounds.RUN_QUOTA)}}
 # 403s of a namespace just made: its default ServiceAccount, or its quota's usage, is not there yet
 NOT_YET_403 = ('serviceaccount "default" not found', "status unknown for quota")
-# 403s for a Pod beyond the run's own LimitRange or ResourceQuota: the submission asks for too much
+# 403s for a Pod beyond the run's own LimitRange, ResourceQuota or Pod Security level (the namespace's
+# baseline): the submission's, in the admission plugin's words; the offline policy refuses these first
 OVER_OUR_BOUNDS = ("usage per Container is", "usage per Pod is",
-                   f"exceeded quota: {RESOURCE_QUOTA['metadata']['name']}")
+                   f"exceeded quota: {RESOURCE_QUOTA['metadata']['name']}", 'violates PodSecurity "baseline:')
 
 
 Configuration = client.Configuration  # for the other backend modules' type hints: they never import the client
@@ -152,7 +162,7 @@ class ClusterBackend:
 
     def open_sandbox(self, lab_id: str, run_id: str) -> "KubernetesSandbox":
         return KubernetesSandbox(self._make_client, sandbox_namespace(lab_id, run_id), run_id, where=self.where,
-                                 progress=self.progress)
+                                 progress=self.progress, version=getattr(self, "version", ""))
 
     def reap_stale(self, older_than: float) -> list[str]:
         return reap_stale_namespaces(self._make_client(), older_than)
@@ -163,7 +173,7 @@ class ClusterBackend:
 
 class KubernetesSandbox:
     def __init__(self, make_client: Callable[[], client.ApiClient], namespace: str, run_id: str, where: str,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None, version: str = "") -> None:
         self._make_client = make_client
         self._progress = progress  # told once per image the node is pulling (minutes on a first run)
         self._told_pulling: set[str] = set()
@@ -172,6 +182,8 @@ class KubernetesSandbox:
         self.description = f"namespace {namespace} on {where}"
         self._kinds: set[str] = {"Pod"}  # kinds this sandbox created, for leftovers
         self._node_labels: dict[str, frozenset[str]] | None = None
+        self._known_digests: dict[str, images.KnownDigests] = {}  # an image's digests, once a node lists them
+        self.version = version  # the server's gitVersion (v1.36.1), "" when unknown
         self.labels = run_labels(run_id, time.time())
         _request(f"create the namespace {namespace}", self.api.create_namespace,
                  {"metadata": {"name": namespace, "labels": {**self.labels, **POD_SECURITY}}})
@@ -197,6 +209,7 @@ class KubernetesSandbox:
 
     def _apply(self, pod: dict[str, Any], resource: Resource, name: str, timeout: float) -> None:
         """name: "Pod web", for messages."""
+        self._refuse_what_the_cluster_cannot_run(pod, name)
         self._kinds.add(resource.kind)
         body = json.loads(json.dumps(pod))
         body["metadata"]["namespace"] = self.namespace
@@ -230,6 +243,25 @@ class KubernetesSandbox:
             raise InfraError(f"the namespace {self.namespace} was not ready for {resource.kind}s within "
                              f"{timeout:g} s: {last.observed}", fix="raise --timeout-apply") from None
 
+    def _refuse_what_the_cluster_cannot_run(self, pod: dict[str, Any], name: str) -> None:
+        """Native sidecars need Kubernetes 1.29+ (SidecarContainers, beta and on by default from 1.29). An
+        older API server does not refuse them: it drops restartPolicy from init containers
+        (pkg/api/pod/util.go, dropDisabledFields), and the sidecar then runs as an ordinary init container
+        that never ends, so the Pod never starts. Said before applying, as the cluster's limit."""
+        spec = pod.get("spec")
+        if not isinstance(spec, dict):
+            return
+        sidecars = [c.get("name") for c in spec.get("initContainers") or []
+                    if isinstance(c, dict) and c.get("restartPolicy") == "Always"]
+        minor = server_minor(self.version)
+        if sidecars and minor is not None and minor < NATIVE_SIDECARS_SINCE:
+            raise InfraError(f"your cluster is too old for native sidecars (Kubernetes 1.{NATIVE_SIDECARS_SINCE}+): "
+                             f"{name} runs {', '.join(map(str, sidecars))} as initContainers with restartPolicy: "
+                             f"Always, and {self.description} runs Kubernetes {self.version}",
+                             tried=[f"creating {name} in {self.description}"],
+                             fix="grade on the grader's own kind cluster (--backend kind, Kubernetes "
+                                 "1.36), or upgrade the cluster; no points are lost")
+
     def read(self, kind: str, name: str) -> dict[str, Any] | None:
         resource = _resource(kind)
         return _request(f"read {kind} {name}", _get, self.api.api_client, resource.path(self.namespace, name),
@@ -240,13 +272,14 @@ class KubernetesSandbox:
         if not found:
             return None
         state = pod_state(found, self.api.api_client)
-        if any(c.reason == "ContainerCreating" for c in state.containers):
+        if any(c.reason in NOT_STARTED for c in (*state.containers, *state.init_containers)):
             state = self._with_pulls(state)
         return state
 
     def _with_pulls(self, state: PodState) -> PodState:
-        """ContainerCreating while the node pulls the image (events: Pulling without Pulled) is PULLING,
-        so that a deadline reached meanwhile is the machine's, not the student's."""
+        """A container not started yet (ContainerCreating, or PodInitializing for an init container) while
+        the node pulls its image (events: Pulling without Pulled) is PULLING, so that a deadline reached
+        meanwhile is the machine's, not the student's."""
         pulling: set[str] = set()
         for line in self.events(state.name):
             found = re.search(r'image "([^"]+)"', line)
@@ -254,14 +287,17 @@ class KubernetesSandbox:
                 pulling.add(found.group(1))
             elif found and " Pulled: " in line:
                 pulling.discard(found.group(1))
-        containers = tuple(dataclasses.replace(c, reason=PULLING, message=f"pulling {c.image} …")
-                           if c.reason == "ContainerCreating" and c.image in pulling else c
-                           for c in state.containers)
+
+        def marked(containers: tuple[ContainerState, ...]) -> tuple[ContainerState, ...]:
+            return tuple(dataclasses.replace(c, reason=PULLING, message=f"pulling {c.image} …")
+                         if c.reason in NOT_STARTED and c.image in pulling else c for c in containers)
+
         for image in sorted(pulling - self._told_pulling):
             self._told_pulling.add(image)
             if self._progress:
                 self._progress(f"pulling {image} … (the first run downloads it; this can take minutes)")
-        return dataclasses.replace(state, containers=containers)
+        return dataclasses.replace(state, containers=marked(state.containers),
+                                   init_containers=marked(state.init_containers))
 
     def exec(self, pod: str, container: str, argv: list[str], timeout: float) -> ExecResult:
         # stream() patches the client it is given: a fresh client per exec, never shared across threads
@@ -391,12 +427,51 @@ class KubernetesSandbox:
             text = _read_body(response.response, time.monotonic() + max(1.0, timeout)).decode("utf-8", "replace")
         except NETWORK_ERRORS as error:
             return HttpResponse(status=None, error=f"no answer: {error}")
-        if response.status in (502, 503) and '"kind":"Status"' in text.replace(" ", ""):
-            try:  # the API server could not reach the Pod: no HTTP answer from the Pod itself
-                return HttpResponse(status=None, error=json.loads(text).get("message", text))
-            except ValueError:
-                return HttpResponse(status=None, error=text[:200])
+        refusal = self._proxy_refusal(pod, port, response.status, text, "/" + path + (f"?{query}" if query else ""))
+        if refusal is not None:
+            return refusal
         return HttpResponse(status=response.status, body=text)
+
+    def _proxy_refusal(self, pod: str, port: int, status: int, text: str, path: str) -> HttpResponse | None:
+        """None when the answer is the Pod's own; "no answer" when the API server found nothing listening.
+
+        The pod proxy passes the Pod's answer through, whatever its status. The API server's own answers
+        are a v1 Status (apimachinery's responsewriters): 401/403 (RBAC on pods/proxy), 429 (API priority
+        and fairness), 500, and 502/503 when it could not reach the Pod (the proxy's "error trying to reach
+        service: dial tcp IP:PORT: ..."; k8s.io/apimachinery pkg/util/proxy, upgradeaware.go). Only a
+        refused connection says that nothing listens on the port, which is the student's; a dial timeout,
+        no route, or any other Status is the cluster's (InfraError naming it), never the Pod's answer.
+        A Pod's own server can answer with a Status too (to turn its check into "no points lost"): before it is
+        called the cluster's, the same request is made from inside the Pod by a grader-owned container."""
+        status_body = _status_body(text)
+        if status_body is None:
+            return None
+        message = str(status_body.get("message") or text[:200])
+        if "connection refused" in message:
+            return HttpResponse(status=None, error=message)
+        if self._pod_answers_so(pod, port, path, text):
+            return None  # the Pod's own server wrote that Status: its answer, judged as any other
+        raise InfraError(f"the API server of {self.description} answered for Pod {pod}:{port} itself "
+                         f"(HTTP {status}: {message}), not with the Pod's own answer",
+                         tried=[f"GET through the pod proxy of Pod {pod}, port {port}"],
+                         fix=_PROXY_FIX.get(status, "check that the cluster's control plane can reach its Pods "
+                                                    "(`kubectl get --raw /api/v1/namespaces/NS/pods/POD:PORT/proxy/`)"
+                                                    " and run again"))
+
+    def _pod_answers_so(self, pod: str, port: int, path: str, text: str) -> bool:
+        """True when the Pod itself answers the request with this body, asked from inside it by a grader-owned
+        ephemeral container (busybox nc: the raw answer, whatever its status; it shares the Pod's network);
+        False when it answers otherwise or cannot be asked. Compared byte for byte, not parsed."""
+        request = "GET %s HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n"
+        target = shlex.quote("/" + path.lstrip("/"))
+        script = f"printf '{request}' {target} | nc -w {REQUEST_TIMEOUT} 127.0.0.1 {int(port)}"
+        try:
+            inside = self._ephemeral_output(pod, script, f"ask Pod {pod} on port {port} from inside it",
+                                            REQUEST_TIMEOUT, limit_bytes=len(text.encode()) + 64 * 1024)
+        except InfraError:
+            return False
+        _, separator, body = inside.replace("\r\n", "\n").partition("\n\n")
+        return bool(separator) and body.strip() == text.strip()
 
     def tcp_open(self, pod: str, port: int, timeout: float) -> bool:
         """Only approximated through the pod proxy (any HTTP answer); the kubelet runs tcpSocket probes."""
@@ -406,39 +481,85 @@ class KubernetesSandbox:
         """An ephemeral container of the lab's busybox image mounts the volume read-only and prints its
         regular files (never following symlinks nor opening FIFOs); its logs are read through the API.
         Each file is introduced by a random separator the Pod's own programs cannot know."""
-        name, separator = f"grader-{uuid.uuid4().hex[:8]}", f"=={uuid.uuid4().hex}=="
+        separator = f"=={uuid.uuid4().hex}=="
         script = (f'cd /grader-volume && find . -type f | head -100 | while read -r f; do '
                   f'echo "{separator} $f"; tail -c {MAX_VOLUME_BYTES} "$f"; echo; done')
-        body = {"spec": {"ephemeralContainers": [{
-            "name": name, "image": self.PROBE_IMAGE, "command": ["sh", "-c", script],
-            "volumeMounts": [{"name": volume, "mountPath": "/grader-volume", "readOnly": True}],
-            "securityContext": {"allowPrivilegeEscalation": False}}]}}
-        what = f"read volume {volume} of Pod {pod}"
-        _request(what, self.api.patch_namespaced_pod_ephemeralcontainers, pod, self.namespace, body,
-                 _content_type="application/strategic-merge-patch+json")
-
-        def finished() -> None:
-            found = _request(what, self.api.read_namespaced_pod, pod, self.namespace)
-            statuses = {s.name: s for s in (found.status.ephemeral_container_statuses or [])} if found.status else {}
-            status = statuses.get(name)
-            if not (status and status.state and status.state.terminated):
-                raise NotYet("the grader's reader container has not finished")
-
-        try:
-            until(finished, timeout=timeout)
-        except NotYet as last:
-            raise InfraError(f"could not {what} within {timeout:g} s: {last.observed}", fix="raise --timeout-exec "
-                             "if the cluster is slow (it may still pull busybox:1.36)") from None
-        output = _request(what, self.api.read_namespaced_pod_log, pod, self.namespace, container=name,
-                          limit_bytes=100 * (MAX_VOLUME_BYTES + 4096)) or ""  # the script's 100 files, named
+        output = self._ephemeral_output(
+            pod, script, f"read volume {volume} of Pod {pod}", timeout, limit_bytes=100 * (MAX_VOLUME_BYTES + 4096),
+            mounts=[{"name": volume, "mountPath": "/grader-volume", "readOnly": True}])  # the script's 100 files
         files: dict[str, str] = {}
         for chunk in output.split(separator + " ./")[1:]:
             path, _, text = chunk.partition("\n")
             files[path] = text[:-1] if text.endswith("\n") else text
         return files
 
-    def image_digests(self, image: str) -> set[str] | None:
-        return None  # a cluster resolves a tag when it pulls: compare what runs (imageID) instead
+    def _ephemeral_output(self, pod: str, script: str, what: str, timeout: float, limit_bytes: int,
+                          mounts: list[dict[str, Any]] | None = None) -> str:
+        """What a grader-owned ephemeral container of the lab's busybox image prints running `script` inside the
+        Pod (its network; `mounts` of its volumes), read through the API: evidence from the grader's side where a
+        cluster gives no other way into a Pod."""
+        name = f"grader-{uuid.uuid4().hex[:8]}"
+        body = {"spec": {"ephemeralContainers": [{
+            "name": name, "image": self.PROBE_IMAGE, "command": ["sh", "-c", script], "volumeMounts": mounts or [],
+            "securityContext": {"allowPrivilegeEscalation": False}}]}}
+        _request(what, self.api.patch_namespaced_pod_ephemeralcontainers, pod, self.namespace, body,
+                 _content_type="application/strategic-merge-patch+json")
+        started: list[float] = []  # when the reader container left its waiting state (its image is there)
+        patched = time.monotonic()
+
+        def finished() -> None:
+            found = _request(what, self.api.read_namespaced_pod, pod, self.namespace)
+            statuses = {s.name: s for s in (found.status.ephemeral_container_statuses or [])} if found.status else {}
+            state = getattr(statuses.get(name), "state", None)
+            if state is not None and state.terminated:
+                return
+            waiting = state.waiting if state is not None else None
+            if state is not None and state.running and not started:
+                started.append(time.monotonic())
+            if waiting is not None and waiting.reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName") \
+                    and pull_is_fatal(self.PROBE_IMAGE, waiting.message or ""):
+                raise InfraError(f"the grader's own image {self.PROBE_IMAGE} cannot be pulled on {self.description}: "
+                                 f"{waiting.message or waiting.reason}",
+                                 fix="check the cluster's access to Docker Hub (or its mirror), then run again")
+            if started and time.monotonic() - started[0] > timeout:
+                raise NoTime(f"the grader's reader container ran for more than {timeout:g} s")
+            if waiting is None and not started and time.monotonic() - patched > timeout:
+                raise NoTime(f"the cluster did not start the grader's reader container within {timeout:g} s")
+            raise NotYet("the grader's reader container has not finished" + ("" if started else (
+                f" (waiting: {waiting.reason if waiting is not None else 'not started'}; the node may still "
+                f"pull {self.PROBE_IMAGE})")))
+
+        # The exec timeout counts from the reader's start: pulling busybox:1.36 the first time is the node's
+        # download (seconds to minutes), as a lab container's first pull is, and has the pull's own bound.
+        try:
+            until(finished, timeout=EPHEMERAL_PULL_TIMEOUT + timeout)
+        except (NotYet, NoTime) as last:
+            waited = EPHEMERAL_PULL_TIMEOUT + timeout if isinstance(last, NotYet) else timeout
+            raise InfraError(f"could not {what} within {waited:g} s: {last.observed}", fix="raise --timeout-exec "
+                             f"if the cluster is slow (it may still pull {self.PROBE_IMAGE})") from None
+        return _request(what, self.api.read_namespaced_pod_log, pod, self.namespace, container=name,
+                        limit_bytes=limit_bytes) or ""
+
+    def image_digests(self, image: str) -> AbstractSet[str] | None:
+        """The digests the cluster's nodes list for the image's tag (status.images: each image's repository
+        digests, then its tags; kubelet pkg/kubelet/nodestatus/setters.go, Images). None when no node lists
+        it (the kubelet refreshes that list every few tens of seconds, so a first pull may not be there yet)
+        or this context may not read nodes: what runs is then not judged by its digest."""
+        if image in self._known_digests:
+            return self._known_digests[image]
+        nodes = self._nodes()
+        if nodes is None:
+            return None
+        found: set[str] = set()
+        for node in nodes:
+            for entry in (node.get("status") or {}).get("images") or []:
+                names = [str(name) for name in entry.get("names") or []]
+                if any("@" not in name and images.same_reference(name, image) for name in names):
+                    found |= images.digests(names)
+        if not found:
+            return None
+        known = self._known_digests[image] = images.KnownDigests(found, image_ids=False)
+        return known
 
     def running_program(self, pod: str, container: str, image: str, program: str) -> None:
         """Not judged here: a cluster gives the grader no host /proc, and inside the Pod only the image's own
@@ -451,21 +572,57 @@ class KubernetesSandbox:
         None when this context may not list nodes (a namespace-bound account): the checks then assume
         the labels every Linux node carries, rather than failing every check that reads them."""
         if self._node_labels is None:
-            try:
-                nodes = _get(self.api.api_client, "/api/v1/nodes", _request_timeout=REQUEST_TIMEOUT) or {}
-            except ApiException as error:
-                if error.status in (401, 403, 404):
-                    self._node_labels = {}
-                    return None
-                raise _infra("list the nodes", error) from error
-            except NETWORK_ERRORS as error:
-                raise _infra("list the nodes", error) from error
+            nodes = self._nodes()
+            if nodes is None:
+                self._node_labels = {}
+                return None
             found: dict[str, set[str]] = {}
-            for node in nodes.get("items") or []:
+            for node in nodes:
                 for key, value in ((node.get("metadata") or {}).get("labels") or {}).items():
                     found.setdefault(key, set()).add(str(value))
             self._node_labels = {key: frozenset(values) for key, values in found.items()}
         return self._node_labels or None
+
+    def _nodes(self) -> list[dict[str, Any]] | None:
+        """The cluster's nodes as raw JSON; None when this context may not list them."""
+        try:
+            nodes = _get(self.api.api_client, "/api/v1/nodes", _request_timeout=REQUEST_TIMEOUT) or {}
+        except ApiException as error:
+            if error.status in (401, 403, 404):
+                return None
+            raise _infra("list the nodes", error) from error
+        except NETWORK_ERRORS as error:
+            raise _infra("list the nodes", error) from error
+        return list(nodes.get("items") or [])
+
+
+_PROXY_FIX = {
+    401: "the kubeconfig's credentials were refused: log in again (`kubectl --context ... get pods` must work)",
+    403: "this context may not use the pods/proxy subresource (RBAC): ask the cluster's admin, or grade on the "
+         "grader's own kind cluster (--backend kind)",
+    429: "the API server is overloaded (API priority and fairness): run again in a minute",
+}
+
+
+def _status_body(text: str) -> dict[str, Any] | None:
+    """The API server's v1 Status in a body, or None when the body is anything else (the Pod's own)."""
+    if '"Status"' not in text:
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(found, dict) and found.get("kind") == "Status" and found.get("apiVersion") == "v1":
+        return found
+    return None
+
+
+class NoTime(Exception):
+    """A wait whose own clock ran out before the overall deadline (not retried)."""
+
+    @property
+    def observed(self) -> str:
+        return str(self)
 
 
 # Bounds on what the grader reads from a Pod through the API (bytes): what a Pod prints or serves never grows
@@ -530,9 +687,10 @@ def _resource(kind: str) -> Resource:
 def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
     """One API call with a deadline; InfraError when it fails (None for a 404 when missing_ok).
 
-    Reads (read_*, list_*) are idempotent: a dropped connection, a 429 or a 5xx (a control plane
-    restarting, an overloaded API server) is retried for up to RIDE_OUT seconds before it is reported."""
-    reads = getattr(method, "__name__", "").startswith(("read_", "list_"))
+    A GET is safe to repeat (RFC 9110, section 9.2.2): a dropped connection, a 429 or a 5xx (a control
+    plane restarting, an overloaded API server) is retried for up to RIDE_OUT seconds before it is reported.
+    Writes are not: a create that reached the server before the connection dropped would come back 409."""
+    reads = _verb(method) == "GET"
     try:
         for attempt in Retrying(stop=stop_after_delay(RIDE_OUT if reads else 0),
                                 wait=wait_exponential(multiplier=0.2, max=2.0),
@@ -545,6 +703,15 @@ def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool
         raise _infra(what, error) from error
     except NETWORK_ERRORS as error:
         raise _infra(what, error) from error
+
+
+def _verb(method: Callable[..., Any]) -> str:
+    """The HTTP verb of a call: the raw helpers' own, or the generated client's by its name (read_* and
+    list_* are GETs, kubernetes-client/python's generated api/core_v1_api.py)."""
+    name = getattr(method, "__name__", "")
+    if name in RAW_VERBS:
+        return RAW_VERBS[name]
+    return "GET" if name.startswith(("read_", "list_")) else "WRITE"
 
 
 def _transient(error: BaseException) -> bool:
@@ -570,6 +737,9 @@ def _delete(api: client.ApiClient, path: str, options: dict[str, Any],
     return _raw(api, "DELETE", path, options, _request_timeout)
 
 
+RAW_VERBS = {_post.__name__: "POST", _get.__name__: "GET", _delete.__name__: "DELETE"}
+
+
 def _raw(api: client.ApiClient, method: str, path: str, body: dict[str, Any] | None, timeout: float) -> Any:
     """One API call with JSON in and out, no models: ApiException for an error status."""
     headers = {"Accept": "application/json", **({"Content-Type": "application/json"} if body is not None else {})}
@@ -587,21 +757,28 @@ def pod_state(pod: client.V1Pod, api: client.ApiClient) -> PodState:
     spec, metadata = pod.spec, pod.metadata
     assert spec is not None and metadata is not None, "the API server sends every Pod with both"
     statuses = {s.name: s for s in (pod.status.container_statuses or [])} if pod.status else {}
+    inits = {s.name: s for s in (pod.status.init_container_statuses or [])} if pod.status else {}
     containers = tuple(_container_state(c.name, c.image or "", statuses.get(c.name)) for c in spec.containers)
-    # native sidecars (initContainers with restartPolicy: Always) are containers of the Pod for every check
+    # native sidecars (initContainers with restartPolicy: Always) are containers of the Pod for every check;
+    # the other init containers run to completion first and are reported beside them, by name: while one
+    # of them fails, the containers only wait in PodInitializing
     sidecars = [c for c in spec.init_containers or [] if getattr(c, "restart_policy", None) == "Always"]
-    if sidecars and pod.status:
-        statuses.update({s.name: s for s in pod.status.init_container_statuses or []})
-        containers += tuple(_container_state(c.name, c.image or "", statuses.get(c.name)) for c in sidecars)
+    ordinary = [c for c in spec.init_containers or [] if getattr(c, "restart_policy", None) != "Always"]
+    containers += tuple(_container_state(c.name, c.image or "", inits.get(c.name)) for c in sidecars)
+    init_containers = tuple(_container_state(c.name, c.image or "", inits.get(c.name)) for c in ordinary)
     # what really runs: the runtime's image ID (repo@sha256:...), whatever the image string said
-    containers = tuple(replace(c, image_id=getattr(statuses.get(c.name), "image_id", "") or "") for c in containers)
+    ids = {**{name: getattr(s, "image_id", "") or "" for name, s in inits.items()},
+           **{name: getattr(s, "image_id", "") or "" for name, s in statuses.items()}}
+    containers = tuple(replace(c, image_id=ids.get(c.name, "")) for c in containers)
+    init_containers = tuple(replace(c, image_id=ids.get(c.name, "")) for c in init_containers)
     return PodState(name=metadata.name or "", phase=(pod.status.phase if pod.status else None) or "Pending",
                     labels=dict(metadata.labels or {}), spec=api.sanitize_for_serialization(spec),
-                    containers=containers, terminating=metadata.deletion_timestamp is not None)
+                    containers=containers, terminating=metadata.deletion_timestamp is not None,
+                    init_containers=init_containers)
 
 
 def _container_state(name: str, image: str, status: client.V1ContainerStatus | None) -> ContainerState:
-    if status is None or status.state is None:
+    if status is None or status.state is None:  # no status yet: the kubelet has not looked at the Pod
         return ContainerState(name, image, running=False, ready=False, reason="ContainerCreating")
     last = status.last_state.terminated if status.last_state else None
     restarts, exit_code = status.restart_count or 0, last.exit_code if last else None
@@ -627,17 +804,9 @@ def pull_is_fatal(image: str, message: str) -> bool:
     """True when a failed pull is the student's: an image the lab does not name, or a registry that
     says it does not exist. ImagePullBackOff's message ("Back-off pulling image ...") has no cause:
     for a lab image it is waited on, as the kubelet retries it."""
-    if normalized_image(image) not in {normalized_image(lab) for lab in LAB_IMAGES}:
+    if not any(images.same_reference(image, lab) for lab in LAB_IMAGES):
         return True
     return any(words in message.lower() for words in NO_SUCH_IMAGE)
-
-
-def normalized_image(image: str) -> str:
-    """nginx:1.25, docker.io/nginx:1.25 and docker.io/library/nginx:1.25 are the same image."""
-    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
-        if image.startswith(prefix):
-            image = image[len(prefix):]
-    return image[len("library/"):] if image.startswith("library/") else image
 
 
 def exec_status(error_channel: str) -> tuple[int, str]:
@@ -692,7 +861,7 @@ def cluster_problem(api: client.ApiClient) -> str | None:
     """
     nodes = _get(api, "/api/v1/nodes").get("items") or []
     if not nodes:
-        return "no node has registered"
+        return NO_NODE
     for node in nodes:
         conditions = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
         ready = conditions.get("Ready") or {}
@@ -706,6 +875,23 @@ def cluster_problem(api: client.ApiClient) -> str | None:
     return None
 
 
+NO_NODE = "no node has registered"
+# kind's network plugin, a DaemonSet in kube-system (kind: pkg/build/nodeimage/const_cni.go)
+KINDNET = "/apis/apps/v1/namespaces/kube-system/daemonsets/kindnet"
+
+
+def kindnet_installed(api: client.ApiClient) -> bool:
+    """Whether kind installed its network plugin (its step "Installing CNI" applies the kindnet DaemonSet):
+    False only when the API server says it does not exist (404), never on a passing error."""
+    try:
+        _get(api, KINDNET)
+    except ApiException as error:
+        return error.status != 404
+    except NETWORK_ERRORS:
+        return True
+    return True
+
+
 def reap_stale_namespaces(api: client.ApiClient, older_than: float) -> list[str]:
     """Delete the namespaces of runs that were killed (ours by label, started over older_than s ago)."""
     core, what = client.CoreV1Api(api), "remove the namespaces of killed runs"
@@ -716,6 +902,15 @@ def reap_stale_namespaces(api: client.ApiClient, older_than: float) -> list[str]
     for name in stale:
         _request(what, core.delete_namespace, name, missing_ok=True)
     return [f"namespace {name}" for name in stale]
+
+
+NATIVE_SIDECARS_SINCE = 29  # Kubernetes 1.29: SidecarContainers beta, on by default
+
+
+def server_minor(version: str) -> int | None:
+    """29 for v1.29.3, v1.29.3-gke.1 or 1.29+; None when the version says nothing."""
+    found = re.match(r"v?1\.(\d+)", version.strip())
+    return int(found.group(1)) if found else None
 
 
 def sandbox_namespace(lab_id: str, run_id: str) -> str:

@@ -133,8 +133,9 @@ class PodmanBackend:
 
         listed = _call(self.podman, "pod", "ps", "--filter", f"label={MANAGED_BY_LABEL}={MANAGED_BY}",
                        "--format", "json", timeout=30, what="list the pods of killed runs")
-        names = [pod["Name"] for pod in _json(listed.stdout) if stale(pod.get("Labels"))]
-        _remove_pods(self.podman, names)
+        pods = [pod for pod in _json(listed.stdout) if stale(pod.get("Labels"))]
+        names = [pod["Name"] for pod in pods]
+        _remove_pods(self.podman, names, stuck={pod["Name"] for pod in pods if _stuck_stopping(pod)})
         removed = [f"podman pod {name}" for name in names]
         listed = _call(self.podman, "network", "ls", "--filter", f"label={MANAGED_BY_LABEL}={MANAGED_BY}",
                        "--format", "json", timeout=30, what="list the networks of killed runs")
@@ -245,15 +246,17 @@ class PodmanSandbox:
                 self.kubelet.add(name, self.submitted[name]["spec"])
                 return
         error = _error_text(result.stderr)
-        self._note(name, error)
         _remove_pods(self.podman, [self._pod(name)])
         reason = _reason_for(error)
         if reason is None:
+            self._note(name, error)
             raise InfraError(f"podman could not start Pod {name} for a reason of the machine's, not of your YAML: "
                              f"{error}", tried=[f"podman kube play {played}"], fix=_machine_fix(error))
+        shown = without_machine_paths(error, self.workdir)  # the submission's failure: in a cluster's terms
+        self._note(name, shown)
         missing = {c.get("image", "") for c in pod["spec"].get("containers", [])
                    if not self._image_exists(c.get("image", ""))}
-        self.failed[name] = _failed_state(pod, error, missing, reason, only=_mounting(pod, error))
+        self.failed[name] = _failed_state(pod, shown, missing, reason, only=_mounting(pod, error))
 
     def state(self, pod: str) -> PodState | None:
         if pod in self.failed:
@@ -545,7 +548,7 @@ class PodmanSandbox:
                 except OSError:
                     continue
                 self.cgroups[pod] = candidate
-                self._note(pod, f"pids limit {podman_play.POD_PIDS_LIMIT} on {candidate} ({attempt})")
+                self._note(pod, f"pids limit {podman_play.POD_PIDS_LIMIT} ({attempt})")  # no path: the machine's
                 self._limit_memory(pod, cgroup)
                 return
             if attempt == "created" and infra:
@@ -573,7 +576,7 @@ class PodmanSandbox:
                 (candidate / name).write_text(limit)
             except OSError:
                 continue
-            self._note(pod, f"memory limit {limit} bytes for the whole Pod on {candidate}")
+            self._note(pod, f"memory limit {limit} bytes for the whole Pod")  # no path: the machine's
             return
         self._note(pod, "no memory limit for the whole Pod: its cgroup has no memory controller the grader can write")
 
@@ -901,22 +904,37 @@ def _call(podman: str, *args: str, timeout: float, what: str, limit: int = PODMA
 
 
 def _remove_pods(podman: str, names: list[str], timeout: float = 60, attempts: int = 3,
-                 stopped: bool = False) -> list[str]:
+                 stopped: bool = False, stuck: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """Stop at once and remove pods with their containers; missing ones are fine. `pod rm --force` can
     return while a crash-looping container restarts and keeps its pod: such pods are removed again.
     Returns the pods still there after the last attempt.
     Stopped first: podman 4.3's `pod rm --force -t 0` of a running pod takes 3.4 s, `pod stop -t 0` and then
     `pod rm` 0.3 s (measured with busybox `sleep`; two pods: 3.7 s against 0.5 s). `stopped`: the caller
-    has just stopped them."""
+    has just stopped them. `stuck`: pods with a container stuck in "stopping", which `pod stop` waits for
+    forever and only `pod rm --force` removes (see _stuck_stopping)."""
     for attempt in range(attempts):
         if not names:
             break
-        if attempt or not stopped:
-            _call(podman, "pod", "stop", "--ignore", "-t", "0", *names, timeout=timeout, what="stop pods")
+        stoppable = [name for name in names if name not in stuck]
+        if stoppable and (attempt or not stopped):
+            try:
+                _call(podman, "pod", "stop", "--ignore", "-t", "0", *stoppable, timeout=timeout, what="stop pods")
+            except InfraError:  # a container stuck in "stopping" (_stuck_stopping): `pod rm --force` removes it,
+                pass  # and a podman that answers nothing at all times out there too
         _call(podman, "pod", "rm", "--force", "--ignore", "-t", "0", *names, timeout=timeout, what="remove pods")
         names = [name for name in names
                  if _call(podman, "pod", "exists", name, timeout=30, what="look up a pod").returncode == 0]
     return names
+
+
+def _stuck_stopping(pod: dict[str, Any]) -> bool:
+    """A pod (as `pod ps --format json` lists it) with a container in podman's "stopping" state. When the
+    `podman stop` that set it and the container's conmon are both killed (a grading run and its podman
+    children killed at once, a machine shut down mid-run), podman 4.3 keeps the state for good: `pod stop`
+    then waits without end (seen: 100 s, spinning), `pod rm --force -t 0` kills and removes it in 3.5 s.
+    Fixed upstream after 4.3: podman-container-tools/podman pull request 23089, "Ensure that containers do
+    not get stuck in stopping" (issues 19629 and 11274)."""
+    return any(container.get("Status") == "stopping" for container in pod.get("Containers") or [])
 
 
 def _json(text: str) -> list[dict[str, Any]]:
@@ -946,6 +964,24 @@ def _error_text(stderr: str) -> str:
     lines = [line.strip() for line in _strip_noise(stderr).splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("Error:")]
     return " | ".join(errors or lines[-3:]) or "no error output"
+
+
+# Where podman keeps its configuration, storage and cgroups: files of the machine that grades, which a student
+# can neither see nor change. A cluster's status for the same mistake names none of them: the kubelet's waiting
+# message for ErrImagePull is the runtime's error, and its event "Failed to pull image ...", each about the image
+# (kubernetes/kubernetes, pkg/kubelet/images/image_manager.go); podman's short-name error also names
+# /etc/containers/registries.conf. Paths inside a container (`rootfs at "/etc/nginx"`) are the student's and stay.
+PODMAN_CONFIGURATION = re.compile(r'"?(?:/etc/containers|/usr/share/containers|(?:/root|/home/[^/\s"]+)/\.config/'
+                                  r'containers)/[^\s",;:]*"?')
+MACHINE_PATHS = re.compile(r'"?(?:/var/lib/containers|/var/run/containers|/run/containers|/run/libpod|/sys/fs/cgroup)'
+                           r'(?:/[^\s",;:]*)?"?')
+
+
+def without_machine_paths(error: str, workdir: Path) -> str:
+    """A start failure the submission caused, without the grading machine's files (the run's own folder included)."""
+    text = re.sub(rf'"?{re.escape(str(workdir))}(?:/[^\s",;:]*)?"?', "a folder of the grader's", error)
+    text = PODMAN_CONFIGURATION.sub("podman's configuration", text)
+    return MACHINE_PATHS.sub("a folder of podman's", text)
 
 
 def _failed_state(pod: dict[str, Any], error: str, missing_images: set[str], reason: str,

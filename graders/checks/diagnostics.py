@@ -6,6 +6,7 @@ import json
 import shlex
 from typing import Any, Mapping
 
+from graders import images
 from graders.backends.base import ContainerState, PodState
 from graders.errors import InfraError
 from graders.lab import ImageFacts
@@ -90,14 +91,9 @@ def _spec_container(spec: Mapping[str, Any], name: str) -> tuple[str, Mapping[st
     return None
 
 
-def _facts(images: Mapping[str, ImageFacts], image: str) -> ImageFacts | None:
-    def key(reference: str) -> str:  # nginx:1.25 and docker.io/library/nginx:1.25 are one image
-        reference = reference.split("@", 1)[0]
-        for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/"):
-            reference = reference.removeprefix(prefix)
-        return reference
-
-    return next((facts for name, facts in images.items() if key(name) == key(image)), None)
+def _facts(lab_images: Mapping[str, ImageFacts], image: str) -> ImageFacts | None:
+    """nginx:1.25 and docker.io/library/nginx:1.25 are one image (graders/images.py)."""
+    return next((facts for name, facts in lab_images.items() if images.same_reference(name, image)), None)
 
 
 def describe(state: PodState | None) -> str:
@@ -106,6 +102,10 @@ def describe(state: PodState | None) -> str:
         return "the Pod does not exist"
     ready = sum(1 for c in state.containers if c.ready)
     parts = [f"STATUS {state.phase}, READY {ready}/{len(state.containers)}"]
+    for init in state.init_containers:  # one not finished holds every container back (PodInitializing)
+        if init.reason != "Completed":
+            detail = init.reason or ("running" if init.running else "not started")
+            parts.append(f"init container {init.name}: {detail}" + (f" ({init.message})" if init.message else ""))
     for container in state.containers:
         if container.running and container.ready:
             continue

@@ -115,8 +115,7 @@ def _killed(run: LabRun, pod: str, state: PodState, container: ContainerState, p
         observed=(f"container {container.name}: the kubelet kills it"
                   + (" and starts it again, again and again" if restart else "") +
                   f": its {probe.kind} failed {probe.failure_threshold} times in a row ({probe.word} probe failed: "
-                  f"{reason or 'no answer'})" + ("" if kubelet.permanent(reason) else
-                                                 f", {container.restarts} restarts so far")),
+                  f"{reason or 'no answer'})"),  # no restart count: one mistake reads the same every time
         hint=_probe_hint(spec, probe, "the kubelet restarts a container whose " + probe.kind + " fails"),
         details=details(run, pod, [container.name]))
 

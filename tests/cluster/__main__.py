@@ -16,8 +16,10 @@ import yaml
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from tests.cluster import tables, watch
 from tests.cluster.api import Cluster
 from tests.cluster.faults import FAULTS, Faults
+from tests.cluster.responses import as_status
 
 CONTEXT = "fake-cluster"
 HOST = "127.0.0.1"
@@ -36,7 +38,8 @@ class Server:
         self.cluster = Cluster(faults)
         self.port = port
         self.down = False
-        self.app = web.Application(middlewares=[self.refuse_when_down])
+        self.app = web.Application(middlewares=[self.refuse_when_down, as_status, tables.as_table,
+                                                 watch.middleware(self.cluster.tombstones)])
         self.cluster.routes(self.app)
         self.runner = web.AppRunner(self.app, handler_cancellation=True)
         self.site: web.TCPSite | None = None

@@ -2,8 +2,8 @@
 with the real server's shapes, status codes and messages. Pods are played by kubelet.py.
 
 Not modelled: scheduling and nodes, Services beyond storing them (no endpoints, no traffic), RBAC and
-authentication (any token passes), watches, server-side apply, admission beyond the default
-ServiceAccount and LimitRange defaults.
+authentication (any token passes), watches, server-side apply. Admission: the default ServiceAccount,
+LimitRange defaults and max, PodSecurity's privileged and hostPath checks, ResourceQuota (admission.py).
 """
 
 from __future__ import annotations
@@ -16,18 +16,31 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from tests.cluster import discovery, openapi
 from tests.cluster.faults import Faults
 from tests.cluster.kubelet import Kubelet, Pod, now_iso
 from tests.cluster.pods import PodsApi
 from tests.cluster.responses import matches, merge, not_found, status
 from tests.cluster.validation import LABEL, LABEL_ERROR, invalid_message
+from tests.cluster.watch import Tombstones
 
-VERSION = {"major": "1", "minor": "28", "gitVersion": "v1.28.0-fake-cluster", "gitCommit": "", "gitTreeState": "clean",
-           "buildDate": "2026-11-25T00:00:00Z", "goVersion": "go1.21", "compiler": "gc", "platform": "linux/amd64"}
+# The version of kind v0.32's node image (graders/versions.py), as the grader's own cluster runs it; the
+# fault server-version serves another minor
+VERSION = {"major": "1", "minor": "36", "gitVersion": "v1.36.1-fake-cluster", "gitCommit": "", "gitTreeState": "clean",
+           "buildDate": "2026-11-25T00:00:00Z", "goVersion": "go1.25", "compiler": "gc", "platform": "linux/amd64"}
+
+
+def version_info(minor: str) -> dict[str, str]:
+    """/version of a server of Kubernetes 1.<minor> (its gitVersion is what clients and kubectl read)."""
+    if minor == VERSION["minor"]:
+        return VERSION
+    return {**VERSION, "minor": minor, "gitVersion": f"v1.{minor}.0-fake-cluster"}
 # Stored as sent (plural -> kind); LimitRange defaults apply to new Pods, the others just exist.
 NODE = "fake-cluster"  # the one node every Pod runs on (spec.nodeName)
 STORED = {"limitranges": "LimitRange", "resourcequotas": "ResourceQuota", "services": "Service",
           "configmaps": "ConfigMap"}
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+SCHEDULER_REASONS = ("Scheduled", "FailedScheduling")  # events the scheduler writes, not the kubelet
 
 
 class Cluster:
@@ -45,6 +58,12 @@ class Cluster:
         self.on_first_pod: Callable[[], Awaitable[None]] | None = None  # the api-down fault
         self.tasks: set[asyncio.Task] = set()
         self.pods_api = PodsApi(self)
+        self.minor = int(faults.server_version.split(".")[1])  # the definitions of the version it plays
+        self.started = now_iso()
+        self.tombstones = Tombstones()  # deleted objects, for a watch that starts after the deletion
+        for name in SYSTEM_NAMESPACES:  # what every cluster starts with; `kubectl apply` uses `default`
+            self.add_namespace(name, {})
+            self.sa_ready_at[name] = 0.0  # their ServiceAccounts exist before anyone asks
 
     # -- helpers ------------------------------------------------------------------------------------
     def metadata(self, name: str, namespace: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -73,13 +92,15 @@ class Cluster:
                 events.append(event)
                 return
         metadata = self.metadata(f"{pod.name}.{uuid.uuid4().hex[:16]}", pod.namespace)
+        component = "default-scheduler" if reason in SCHEDULER_REASONS else "kubelet"
+        source = {"component": component, **({"host": NODE} if component == "kubelet" else {})}
         events.append({"apiVersion": "v1", "kind": "Event", "metadata": metadata,
                        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod.name,
                                           "namespace": pod.namespace, "uid": pod.obj["metadata"]["uid"]},
                        "reason": reason, "message": message, "type": kind, "count": 1,
-                       "source": {"component": "kubelet", "host": "fake-cluster"},
+                       "source": source,
                        "firstTimestamp": metadata["creationTimestamp"], "lastTimestamp": metadata["creationTimestamp"],
-                       "reportingComponent": "kubelet", "reportingInstance": "fake-cluster"})
+                       "reportingComponent": component, "reportingInstance": source.get("host", "")})
 
     async def body(self, request: web.Request) -> dict[str, Any] | None:
         try:
@@ -87,6 +108,27 @@ class Cluster:
         except ValueError:
             return None
         return found if isinstance(found, dict) else None
+
+    def fields_match(self, obj: dict[str, Any], selector: str | None) -> bool:
+        """An equality field selector (`metadata.name=web,status.phase!=Failed`), as kubectl wait sends."""
+        for term in filter(None, (selector or "").split(",")):
+            negated = "!=" in term
+            key, _, value = term.replace("!=", "=").replace("==", "=").partition("=")
+            found = self._field(obj, key.strip())
+            if (str(found) if found not in ({}, None) else "") == value.strip():
+                if negated:
+                    return False
+            elif not negated:
+                return False
+        return True
+
+    def gone(self, resource: str, ns: str | None, obj: dict[str, Any]) -> None:
+        """An object was removed: a tombstone under the lists it was in, for watches (watch.py)."""
+        self.version += 1
+        obj = {**obj, "metadata": {**obj.get("metadata", {}), "resourceVersion": str(self.version)}}
+        for path in ([f"/api/v1/namespaces/{ns}/{resource}", f"/api/v1/{resource}"] if ns else
+                     [f"/api/v1/{resource}"]):
+            self.tombstones.add(self.version, path, obj)
 
     def namespace_gate(self, ns: str, kind: str, name: str) -> web.Response | None:
         """NamespaceLifecycle admission: a missing namespace is 404, a terminating one 403."""
@@ -99,28 +141,37 @@ class Cluster:
         return None
 
     # -- discovery ------------------------------------------------------------------------------------
-    async def list_nodes(self, request: web.Request) -> web.Response:
-        """One node, labelled as kind's node is (the grader reads them for nodeSelector)."""
+    def node(self) -> dict[str, Any]:
+        """The one node, labelled as kind's node is (the grader reads them for nodeSelector), Ready, with
+        what `kubectl get nodes` prints of it (its conditions, kubelet version, address)."""
         labels = {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": NODE}
-        return web.json_response({"kind": "NodeList", "apiVersion": "v1", "items": [
-            {"kind": "Node", "apiVersion": "v1", "metadata": {"name": NODE, "labels": labels}}]})
+        return {"kind": "Node", "apiVersion": "v1",
+                "metadata": {"name": NODE, "labels": labels, "uid": str(uuid.uuid5(uuid.NAMESPACE_DNS, NODE)),
+                             "resourceVersion": "1", "creationTimestamp": self.started},
+                "spec": {}, "status": {
+                    "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                    "message": "kubelet is posting ready status", "lastHeartbeatTime": self.started,
+                                    "lastTransitionTime": self.started}],
+                    "addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
+                                  {"type": "Hostname", "address": NODE}],
+                    "nodeInfo": {"kubeletVersion": self.served_version()["gitVersion"], "osImage": "podman",
+                                 "kernelVersion": "", "containerRuntimeVersion": "podman://",
+                                 "operatingSystem": "linux", "architecture": "amd64"},
+                    "images": self.kubelet.node_images()}}  # every image the kubelet pulled
+
+    async def list_nodes(self, request: web.Request) -> web.Response:
+        return self.listing("NodeList", [self.node()])
+
+    async def get_node(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return web.json_response(self.node()) if name == NODE else not_found("nodes", name)
+
+    def served_version(self) -> dict[str, str]:
+        """/version: the Kubernetes version this server plays (the server-version fault chooses another)."""
+        return version_info(self.faults.server_version.split(".")[1])
 
     async def get_version(self, request: web.Request) -> web.Response:
-        return web.json_response(VERSION)
-
-    async def get_api(self, request: web.Request) -> web.Response:
-        return web.json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-            {"clientCIDR": "0.0.0.0/0", "serverAddress": request.host}]})
-
-    async def get_api_v1(self, request: web.Request) -> web.Response:
-        names = ["namespaces", "pods", "pods/log", "pods/exec", "pods/proxy", "pods/ephemeralcontainers", "events",
-                 "serviceaccounts", *STORED]
-        resources = [{"name": n, "singularName": "", "namespaced": n != "namespaces", "kind": STORED.get(n, n.title()),
-                      "verbs": ["create", "delete", "get", "list"]} for n in names]
-        return web.json_response({"kind": "APIResourceList", "groupVersion": "v1", "resources": resources})
-
-    async def get_apis(self, request: web.Request) -> web.Response:
-        return web.json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
+        return web.json_response(self.served_version())
 
     # -- namespaces ---------------------------------------------------------------------------------
     async def create_namespace(self, request: web.Request) -> web.Response:
@@ -137,14 +188,16 @@ class Cluster:
                           name=str(name or ""), kind="Namespace", causes=[cause])
         if name in self.namespaces:
             return status(409, "AlreadyExists", f'namespaces "{name}" already exists', name=name, kind="namespaces")
-        labels = {**((body.get("metadata") or {}).get("labels") or {}), "kubernetes.io/metadata.name": name}
+        return web.json_response(self.add_namespace(name, body.get("metadata") or {}), status=201)
+
+    def add_namespace(self, name: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        labels = {**(metadata.get("labels") or {}), "kubernetes.io/metadata.name": name}
         namespace = {"apiVersion": "v1", "kind": "Namespace",
-                     "metadata": self.metadata(name, labels=labels,
-                                               annotations=(body.get("metadata") or {}).get("annotations") or {}),
+                     "metadata": self.metadata(name, labels=labels, annotations=metadata.get("annotations") or {}),
                      "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
         self.namespaces[name] = namespace
         self.sa_ready_at[name] = time.monotonic() + self.faults.sa_delay
-        return web.json_response(namespace, status=201)
+        return namespace
 
     async def list_namespaces(self, request: web.Request) -> web.Response:
         selector = request.query.get("labelSelector")
@@ -174,6 +227,8 @@ class Cluster:
         if namespace["status"]["phase"] != "Terminating":
             namespace["status"]["phase"] = "Terminating"
             namespace["metadata"]["deletionTimestamp"] = now_iso()
+            self.version += 1
+            namespace["metadata"]["resourceVersion"] = str(self.version)
             self.background(self._finish_namespace(ns))
         return web.json_response(namespace)
 
@@ -189,7 +244,9 @@ class Cluster:
             del self.stored[key]
         self.events.pop(ns, None)
         self.sa_ready_at.pop(ns, None)
-        self.namespaces.pop(ns, None)
+        gone = self.namespaces.pop(ns, None)
+        if gone:
+            self.gone("namespaces", None, gone)
 
     # -- service accounts ---------------------------------------------------------------------------
     def default_sa_ready(self, ns: str) -> bool:
@@ -213,9 +270,8 @@ class Cluster:
 
     # -- events ---------------------------------------------------------------------------------------
     async def list_events(self, request: web.Request) -> web.Response:
-        fields = dict(term.split("=", 1) for term in request.query.get("fieldSelector", "").split(",") if "=" in term)
         items = [e for e in self.events.get(request.match_info["ns"], [])
-                 if all(self._field(e, key) == value for key, value in fields.items())]
+                 if self.fields_match(e, request.query.get("fieldSelector"))]
         return self.listing("EventList", items)
 
     @staticmethod
@@ -265,10 +321,11 @@ class Cluster:
         pods = self.pods_api
         stored = "/api/v1/namespaces/{ns}/{resource:" + "|".join(STORED) + "}"
         pod = "/api/v1/namespaces/{ns}/pods/{name}"
+        discovery.routes(app)
+        openapi.routes(app, self.minor)
         app.add_routes([
             web.get("/version", self.get_version), web.get("/version/", self.get_version),
-            web.get("/api/v1/nodes", self.list_nodes),
-            web.get("/api", self.get_api), web.get("/api/v1", self.get_api_v1), web.get("/apis", self.get_apis),
+            web.get("/api/v1/nodes", self.list_nodes), web.get("/api/v1/nodes/{name}", self.get_node),
             web.post("/api/v1/namespaces", self.create_namespace), web.get("/api/v1/namespaces", self.list_namespaces),
             web.get("/api/v1/namespaces/{ns}", self.get_namespace),
             web.patch("/api/v1/namespaces/{ns}", self.patch_namespace),
@@ -280,7 +337,7 @@ class Cluster:
             web.get(stored + "/{name}", self.get_stored), web.delete(stored + "/{name}", self.delete_stored),
             web.post("/api/v1/namespaces/{ns}/pods", pods.create), web.get("/api/v1/namespaces/{ns}/pods", pods.list),
             web.get("/api/v1/pods", pods.list),
-            web.get(pod, pods.get), web.delete(pod, pods.delete),
+            web.get(pod, pods.get), web.delete(pod, pods.delete), web.patch(pod, pods.patch),
             web.get(pod + "/log", pods.log),
             web.get(pod + "/exec", pods.exec), web.post(pod + "/exec", pods.exec),
             web.patch(pod + "/ephemeralcontainers", pods.ephemeral),

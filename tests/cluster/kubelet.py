@@ -8,6 +8,19 @@ Where it follows the kubelet rather than `podman kube play` (see /work/shared/EN
   kubelet's back-off (first restart at once, then 10 s, 20 s, ... 300 s), so CrashLoopBackOff,
   restartCount and lastState are real.
 - No host ports, emptyDir as a bind mount of a fresh directory, annotations and probes stripped.
+- Init containers: their images are pulled one after the other before anything is played; one that
+  cannot be pulled keeps the Pod Pending, every container waiting in PodInitializing (the kubelet's
+  default waiting reason in a Pod with init containers: pkg/kubelet/kubelet_pods.go,
+  convertToAPIContainerStatuses). podman runs the ordinary ones to completion before the containers
+  (init type "always", so that they stay to be looked at); they are reported in initContainerStatuses.
+  One that exits non-zero is not restarted here (a kubelet would, with its back-off): it reads
+  CrashLoopBackOff, or the Pod is Failed under restartPolicy Never.
+- Native sidecars (init containers with restartPolicy: Always, Kubernetes 1.29+): podman 4.3 cannot run
+  them as init containers, so they are played as containers started before the others, reported in
+  initContainerStatuses, started and ready once running (unless a readinessProbe says otherwise), and
+  restarted as containers under restartPolicy Always are.
+- Every pulled image is listed in the node's status.images, by repository digest then tag, and each
+  container's imageID comes in the form the fault image-id chooses (containerd's forms).
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ import yaml
 
 from graders.backends import podman_play
 from graders.backends.podman import OWNER_FILE, _error_text, _reason_for, owner_labels, remove_tree
+from tests.cluster.defaults import qos_class
 from tests.cluster.faults import NODE_BACKOFF, Faults
 from tests.cluster.podman import podman, remove_pods
 from tests.cluster.probes import probe
@@ -82,8 +96,11 @@ class Container:
     restart_at: float | None = None
     backoff: float = BACKOFF_START  # before its next restart (the restart-backoff fault sets where it starts)
     ephemeral: bool = False  # an ephemeral container: never restarted
+    init: bool = False  # an ordinary init container: runs to completion, never restarted here
+    sidecar: bool = False  # a native sidecar (an init container with restartPolicy: Always)
     spec: dict[str, Any] = field(default_factory=dict)
     probe_ready: bool = False  # the readinessProbe's last verdict (ready needs one success)
+    runs_began: list[float] = field(default_factory=list)  # when each restart began (the first run: at play)
     prober: asyncio.Task | None = None
 
     @property
@@ -105,6 +122,10 @@ class Container:
             found["containerID"] = f"podman://{self.container_id}"
         return found
 
+    def restart_policy(self, pod_policy: str) -> str:
+        """A native sidecar is always restarted, whatever the Pod's restartPolicy."""
+        return "Always" if self.sidecar else pod_policy
+
 
 @dataclass
 class Pod:
@@ -113,6 +134,8 @@ class Pod:
     containers: dict[str, Container]
     infra_id: str = ""
     ephemeral: dict[str, Container] = field(default_factory=dict)
+    ip: str = ""  # the infra container's address on podman's network, once played
+    inits: dict[str, Container] = field(default_factory=dict)  # the init containers, native sidecars too
     deleting: bool = False
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -129,26 +152,46 @@ class Pod:
         return self.obj["spec"].get("restartPolicy") or "Always"
 
     def status(self) -> dict[str, Any]:
-        specs = {c["name"]: c for c in self.obj["spec"]["containers"]}
+        specs = {c["name"]: c for c in self.obj["spec"]["containers"] + self.obj["spec"].get("initContainers", [])}
         statuses = [c.status(specs[c.name].get("image", "")) for c in self.containers.values()]
-        ready = all(c.ready for c in self.containers.values())
+        ready = all(c.ready for c in self.containers.values()) and all(c.ready for c in self.sidecars())
         created = self.obj["metadata"]["creationTimestamp"]
         condition = lambda kind, ok: {"type": kind, "status": "True" if ok else "False",  # noqa: E731
                                       "lastProbeTime": None, "lastTransitionTime": created}
-        found = {"phase": self.phase(), "hostIP": "127.0.0.1", "startTime": created, "qosClass": "BestEffort",
-                 "conditions": [condition("PodScheduled", True), condition("Initialized", True),
+        found = {"phase": self.phase(), "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}],
+                 **({"podIP": self.ip, "podIPs": [{"ip": self.ip}]} if self.ip else {}),
+                 "startTime": created, "qosClass": qos_class(self.obj["spec"]),
+                 "conditions": [condition("PodScheduled", True), condition("Initialized", self.initialized()),
                                 condition("ContainersReady", ready), condition("Ready", ready)],
                  "containerStatuses": statuses}
+        if self.inits:
+            found["initContainerStatuses"] = [c.status(specs[c.name].get("image", "")) for c in self.inits.values()]
         if self.ephemeral:
             found["ephemeralContainerStatuses"] = [{**c.status(c.image), "ready": False}
                                                    for c in self.ephemeral.values()]
         return found
 
+    def sidecars(self) -> list[Container]:
+        return [c for c in self.inits.values() if c.sidecar]
+
+    def initialized(self) -> bool:
+        """Every ordinary init container completed, every native sidecar started."""
+        return all((c.state == "running") if c.sidecar else bool(c.terminated and c.terminated.get("exitCode") == 0)
+                   for c in self.inits.values())
+
     def any_container(self, name: str) -> Container | None:
-        return self.containers.get(name) or self.ephemeral.get(name)
+        return self.containers.get(name) or self.inits.get(name) or self.ephemeral.get(name)
+
+    def watched(self) -> list[Container]:
+        """Every container the monitor looks at."""
+        return [*self.containers.values(), *self.inits.values(), *self.ephemeral.values()]
 
     def phase(self) -> str:
-        """The kubelet's getPhase: a waiting container that never ran keeps the Pod Pending."""
+        """The kubelet's getPhase: a waiting container that never ran keeps the Pod Pending, and so does an
+        init container that has not completed (a failed one makes the Pod Failed under Never)."""
+        if not self.initialized():
+            failed = any(c.init and c.terminated and c.terminated.get("exitCode") != 0 for c in self.inits.values())
+            return "Failed" if failed and self.policy == "Never" else "Pending"
         running = pending = stopped = succeeded = 0
         for c in self.containers.values():
             if c.state == "running":
@@ -201,6 +244,7 @@ class Kubelet:
         # whose it is, as a grading run's work folder says: tests that share the machine tell it apart
         (self.workdir / OWNER_FILE).write_text(json.dumps(owner_labels()))
         self.pods: dict[str, Pod] = {}  # podman name -> Pod
+        self.images: dict[str, list[str]] = {}  # image ID -> its names on the node (status.images)
         self._count = 0
         self._monitor: asyncio.Task | None = None
         self._looking = asyncio.Lock()
@@ -209,10 +253,15 @@ class Kubelet:
     def start(self, obj: dict[str, Any]) -> Pod:
         self._count += 1
         name = f"fc{self.sid}-{self._count}-{obj['metadata']['name']}"
+        waiting = "PodInitializing" if obj["spec"].get("initContainers") else "ContainerCreating"
         containers = {c["name"]: Container(c["name"], c.get("image", ""), f"{name}-{c['name']}", spec=c,
-                                           backoff=self.faults.restart_backoff)
+                                           backoff=self.faults.restart_backoff, reason=waiting)
                       for c in obj["spec"]["containers"]}
-        pod = Pod(obj, name, containers)
+        inits = {c["name"]: Container(c["name"], c.get("image", ""), f"{name}-{c['name']}", spec=c, reason=waiting,
+                                      backoff=self.faults.restart_backoff, sidecar=c.get("restartPolicy") == "Always",
+                                      init=c.get("restartPolicy") != "Always")
+                 for c in obj["spec"].get("initContainers") or []}
+        pod = Pod(obj, name, containers, inits=inits)
         self.pods[name] = pod
         pod.tasks.append(asyncio.create_task(self._run(pod)))
         if self._monitor is None:
@@ -258,6 +307,9 @@ class Kubelet:
         if unmountable:  # the Pod stays ContainerCreating, as on a node
             self.emit(pod, "Warning", "FailedMount", f"MountVolume.SetUp failed for volume {unmountable}")
             return
+        for init in pod.inits.values():  # one after the other, each before it starts
+            if not await self._pull(pod, init):
+                return  # the Pod stays Pending: every container waits in PodInitializing
         pulled = await asyncio.gather(*(self._pull(pod, c) for c in pod.containers.values()))
         ready = []
         for c, ok in zip(pod.containers.values(), pulled, strict=True):
@@ -290,8 +342,7 @@ class Kubelet:
                 code, out, err = await podman("image", "inspect", "--format", "{{.Id}} {{.Digest}}", c.image)
                 if code == 0:
                     image_id, _, digest = out.strip().partition(" ")
-                    repository = full_image(c.image).rsplit(":", 1)[0]
-                    c.image_id = f"{repository}@{digest}" if digest.startswith("sha256:") else f"sha256:{image_id}"
+                    c.image_id = self._image_id(c.image, image_id, digest)
                     c.pulled = True
                     seconds = time.monotonic() - began
                     self.emit(pod, "Normal", "Pulled", f'Successfully pulled image "{c.image}" in {seconds:.3f}s')
@@ -309,6 +360,33 @@ class Kubelet:
                 return False
             await self._pull_failed(pod, c, error, backoff, once=True)
             backoff = min(backoff * 2, BACKOFF_MAX)
+
+    def _image_id(self, image: str, image_id: str, digest: str) -> str:
+        """The container's imageID, as containerd's CRI reports it: the image's first digest reference, or
+        its image ID when it has none (containerd, internal/cri: container status imageRef, and
+        GetRepoDigestAndTag on pull). The fault image-id picks the form; the node lists the same names."""
+        tag = full_image(image.split("@", 1)[0])
+        repository = tag.rsplit(":", 1)[0] if ":" in tag.rsplit("/", 1)[-1] else tag
+        form = self.faults.image_id if digest.startswith("sha256:") else "bare"
+        if form == "import":  # ctr images import --digests (kind load), containerd 2.3: kind #4184
+            reference = f"docker.io/library/import-2026-01-31@{digest}"
+        elif form == "registry-1":
+            repository = repository.replace("docker.io/", "registry-1.docker.io/", 1)
+            tag = tag.replace("docker.io/", "registry-1.docker.io/", 1)
+            reference = f"{repository}@{digest}"
+        elif form == "repo":
+            reference = f"{repository}@{digest}"
+        else:
+            reference = ""
+        # the node's status.images: repository digests, then tags (kubelet nodestatus/setters.go, Images)
+        self.images[image_id] = [*([reference] if reference else []), tag]
+        if form != "repo":
+            fired("image-id", f"{image} reported as {reference or f'sha256:{image_id}'}")
+        return reference or f"sha256:{image_id}"
+
+    def node_images(self) -> list[dict[str, Any]]:
+        """The node's status.images: every image this kubelet pulled."""
+        return [{"names": names, "sizeBytes": 0} for names in self.images.values()]
 
     async def _pull_failed(self, pod: Pod, c: Container, error: str, backoff: float, once: bool = False) -> None:
         """ErrImagePull, then ImagePullBackOff for the back-off; for ever unless `once`."""
@@ -332,7 +410,7 @@ class Kubelet:
         played = self._playable(pod, {c.name for c in containers})
         path = self.workdir / f"{pod.podman_name}.yaml"
         path.write_text(yaml.safe_dump(played))
-        code, _, err = await podman("kube", "play", str(path), timeout=120)
+        code, played_ids, err = await podman("kube", "play", str(path), timeout=120)
         if code != 0:
             print(f"fake-cluster: podman kube play {pod.podman_name} failed: {err.strip()}", flush=True)
             await remove_pods([pod.podman_name])
@@ -341,8 +419,19 @@ class Kubelet:
                 c.reason, c.message = reason, message
             self.emit(pod, "Warning", "Failed", f"Error: {message}")
             return
-        _, out, _ = await podman("pod", "inspect", "--format", "{{.InfraContainerID}}", pod.podman_name)
-        pod.infra_id = out.strip()
+        # the Pod's IP is its infra container's: one inspect of it by name (`kube play` prints the pod's ID)
+        lines = played_ids.split()
+        pod_id = lines[lines.index("Pod:") + 1] if "Pod:" in lines[:-1] else ""
+        _, out, _ = await podman("container", "inspect", "--format", "{{.Id}} {{range .NetworkSettings.Networks}}"
+                                 "{{.IPAddress}} {{end}}", f"{pod_id[:12]}-infra") if pod_id else (1, "", "")
+        if not out.strip():  # no ID printed: ask the pod
+            _, out, _ = await podman("pod", "inspect", "--format", "{{.InfraContainerID}}", pod.podman_name)
+        pod.infra_id, *addresses = out.split() or [""]
+        pod.ip = addresses[0] if addresses else ""
+        for c in pod.inits.values():
+            c.played = True
+            self.emit(pod, "Normal", "Created", f"Created container {c.name}")
+            self.emit(pod, "Normal", "Started", f"Started container {c.name}")
         for c in containers:
             c.played = True
             self.emit(pod, "Normal", "Created", f"Created container {c.name}")
@@ -351,7 +440,16 @@ class Kubelet:
 
     def _playable(self, pod: Pod, names: set[str]) -> dict[str, Any]:
         spec = copy.deepcopy(pod.obj["spec"])
-        spec["containers"] = [c for c in spec["containers"] if c["name"] in names]
+        inits = spec.pop("initContainers", None) or []
+        # native sidecars: podman 4.3 cannot run an init container that keeps running (play would wait for
+        # it for ever), so they are played as containers, started before the others
+        sidecars = [c for c in inits if c.get("restartPolicy") == "Always"]
+        ordinary = [c for c in inits if c.get("restartPolicy") != "Always"]
+        for c in sidecars:
+            c.pop("restartPolicy")
+        spec["containers"] = sidecars + [c for c in spec["containers"] if c["name"] in names]
+        if ordinary:
+            spec["initContainers"] = ordinary
         # the ServiceAccount token volume the API server added: nothing serves tokens here
         spec["volumes"] = [v for v in spec.get("volumes") or [] if not v["name"].startswith(TOKEN_VOLUME)]
         for c in spec["containers"] + spec.get("initContainers", []):
@@ -362,6 +460,8 @@ class Kubelet:
             podman_play.expand_container(c)  # the kubelet expands $(VAR) in command and args; podman 4.3 does not
             podman_play.bound_resources(c)  # memory and CPU limits, as the run's LimitRange caps them on a cluster
         spec["restartPolicy"] = "Never"  # restarts are this kubelet's, with back-off
+        # a Pod's hostname is its name (the kubelet's GeneratePodHostNameAndDomain), not the played copy's
+        spec.setdefault("hostname", pod.name)
         for volume in spec.get("volumes") or []:
             # emptyDir: a fresh directory (podman's anonymous volume copies the image's files in);
             # hostPath: the node's path, and the node here is not this machine: a fresh directory too
@@ -370,15 +470,20 @@ class Kubelet:
                 path.mkdir(parents=True, exist_ok=True)
                 volume.pop("emptyDir", None)
                 volume["hostPath"] = {"path": str(path), "type": "Directory"}
-        return {"apiVersion": "v1", "kind": "Pod",
-                # the owner: a parallel test worker's leftover check ignores the Pods of a live fake cluster
-                "metadata": {"name": pod.podman_name, "labels": {SERVER_LABEL: self.sid, **owner_labels()}},
-                "spec": spec}
+        metadata: dict[str, Any] = {"name": pod.podman_name, "labels": {SERVER_LABEL: self.sid, **owner_labels()}}
+        if spec.get("initContainers"):  # kept after they ran, to be looked at ("once" removes them)
+            metadata["annotations"] = {podman_play.INIT_CONTAINER_TYPE: "always"}
+        # the owner: a parallel test worker's leftover check ignores the Pods of a live fake cluster
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
 
     async def add_ephemeral(self, pod: Pod, spec: dict[str, Any]) -> None:
         """An ephemeral container (kubectl debug): run in the Pod, with the emptyDir mounts it names."""
         c = Container(spec["name"], spec.get("image", ""), f"{pod.podman_name}-{spec['name']}", ephemeral=True)
         pod.ephemeral[c.name] = c
+        if self.faults.ephemeral_pull_slow:  # the node's first pull of the image: ContainerCreating meanwhile
+            self.emit(pod, "Normal", "Pulling", f'Pulling image "{c.image}"')
+            fired("ephemeral-pull-slow", f"pulling {c.image} for {c.name} takes {self.faults.ephemeral_pull_slow:g} s")
+            await asyncio.sleep(self.faults.ephemeral_pull_slow)
         if not await self._pull(pod, c):
             return
         argv = ["run", "-d", "--pod", pod.podman_name, "--name", c.podman_name, "--label", f"{SERVER_LABEL}={self.sid}"]
@@ -426,7 +531,7 @@ class Kubelet:
     async def refresh(self, pod: Pod) -> None:
         """Look at one Pod's containers now: a status read must not lag behind a container that exited
         (podman's backend reads live too, and the verdict table must not depend on the monitor's beat)."""
-        if any(c.played for c in pod.containers.values()) and not pod.deleting:
+        if any(c.played for c in pod.watched()) and not pod.deleting:
             await self._look(f"^{pod.podman_name}-", [pod])
 
     async def _look(self, prefix: str | None = None, pods: list[Pod] | None = None) -> None:
@@ -439,7 +544,7 @@ class Kubelet:
             for pod in pods if pods is not None else list(self.pods.values()):
                 if pod.deleting:
                     continue
-                for c in [*pod.containers.values(), *pod.ephemeral.values()]:
+                for c in pod.watched():
                     if c.played and c.podman_name in seen:
                         await self._observe(pod, c, seen[c.podman_name])
 
@@ -463,9 +568,17 @@ class Kubelet:
             code = int(entry.get("ExitCode") or 0)
             ended = entry.get("ExitedAt")
             term = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                    "startedAt": c.started_at or now_iso(), "finishedAt": now_iso(float(ended) if ended else None),
+                    # a run too short to be seen running (an init container) began when podman says
+                    "startedAt": c.started_at or now_iso(float(started) if started.isdigit() else None),
+                    "finishedAt": now_iso(float(ended) if ended else None),
                     "containerID": f"podman://{c.container_id}"}
-            if c.ephemeral or pod.policy == "Never" or (pod.policy == "OnFailure" and code == 0):
+            policy = c.restart_policy(pod.policy)
+            if c.init and code != 0 and policy != "Never":  # not restarted here (see the module's docstring)
+                c.last_terminated, c.state, c.reason = term, "waiting", "CrashLoopBackOff"
+                c.message = f"back-off {c.backoff:g}s restarting failed container={c.name} pod={pod.name}_" \
+                            f"{pod.namespace}({pod.obj['metadata']['uid']})"
+                return
+            if c.ephemeral or c.init or policy == "Never" or (policy == "OnFailure" and code == 0):
                 c.state, c.terminated = "terminated", term
                 return
             c.last_terminated, c.state = term, "waiting"
@@ -483,6 +596,7 @@ class Kubelet:
                 c.backoff = min(c.backoff * 2, BACKOFF_MAX)
         if c.restart_at is not None and time.monotonic() >= c.restart_at and not pod.deleting:
             c.restart_at = None
+            c.runs_began.append(time.time())  # before any line of the new run: logs tell runs apart by it
             code, _, err = await podman("start", c.podman_name)
             if code == 0:
                 c.restart_count += 1

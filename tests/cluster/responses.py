@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 
 def status(code: int, reason: str, message: str, **details: Any) -> web.Response:
@@ -45,3 +46,15 @@ def merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
             merge(target[key], value)
         else:
             target[key] = value
+
+
+@web.middleware
+async def as_status(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A path or method this server has no handler for, answered as the API server does: a Status,
+    which kubectl reads (`Error from server (NotFound): the server could not find the requested resource`)."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return status(404, "NotFound", "the server could not find the requested resource")
+    except web.HTTPMethodNotAllowed:
+        return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")

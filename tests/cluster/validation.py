@@ -117,10 +117,13 @@ def _container(errors: Errors, path: str, c: dict[str, Any], names: set[Any], vo
     names.add(name)
     if not c.get("image"):
         errors.add(f"{path}.image", "FieldValueRequired", "Required value")
-    if init and c.get("restartPolicy") is not None:
-        # native sidecars: this fake models a server without them (podman cannot run them)
+    sidecar = init and c.get("restartPolicy") == "Always"  # a native sidecar (Kubernetes 1.29+)
+    if init and c.get("restartPolicy") is not None and not sidecar:
+        errors.add(f"{path}.restartPolicy", "FieldValueNotSupported", "Unsupported value", _supported(("Always",)),
+                   c.get("restartPolicy"))
+    elif not init and c.get("restartPolicy") is not None:  # validateContainers: only init containers take one
         errors.add(f"{path}.restartPolicy", "FieldValueForbidden", "Forbidden",
-                   "may not be set for init containers (native sidecars are not modelled by the fake cluster)")
+                   "may not be set for non-init containers")
     message_policy = c.get("terminationMessagePolicy")
     if message_policy and message_policy not in MESSAGE_POLICIES:
         errors.add(f"{path}.terminationMessagePolicy", "FieldValueNotSupported", "Unsupported value",
@@ -142,10 +145,15 @@ def _container(errors: Errors, path: str, c: dict[str, Any], names: set[Any], vo
                    pull)
     resources = c.get("resources")
     _resources(errors, f"{path}.resources", resources if isinstance(resources, dict) else {})
-    if not init:
+    if not init or sidecar:  # a sidecar takes probes as a container does
         for kind in PROBES:
             if isinstance(c.get(kind), dict):
                 _probe(errors, f"{path}.{kind}", c[kind])
+    else:
+        for kind in PROBES:
+            if c.get(kind) is not None:
+                errors.add(f"{path}.{kind}", "FieldValueForbidden", "Forbidden",
+                           "may not be set for init containers without restartPolicy=Always")
     paths: set[Any] = set()
     for j, mount in enumerate(c.get("volumeMounts") or []):
         mount = mount if isinstance(mount, dict) else {}

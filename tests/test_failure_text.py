@@ -1,0 +1,34 @@
+"""What a student reads for a check that did not pass, in the terminal and in a re-grade's feedback file:
+one code (graders.report.FailureBlocks), each cause in full once, every failed check with its Read: link."""
+
+from __future__ import annotations
+
+from graders.errors import CheckFailed, InfraError
+from graders.lab import Check, Lab
+from graders.report import SEE_ABOVE, FailureBlocks
+
+LAB = Lab("9.9", "A lab", pods=["web"], readme="labs/9.9/README.md")
+READY = Check("ready", "web is Ready", 10, section="part-1")
+SERVES = Check("serves", "web serves its page", 10, section="part-2")
+CLEANUP = Check("cleanup", "web deletes cleanly", 5)
+
+
+def test_a_cause_that_stops_several_checks_is_shown_once_and_each_check_keeps_its_read_link() -> None:
+    crash = str(CheckFailed("container app to start", "container app: CrashLoopBackOff", "keep it running",
+                            [("Last log lines of web/app", "exiting")]))
+    blocks = FailureBlocks()
+    first = blocks.block(LAB, READY, "failed", crash)
+    second = blocks.block(LAB, SERVES, "failed", crash)
+    assert first == f"[ready] web is Ready\n{crash}\nRead:     labs/9.9/README.md#part-1"
+    assert second == ("[serves] web serves its page\nObserved: the same as [ready] above\n"
+                      "Read:     labs/9.9/README.md#part-2")
+    other = str(CheckFailed("web to be deleted", "web still runs"))
+    assert blocks.block(LAB, CLEANUP, "failed", other) == f"[cleanup] web deletes cleanly\n{other}"  # no section
+
+
+def test_an_infrastructure_problem_is_shown_once_then_not_graded_see_above() -> None:
+    problem = str(InfraError("podman did not answer", ["podman pod ps"], "restart podman"))
+    blocks = FailureBlocks()
+    assert blocks.block(LAB, READY, "error", problem) == f"[ready] web is Ready\n{problem}"  # no Read: link
+    assert blocks.block(LAB, SERVES, "error", problem) == (
+        f"[serves] web serves its page\nInfrastructure problem (no points lost): {SEE_ABOVE}")
