@@ -481,23 +481,23 @@ def init_pod_state(init_reason: str, message: str = "", restarts: int = 0):
 def test_an_init_container_that_cannot_be_pulled_fails_at_once_by_its_name():
     """Issue 19 item 5: a typo in the init container's image is a verdict at once, naming it; on main the
     check waited the whole readiness timeout and said `nginx: PodInitializing`."""
-    from graders.checks.pods import _wait_running
+    from graders.checks.pods import _wait
     from graders.errors import CheckFailed
     run = stub_run(init_pod_state("ErrImagePull", 'failed to pull image "busybox:1.63": not found'))
     run.timeouts = type(run.timeouts)(ready=30)
     began = time.monotonic()
     with pytest.raises(CheckFailed) as caught:
-        _wait_running(run, "web")
+        _wait(run, "web", ready=True)
     assert time.monotonic() - began < 10  # not the 30 s deadline
     assert "init container write-page: ErrImagePull" in caught.value.observed
     assert "init container write-page of Pod web (image busybox:1.63)" in caught.value.expected
 
 
 def test_an_init_container_still_pulling_at_the_deadline_is_the_clusters():
-    from graders.checks.pods import _wait_running
+    from graders.checks.pods import _wait
     run = stub_run(init_pod_state("PullingImage", "pulling busybox:1.36 …"))
     with pytest.raises(InfraError, match="still pulling busybox:1.63"):
-        _wait_running(run, "web")
+        _wait(run, "web", ready=True)
 
 
 def test_a_pod_waiting_for_its_init_container_says_so():
