@@ -1030,7 +1030,13 @@ MACHINE_FIXES = (
 # The submission's even though the message names podman's storage (runc's refusal quotes the container's
 # rootfs under /var/lib/containers/storage/overlay): a mount inside /proc (runc libcontainer/rootfs_linux.go,
 # checkProcMount), which any node's runc refuses too.
-STUDENT_FIRST = ((r"cannot be mounted because it is inside /proc", "RunContainerError"),)
+# A memory limit below what the container already uses when runc sets it (opencontainers/runc
+# libcontainer/cgroups/fs/memory.go, setMemory: EBUSY from the kernel), named "cgroup config" in runc's words:
+# the grader's own limit is never lower than 512 MiB, so only the student's (`64m` is 64 millibytes, one byte once
+# rounded up) can be refused so; any node's runc refuses it too, and the kubelet reports a start that failed as
+# RunContainerError (kubernetes/kubernetes pkg/kubelet/container/sync_result.go, ErrRunContainer).
+STUDENT_FIRST = ((r"cannot be mounted because it is inside /proc", "RunContainerError"),
+                 (r"unable to set memory limit to \d+", "RunContainerError"))
 
 
 def _reason_for(error: str) -> str | None:
