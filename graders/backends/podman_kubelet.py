@@ -201,12 +201,14 @@ class Kubelet:
         """One look at a Pod: podman is asked when a container's process ended or a start is due."""
         if pod.gone:
             return
-        now = self.clock()
-        due = [c for c in pod.containers.values() if c.restart_at is not None and now >= c.restart_at]
-        if not pod.seen or due or any(self._ended(c) for c in pod.containers.values()):
+        if not pod.seen or self._due(pod) or any(self._ended(c) for c in pod.containers.values()):
             self._look(pod)
-        for container in due:
+        for container in self._due(pod):  # an end just seen may be due at once (the first restart is never held)
             self._restart(pod, container)
+
+    def _due(self, pod: PodRecord) -> list[Record]:
+        now = self.clock()
+        return [c for c in pod.containers.values() if c.restart_at is not None and now >= c.restart_at]
 
     def _look(self, pod: PodRecord) -> None:
         runs = self.runtime.inspect(pod.name)
