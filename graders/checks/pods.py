@@ -162,8 +162,7 @@ def _wait(run: LabRun, pod: str, ready: bool) -> PodState:
             unready.clear()
             unready.update(probes.unready(run, pod, state))
             if unready:
-                raise NotYet(describe(state) + "; " + "; ".join(
-                    f"container {name}: {why}" for name, why in unready.items()))
+                raise NotYet(describe(probes.not_ready(state, unready)))
         return state
 
     while True:

@@ -17,6 +17,7 @@ kubelet's numbers and their sources):
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Mapping
 
@@ -134,11 +135,11 @@ def _probe_hint(spec: Mapping[str, Any], probe: Probe, why: str) -> str:
 
 # -- readiness ------------------------------------------------------------------------------------------------
 def unready(run: LabRun, pod: str, state: PodState) -> dict[str, str]:
-    """Container -> why it is not Ready yet (every container runs). CheckFailed once a readinessProbe is a verdict."""
+    """Container -> why it is not Ready yet, in a few words (every container runs). CheckFailed once a
+    readinessProbe is a verdict."""
     if kubelet_judges(run):
         return _kubelet_readiness(run, pod, state)
-    why = {c.name: "running, not started (its startupProbe has not succeeded yet)"
-           for c in state.containers if not c.ready}
+    why = {c.name: "not started: its startupProbe has not succeeded yet" for c in state.containers if not c.ready}
     if why:
         return why
     for container in state.containers:
@@ -150,7 +151,7 @@ def unready(run: LabRun, pod: str, state: PodState) -> dict[str, str]:
         if found is not None and kubelet.permanent(reason) \
                 and time.monotonic() - running_since(run, pod, found, "ready-able") >= kubelet.tries(probe):
             raise _never_ready(run, pod, state, name, f"readinessProbe: {reason}", probe)
-    return {name: f"running, not Ready (readinessProbe: {reason})" for name, reason in failing.items()}
+    return {name: f"readinessProbe: {reason}" for name, reason in failing.items()}
 
 
 def _kubelet_readiness(run: LabRun, pod: str, state: PodState) -> dict[str, str]:
@@ -163,7 +164,7 @@ def _kubelet_readiness(run: LabRun, pod: str, state: PodState) -> dict[str, str]
         reason = kubelet.last_failure(events, "Readiness")
         said = f"readinessProbe; the kubelet's last event: Readiness probe failed: {reason}" if reason else \
             "readinessProbe: no success yet"
-        why[container.name] = f"running, not Ready ({said})"
+        why[container.name] = said
         if isinstance(spec, Mapping) and reason and kubelet.permanent(reason):
             probe = Probe.of(kubelet.READINESS, spec)
             window = kubelet.tries(probe) + PROBE_MARGIN
@@ -177,11 +178,19 @@ def _never_ready(run: LabRun, pod: str, state: PodState, name: str, said: str, p
     window = kubelet.tries(probe) if window is None else window
     return CheckFailed(
         expected=f"Pod {pod} Running with all containers Ready",
-        observed=(f"{describe(state)}; container {name}: running, not Ready ({said}): after "
+        observed=(f"{describe(not_ready(state, {name: said}))}: after "
                   f"{window:g} s (initialDelaySeconds, then failureThreshold tries periodSeconds apart) it still "
                   f"fails, for a reason that waiting does not change, so the kubelet never marks it Ready"),
         hint=_probe_hint(container_spec(state.spec, name), probe, READINESS_HINT.split(":")[0]),
         details=details(run, pod, [name]))
+
+
+def not_ready(state: PodState, reasons: Mapping[str, str]) -> PodState:
+    """The Pod as a kubelet would report it where the grader runs the readiness probes (podman reports every
+    running container ready): these containers not Ready, for these reasons (`kubectl get pod` READY 1/2)."""
+    return dataclasses.replace(state, containers=tuple(
+        dataclasses.replace(c, ready=False, message=reasons[c.name]) if c.name in reasons else c
+        for c in state.containers))
 
 
 def grader_readiness(run: LabRun, pod: str, state: PodState) -> dict[str, str]:
