@@ -198,7 +198,7 @@ KUBELET: dict[str, dict[str, str]] = {
                        "sidecar-shared-volume": "Connection refused, because container app runs `sleep infinity` "
                                                 "instead of nginx (its command field replaces the image's own "
                                                 "command) " + SAID_ABOVE},
-    # six containers exiting at once under restartPolicy Always: restarted with the kubelet's back-off, not
+    # four containers exiting at once under restartPolicy Always: restarted with the kubelet's back-off, not
     # podman's restart storm; a crash loop at the third end, said once
     "hostile-restart-storm": {"sidecar-ready": "found app, log-shipper, crash-1, crash-2",
                               "sidecar-localhost": "container crash-1: CrashLoopBackOff: it keeps exiting (exit "
