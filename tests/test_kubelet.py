@@ -164,3 +164,29 @@ def test_a_failing_liveness_probe_kills_the_container_after_failure_threshold_tr
         assert runtime.starts and record.restarts == 1 and record.live is None  # the new run is judged afresh
     finally:
         k.close()
+
+
+def test_liveness_waits_for_the_startup_probe_which_stops_once_it_succeeded(no_loop: None) -> None:
+    """worker.go: liveness and readiness do not run before the startup probe succeeded; prober_manager.go: the
+    container is `started` (Ready-able) only then."""
+    clock = Clock()
+    runtime = FakeRuntime(clock, probe_answers=[(False, "not yet"), (True, "")])
+    runtime.run("app", clock.now)
+    k = Kubelet(runtime, clock=clock)
+    startup = {"exec": {"command": ["true"]}, "periodSeconds": 1, "failureThreshold": 5}
+    k.add("web", {"containers": [{"name": "app", "startupProbe": startup,
+                                  "livenessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 1}}]})
+    try:
+        k.tick(k.pods["web"])
+        record = k.record("web", "app")
+        assert record is not None and not record.started and record.live is None
+        deadline = time.monotonic() + 20
+        while (not record.started or record.live is not True) and time.monotonic() < deadline:
+            clock.now += 1
+            time.sleep(0.1)
+        # one failure of the startup probe (below its threshold: no kill), its success, then liveness's success
+        assert record.started and record.live is True and not runtime.stops
+        failed = [e for e in runtime.events if "probe failed" in e]
+        assert failed == ["Warning Unhealthy: Startup probe failed: not yet"]
+    finally:
+        k.close()
