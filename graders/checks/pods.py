@@ -100,14 +100,17 @@ def remembered(run: LabRun, key: tuple[str, str], wait: Callable[[], PodState]) 
 
 def because(run: LabRun, failure: CheckFailed) -> CheckFailed:
     """A failure with one cause, as the check being graded reports it: the first check it stops says it in full,
-    each later one says it in one line and where to read it (run.memo["check"]: the plugin names the check)."""
+    each later one says it in one line and where to read it (run.memo["check"]: the plugin names the check),
+    keeping the hint, which names the cause where the observed state names only its symptom (a crash loop
+    because a command replaced the image's own); the logs and events stay with the first."""
     if isinstance(failure, PointsTo):
         return failure
     check = run.memo.get("check", "")
     said = run.memo.setdefault(("said", id(failure)), check)
     if not check or said == check:
         return failure
-    pointer = PointsTo(expected=failure.expected, observed=f"{failure.headline} (said in full under {said} above)")
+    pointer = PointsTo(expected=failure.expected, observed=f"{failure.headline} (said in full under {said} above)",
+                       hint=failure.hint)
     pointer.cause = failure
     return pointer
 
