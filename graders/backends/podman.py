@@ -18,13 +18,14 @@ correct solution passes and a wrong one fails as it would on a cluster:
   status: the pod is removed and the failure is reported as the status Kubernetes would show.
   Podman's own failures (pause image, catatonit, storage, runtime) are InfraErrors instead.
 - Init containers run inside `podman pod start`: one that never finishes would hang it; after the
-  apply timeout it is the Pod's failure (its containers never start), not the machine's. A Pod with init
-  containers and restartPolicy Always is played as OnFailure: podman 4.3 gives init containers the
-  Pod's policy and, with "always", waits 20 s for each to exit. A main container that exits 0 then stays
-  exited; its state still reads as on a cluster (CrashLoopBackOff), judged on the submitted policy.
-- Restarts happen without back-off: a container that restarted and is not running is crash-looping.
+  apply timeout it is the Pod's failure (its containers never start), not the machine's.
+- Every Pod is played with restartPolicy Never: podman restarts at once, for ever (a restart storm of conmon,
+  runc and cleanup processes on the host). The grader's kubelet (podman_kubelet.py) starts containers again
+  as the submitted policy says, with the kubelet's back-off (10 s, 20 s, ... 300 s), and its restart count,
+  CrashLoopBackOff and the probes' verdict are what state() reports.
 - readinessProbe is not run by podman: the checks run it from the grader's side (exec, httpGet,
-  tcpSocket), as a kubelet would (no capability "readiness-probes"). startupProbe and livenessProbe: not bridged.
+  tcpSocket), as a kubelet would (no capability "readiness-probes"). livenessProbe and startupProbe are run
+  by the grader's kubelet, from the grader's side too, which kills a container that fails them.
 - Pods are the only kind (capability kind:Pod alone): a lab that needs a Service is not graded here,
   and says so before anything starts.
 - terminationGracePeriodSeconds is honoured on delete by this backend (podman's stop timeout is 10 s);
