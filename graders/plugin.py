@@ -204,6 +204,16 @@ def lab_run(request: pytest.FixtureRequest, lab: Lab, submission: Submission) ->
         sandbox.close()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """The run knows which check is being graded: a cause is said in full by the first check it stops, and
+    the later checks point to that one (graders/checks/pods.py because)."""
+    marker = item.get_closest_marker(MARKER)
+    run = item.funcargs.get("lab_run") if hasattr(item, "funcargs") else None
+    if marker is not None and isinstance(run, LabRun):
+        run.memo["check"] = marker.kwargs["check"].id
+
+
 # -- results ---------------------------------------------------------------------------------------
 @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
 def pytest_runtest_makereport_plain(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:

@@ -24,8 +24,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.podman]
 LABS = find_labs()
 EXAMPLE = next(lab for lab in LABS if lab.folder == LAB)  # its sidecar-exits shows the kubelet's own events
 # The kubelet's restart back-off starts at 1 s here, not a node's 10 s: a crash loop is a verdict after
-# CRASH_RESTARTS restarts, whatever their pace (podman restarts with no back-off and gives the same
-# verdicts), and each crash-looping row takes 5 s instead of 35 s. The node's pace is kept by
+# CRASH_EXITS ends, whatever their pace (podman's runs, restarted by the grader's kubelet at a node's pace, give
+# the same verdicts), and each crash-looping row takes 5 s instead of 35 s. The node's pace is kept by
 # test_fake_cluster_faults.py (a sidecar that settles after two crashes) and by kind in CI.
 RESTART_BACKOFF = "restart-backoff:1"
 

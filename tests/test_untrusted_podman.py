@@ -351,3 +351,32 @@ def test_a_run_stopped_while_it_grades_a_bomb_leaves_nothing_behind(tmp_path: Pa
             return False
 
     assert [folder for folder in Path(tempfile.gettempdir()).glob("k8s101-*") if owned(folder)] == []
+
+
+def test_a_restart_storm_is_held_by_the_kubelets_back_off(sandbox: PodmanSandbox) -> None:
+    """Issue 20's restart storm: containers that exit at once under restartPolicy Always. podman restarted them at
+    once, for ever (a conmon, runc and cleanup process each time); the grader's kubelet starts each again at once
+    after its first end, then after 10 s, 20 s... (kubernetes/kubernetes pkg/kubelet/kubelet.go backOffPeriod,
+    client-go util/flowcontrol/backoff.go). Measured: the restarts of each container, and when they came."""
+    pod = sidecar("hostile-restart-storm")
+    crashing = [c["name"] for c in pod["spec"]["containers"] if c["name"].startswith("crash-")]
+    sandbox.apply(pod, timeout=60)
+    began = time.monotonic()
+    seen: dict[str, list[float]] = {name: [] for name in crashing}  # container -> when each restart was seen
+    while time.monotonic() - began < 25:
+        state = sandbox.state("app-with-sidecar")
+        assert state is not None
+        for container in state.containers:
+            if container.name in seen and container.restarts > len(seen[container.name]):
+                seen[container.name] += [time.monotonic() - began] * (container.restarts - len(seen[container.name]))
+        time.sleep(0.5)
+    for name, restarts in seen.items():
+        # at once, then 10 s after the second end (a busy machine may add a few seconds, never remove any): a
+        # third restart would need 20 s more
+        assert 1 <= len(restarts) <= 2, (name, restarts)
+        if len(restarts) == 2:
+            assert restarts[1] - restarts[0] >= 10 - 1, (name, restarts)  # podman's times are whole seconds
+        inspected = json.loads(podman("inspect", sandbox._container("app-with-sidecar", name)))[0]
+        assert inspected["RestartCount"] == 0  # podman itself restarted nothing: played with restartPolicy Never
+    events = sandbox.events("app-with-sidecar")
+    assert any("Back-off restarting failed container crash-1" in line for line in events), events

@@ -47,6 +47,10 @@ class ContainerState:
     message: str = ""
     exit_code: int | None = None  # of the last termination, when there was one
     image_id: str = ""  # what really runs, as the runtime names it (podman: image ID; kube: imageID); '' unknown
+    # The liveness and startup probes' verdict where the backend runs them itself (podman): True once they
+    # succeeded (or there are none), False once they failed and the container is being killed; None where the
+    # backend does not say (a cluster: the kubelet's events and restarts tell, graders/kubelet.py).
+    live: bool | None = None
 
 
 @dataclass(frozen=True)

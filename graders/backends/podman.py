@@ -18,13 +18,14 @@ correct solution passes and a wrong one fails as it would on a cluster:
   status: the pod is removed and the failure is reported as the status Kubernetes would show.
   Podman's own failures (pause image, catatonit, storage, runtime) are InfraErrors instead.
 - Init containers run inside `podman pod start`: one that never finishes would hang it; after the
-  apply timeout it is the Pod's failure (its containers never start), not the machine's. A Pod with init
-  containers and restartPolicy Always is played as OnFailure: podman 4.3 gives init containers the
-  Pod's policy and, with "always", waits 20 s for each to exit. A main container that exits 0 then stays
-  exited; its state still reads as on a cluster (CrashLoopBackOff), judged on the submitted policy.
-- Restarts happen without back-off: a container that restarted and is not running is crash-looping.
+  apply timeout it is the Pod's failure (its containers never start), not the machine's.
+- Every Pod is played with restartPolicy Never: podman restarts at once, for ever (a restart storm of conmon,
+  runc and cleanup processes on the host). The grader's kubelet (podman_kubelet.py) starts containers again
+  as the submitted policy says, with the kubelet's back-off (10 s, 20 s, ... 300 s), and its restart count,
+  CrashLoopBackOff and the probes' verdict are what state() reports.
 - readinessProbe is not run by podman: the checks run it from the grader's side (exec, httpGet,
-  tcpSocket), as a kubelet would (no capability "readiness-probes"). startupProbe and livenessProbe: not bridged.
+  tcpSocket), as a kubelet would (no capability "readiness-probes"). livenessProbe and startupProbe are run
+  by the grader's kubelet, from the grader's side too, which kills a container that fails them.
 - Pods are the only kind (capability kind:Pod alone): a lab that needs a Service is not graded here,
   and says so before anything starts.
 - terminationGracePeriodSeconds is honoured on delete by this backend (podman's stop timeout is 10 s);
@@ -73,7 +74,8 @@ from typing import Any
 
 import yaml
 
-from graders.backends import bounded, netns, podman_play, storage_watch, volume_reader
+from graders import kubelet
+from graders.backends import bounded, netns, podman_kubelet, podman_play, storage_watch, volume_reader
 from graders.backends.base import (
     MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, TIMED_OUT, ContainerState, ExecResult, PodState, is_stale, run_labels)
 from graders.backends.base import (  # grader-side evidence
@@ -182,6 +184,7 @@ class PodmanSandbox:
         self.namespaces: dict[str, tuple[int, str]] = {}  # student's Pod -> its infra PID, that PID's start time
         self.evicted: dict[str, str] = {}  # student's Pod -> why the grader evicted it, as a kubelet would
         self.storage = storage_watch.Watcher(self._evict)  # the containers' writable layers
+        self.kubelet = podman_kubelet.Kubelet(KubeletRuntime(self))  # restarts with back-off; liveness, startup probes
         self.enter_namespaces = netns.usable()  # requests of the grader's own in the Pod's network (else a probe)
         self.numbers = itertools.count(1)  # Pods are applied from parallel threads: next() is atomic
         self.network = f"{WORKDIR_PREFIX}{run_id}"
@@ -241,6 +244,7 @@ class PodmanSandbox:
             result = started
             self._note(name, f"podman pod start: exit {result.returncode}")
             if result.returncode == 0:
+                self.kubelet.add(name, self.submitted[name]["spec"])
                 return
         error = _error_text(result.stderr)
         _remove_pods(self.podman, [self._pod(name)])
@@ -276,9 +280,12 @@ class PodmanSandbox:
             self.pids[(pod, c["name"])] = int((found.get("State") or {}).get("Pid") or 0)
             self.storage.watch(pod, c["name"], str(((found.get("GraphDriver") or {}).get("Data") or {}).get(
                 "UpperDir") or ""))
+        self.kubelet.observe(pod, {c["name"]: _run_of(found) for c in submitted["spec"].get("containers", [])
+                                   for found in [inspected.get(self._container(pod, c["name"]))] if found})
         policy = submitted["spec"].get("restartPolicy", "Always")
         containers = tuple(
-            dataclasses.replace(_container_state(c, found, policy), image_id=(found or {}).get("Image", ""))
+            dataclasses.replace(_container_state(c, found, self.kubelet.record(pod, c["name"]), policy),
+                                image_id=(found or {}).get("Image", ""))
             for c in submitted["spec"].get("containers", [])
             for found in [inspected.get(self._container(pod, c["name"]))])
         return PodState(name=pod, phase=_phase(containers, policy),
@@ -383,6 +390,7 @@ class PodmanSandbox:
             f"each container gets here, as a LimitRange's default would give it on a cluster, where the kubelet "
             f"evicts a Pod whose container passes its limit")
         self._note(pod, self.evicted[pod])
+        self.kubelet.forget(pod)  # an evicted Pod's containers are never started again
         self._kill_containers(pod)  # at once: `pod stop` takes seconds on a busy machine, a writer 1 GB a second
         try:
             _call(self.podman, "pod", "stop", "--ignore", "-t", "0", self._pod(pod), timeout=60,
@@ -407,6 +415,7 @@ class PodmanSandbox:
 
     def delete(self, pod: str, grace_seconds: int | None, timeout: float, kind: str = "Pod") -> bool:
         self.storage.forget(pod)
+        self.kubelet.forget(pod)  # a Pod being deleted is neither restarted nor probed any more
         if pod in self.failed:  # nothing runs: podman removed it when the play failed
             del self.failed[pod]
             self._remove_volumes(pod)
@@ -482,6 +491,7 @@ class PodmanSandbox:
 
     def close(self) -> None:
         self.storage.close()
+        self.kubelet.close()
         try:
             _remove_pods(self.podman, [self._pod(name) for name in self.submitted if name not in self.removed])
             self._podman("network", "rm", "--force", self.network, timeout=60, what="remove this run's network")
@@ -800,6 +810,86 @@ class PodmanSandbox:
         return None  # no nodes: kube play ignores nodeSelector (no capability "node-labels")
 
 
+class KubeletRuntime:
+    """What the grader's kubelet (podman_kubelet.py) does to a Pod, through this sandbox: podman for the
+    containers, the grader's own side for probes (HTTP and TCP from inside the Pod's network, never a program
+    of the student's image; exec in the container, as a kubelet's exec probe runs)."""
+
+    def __init__(self, sandbox: "PodmanSandbox") -> None:
+        self.sandbox = sandbox
+
+    def inspect(self, pod: str) -> dict[str, podman_kubelet.Run] | None:
+        names = [c["name"] for c in self.sandbox.submitted.get(pod, {}).get("spec", {}).get("containers", [])]
+        try:
+            found = {c["Name"]: c for c in self.sandbox._inspected(pod)}
+        except InfraError:
+            return None
+        return {name: _run_of(found[self.sandbox._container(pod, name)]) for name in names
+                if self.sandbox._container(pod, name) in found}
+
+    def start(self, pod: str, container: str) -> str:
+        name = self.sandbox._container(pod, container)
+        try:  # conmon inherits the working folder and writes an `oom` file there: not the student's folder
+            result = _run([self.sandbox.podman, "start", name], timeout=60, cwd=self.sandbox.workdir)
+        except (subprocess.TimeoutExpired, OSError) as error:
+            return f"podman did not start {container} again: {error}"
+        return "" if result.returncode == 0 else _error_text(result.stderr)
+
+    def stop(self, pod: str, container: str, grace: int) -> None:
+        """The kill of a container whose liveness or startup probe failed: its stop signal, SIGKILL after grace."""
+        argv = [self.sandbox.podman, "stop", "--ignore", "-t", str(grace), self.sandbox._container(pod, container)]
+        try:
+            _run(argv, timeout=grace + STOP_MARGIN)
+        except (subprocess.TimeoutExpired, OSError) as error:
+            self.note(pod, f"could not kill container {container}: {error}")
+
+    def note(self, pod: str, text: str) -> None:
+        self.sandbox._note(pod, text)
+
+    def probe(self, pod: str, container: str, probe: kubelet.Probe) -> tuple[bool | None, str]:
+        """One try of a liveness or startup probe, in the kubelet's words (pkg/probe/http, tcp, exec); None
+        when the grader could not try it (podman's trouble, not the container's): the kubelet throws such a
+        result away."""
+        containers = self.sandbox.submitted.get(pod, {}).get("spec", {}).get("containers", [])
+        spec: dict[str, Any] = next((c for c in containers if c.get("name") == container), {})
+        try:
+            return probe_once(self.sandbox, pod, container, spec, probe)
+        except InfraError:
+            return None, ""
+
+
+def probe_once(sandbox: "PodmanSandbox", pod: str, container: str, spec: dict[str, Any],
+               probe: kubelet.Probe) -> tuple[bool, str]:
+    """Try a probe once from the grader's side: (succeeded, why not in the kubelet's words)."""
+    if probe.handler == "exec":
+        command = [str(arg) for arg in (probe.spec.get("exec") or {}).get("command") or []]
+        result = sandbox.exec(pod, container, command, timeout=probe.timeout)
+        if result.timed_out:
+            return False, f"command {' '.join(command)[:200]!r} timed out"
+        output = (result.stdout + result.stderr).strip()[-200:]
+        return result.exit_code == 0, output or f"command exited with code {result.exit_code}"
+    action = probe.spec.get(probe.handler) or {}
+    port = kubelet.probe_port(spec, action.get("port") if isinstance(action, dict) else None)
+    if isinstance(port, str):
+        return False, port
+    if probe.handler == "httpGet":
+        path = str(action.get("path") or "/")
+        url = f"http://127.0.0.1:{port}{request_path(path)}"
+        response = sandbox.http_get(pod, port, path, timeout=probe.timeout)
+        if response.status is not None:
+            return 200 <= response.status < 400, f"HTTP probe failed with statuscode: {response.status}"
+        if "refused" in response.error.lower():
+            return False, f'Get "{url}": dial tcp 127.0.0.1:{port}: connect: connection refused'
+        if "timed out" in response.error:
+            return False, f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
+        return False, f'Get "{url}": {response.error}'
+    if sandbox.tcp_open(pod, port, timeout=probe.timeout):
+        if probe.handler == "grpc":  # the grader speaks no gRPC: neither image of the labs serves its health check
+            return False, f"failed to connect service \"127.0.0.1:{port}\": not a gRPC health server"
+        return True, ""
+    return False, f"dial tcp 127.0.0.1:{port}: connect: connection refused"
+
+
 def _call(podman: str, *args: str, timeout: float, what: str, limit: int = PODMAN_OUTPUT_LIMIT,
           keep: str = "head") -> subprocess.CompletedProcess[str]:
     """Run podman; InfraError when it hangs or cannot be run (its own failures are the caller's to read)."""
@@ -941,7 +1031,13 @@ MACHINE_FIXES = (
 # The submission's even though the message names podman's storage (runc's refusal quotes the container's
 # rootfs under /var/lib/containers/storage/overlay): a mount inside /proc (runc libcontainer/rootfs_linux.go,
 # checkProcMount), which any node's runc refuses too.
-STUDENT_FIRST = ((r"cannot be mounted because it is inside /proc", "RunContainerError"),)
+# A memory limit below what the container already uses when runc sets it (opencontainers/runc
+# libcontainer/cgroups/fs/memory.go, setMemory: EBUSY from the kernel), named "cgroup config" in runc's words:
+# the grader's own limit is never lower than 512 MiB, so only the student's (`64m` is 64 millibytes, one byte once
+# rounded up) can be refused so; any node's runc refuses it too, and the kubelet reports a start that failed as
+# RunContainerError (kubernetes/kubernetes pkg/kubelet/container/sync_result.go, ErrRunContainer).
+STUDENT_FIRST = ((r"cannot be mounted because it is inside /proc", "RunContainerError"),
+                 (r"unable to set memory limit to \d+", "RunContainerError"))
 
 
 def _reason_for(error: str) -> str | None:
@@ -1097,27 +1193,43 @@ def _evicted_state(pod: dict[str, Any], message: str) -> PodState:
                     spec=pod["spec"], containers=containers)
 
 
-def _container_state(spec: dict[str, Any], inspected: dict[str, Any] | None, policy: str) -> ContainerState:
+def _container_state(spec: dict[str, Any], inspected: dict[str, Any] | None,
+                     record: podman_kubelet.Record | None, policy: str) -> ContainerState:
+    """A container as a kubelet reports it: restarts, the back-off and the probes' verdict are the grader's
+    kubelet's (podman_kubelet.py), which starts containers again; podman plays every Pod with restartPolicy Never."""
     name, image = spec.get("name", ""), spec.get("image", "")
     if inspected is None:
         return ContainerState(name, image, running=False, ready=False, reason="ContainerCreating")
     state = inspected.get("State", {})
     status = state.get("Status", "")
-    restarts = int(inspected.get("RestartCount", 0) or 0)
+    restarts = record.restarts if record is not None else int(inspected.get("RestartCount", 0) or 0)
     exit_code = state.get("ExitCode")
+    live = record.live if record is not None else True
     if status == "running":
-        return ContainerState(name, image, running=True, ready=True, restarts=restarts,
-                              exit_code=exit_code if restarts else None)
+        return ContainerState(name, image, running=True, ready=record.started if record is not None else True,
+                              restarts=restarts, exit_code=exit_code if restarts else None, live=live)
     if status in ("created", "configured", "initialized"):
         return ContainerState(name, image, running=False, ready=False, restarts=restarts, reason="ContainerCreating")
-    # exited / stopped: Kubernetes restarts it (back-off) unless the policy says otherwise
     message = f"exited with code {exit_code}" + (f": {state['Error']}" if state.get("Error") else "")
-    if policy == "Never" or (policy == "OnFailure" and exit_code == 0):
-        reason = "Completed" if exit_code == 0 else "Error"
-    else:
-        reason = "CrashLoopBackOff"
-    return ContainerState(name, image, running=False, ready=False, restarts=max(restarts, 1) if reason ==
-                          "CrashLoopBackOff" else restarts, reason=reason, message=message, exit_code=exit_code)
+    if record is not None and record.reason:  # held by the back-off (CrashLoopBackOff), or a start that failed
+        return ContainerState(name, image, running=False, ready=False, restarts=restarts, reason=record.reason,
+                              message=record.message, exit_code=exit_code, live=live)
+    if record is None and kubelet.restarts(policy, exit_code):  # not the grader's kubelet's: read as before
+        return ContainerState(name, image, running=False, ready=False, restarts=max(restarts, 1),
+                              reason="CrashLoopBackOff", message=message, exit_code=exit_code)
+    reason = "OOMKilled" if state.get("OOMKilled") else "Completed" if exit_code == 0 else "Error"
+    return ContainerState(name, image, running=False, ready=False, restarts=restarts, reason=reason, message=message,
+                          exit_code=exit_code, live=live)
+
+
+def _run_of(inspected: dict[str, Any]) -> podman_kubelet.Run:
+    """One run of a container, from `podman container inspect`, for the grader's kubelet."""
+    state = inspected.get("State") or {}
+    began = str(state.get("StartedAt") or "")
+    return podman_kubelet.Run(status=str(state.get("Status") or ""), pid=int(state.get("Pid") or 0),
+                              began="" if began.startswith("0001-") else began, began_at=max(0.0, _unix_time(began)),
+                              finished_at=max(0.0, _unix_time(state.get("FinishedAt"))),
+                              exit_code=state.get("ExitCode"), oom=bool(state.get("OOMKilled")))
 
 
 def _phase(containers: tuple[ContainerState, ...], policy: str) -> str:

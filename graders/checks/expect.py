@@ -20,7 +20,6 @@ from __future__ import annotations
 
 
 import re
-import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,19 +28,14 @@ from urllib.parse import urlsplit
 
 from graders import capabilities
 from graders.backends.base import NOT_FOUND, PodState
-from graders.checks.diagnostics import FATAL_REASONS, describe, details
-from graders.checks.pods import (deadline, normalize_image, pod_containers, remembered, until_answered,
-                                 wait_running)
+from graders.checks.diagnostics import describe
+from graders.checks import pods
+from graders.checks.pods import normalize_image, pod_containers, until_answered, wait_running
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
-from graders.waiting import NoAnswer, NotYet, until
+from graders.waiting import NoAnswer, NotYet
 from graders.yamlfiles import read_documents
 
-# Labels every Linux node carries, whatever the cluster: what a nodeSelector is judged on where the backend
-# has no nodes to list (podman, which ignores nodeSelector; no capability "node-labels"). Anything else is
-# treated as matching no node, which is what a one-node test cluster does with it.
-NODE_LABELS: dict[str, frozenset[str]] = {"kubernetes.io/os": frozenset({"linux"}),
-                                          "kubernetes.io/arch": frozenset({"amd64", "arm64"})}
 NAMED_LISTS = ("containers", "initContainers", "ephemeralContainers", "ports", "env", "volumes", "volumeMounts")
 QUANTITY_PARENTS = ("requests", "limits")
 
@@ -314,68 +308,13 @@ def limits_not_below_requests(run: LabRun, pod: str) -> None:
 
 
 # -- waiting for the Pod -------------------------------------------------------------------------------
-def unmatched_node_selector(pod_spec: Mapping[str, Any],
-                            node_labels: Mapping[str, frozenset[str]] = NODE_LABELS) -> dict[str, Any]:
-    """The nodeSelector entries that no node is known to carry (node_labels: key -> values)."""
-    selector = pod_spec.get("nodeSelector") or {}
-    return {key: value for key, value in selector.items() if str(value) not in node_labels.get(key, ())}
-
-
-def node_labels(run: LabRun) -> Mapping[str, frozenset[str]]:
-    """The labels of the backend's nodes where it can list them (read once a run), else NODE_LABELS."""
-    if capabilities.NODE_LABELS not in run.capabilities:
-        return NODE_LABELS
-    if "node-labels" not in run.memo:
-        run.memo["node-labels"] = run.sandbox.node_labels() or NODE_LABELS
-    return run.memo["node-labels"]
-
-
 def wait_started(run: LabRun, pod: str) -> PodState:
-    """Wait until every container of the Pod runs (Ready or not: readiness is a check of its own).
+    """Wait until every container of the Pod runs (Ready or not: readiness is a check of its own), with the
+    verdict of its liveness and startup probes (graders/checks/pods.py wait_started).
 
     Fails at once on a nodeSelector no node matches (the Pod would stay Pending) and on a state that
     cannot improve (ErrImagePull, CrashLoopBackOff, ...). Remembered for the later checks."""
-    return remembered(run, ("started", pod), lambda: _wait_started(run, pod))
-
-
-def _wait_started(run: LabRun, pod: str) -> PodState:
-    run.require(pod)
-    unmatched = unmatched_node_selector(run.submission.pods[pod]["spec"], node_labels(run))
-    if unmatched:
-        wanted = ", ".join(f"{key}={value}" for key, value in unmatched.items())
-        raise CheckFailed(
-            expected=f"Pod {pod} scheduled onto a node",
-            observed=f"the Pod stays Pending: its nodeSelector asks for a node labelled {wanted}, and no node "
-                     f"has that label (the scheduler says: 0/1 nodes are available: 1 node(s) didn't match "
-                     f"Pod's node affinity/selector)",
-            hint="a nodeSelector must name labels your nodes really have (`kubectl get nodes --show-labels`); "
-                 "every Linux node has kubernetes.io/os=linux")
-
-    def probe() -> PodState:
-        state = run.sandbox.state(pod)
-        if state is None:
-            raise InfraError(f"Pod {pod} disappeared after it was created: something outside the grader deleted it",
-                             tried=[f"reading Pod {pod} in {run.sandbox.description}"], fix="run the grader again")
-        for container in state.containers:
-            if container.reason in FATAL_REASONS:
-                raise CheckFailed(
-                    expected=f"container {container.name} of Pod {pod} (image {container.image}) to start",
-                    observed=f"container {container.name}: {container.reason}: {container.message}".rstrip(": "),
-                    hint=FATAL_REASONS[container.reason], details=details(run, pod, [container.name]))
-        if state.phase in ("Succeeded", "Failed"):
-            raise CheckFailed(expected=f"Pod {pod} to keep running", observed=f"the Pod has finished "
-                              f"({describe(state)})", hint="a web server's container must keep running",
-                              details=details(run, pod))
-        if state.phase == "Running" and all(c.running for c in state.containers):
-            return state
-        raise NotYet(describe(state))
-
-    try:
-        return until(probe, timeout=run.timeouts.ready)
-    except NotYet as last:
-        raise CheckFailed(expected=f"Pod {pod} Running within {run.timeouts.ready:g} s", observed=last.observed,
-                          hint=f"`kubectl describe pod {pod}` shows why it is stuck; slow machine? raise "
-                               f"--timeout-ready", details=details(run, pod)) from None
+    return pods.wait_started(run, pod)
 
 
 # -- observed state ------------------------------------------------------------------------------------
@@ -505,8 +444,7 @@ def readiness_probe_answers(run: LabRun, pod: str, container: str) -> None:
     url = f"http://localhost:{port}{path}"
     if capabilities.READINESS_PROBES in run.capabilities:  # the kubelet probes: its verdict is Ready or not
         try:
-            _kubelet_gave_its_verdict(run, pod, spec["readinessProbe"])
-            wait_running(run, pod)
+            wait_running(run, pod)  # a verdict once the kubelet had its tries (graders/checks/probes.py)
         except CheckFailed as failure:
             raise CheckFailed(
                 expected=f"the readinessProbe of container {container} (GET {url}) to succeed, so that the kubelet "
@@ -524,50 +462,6 @@ def readiness_probe_answers(run: LabRun, pod: str, container: str) -> None:
                      f": the kubelet never marks the container Ready, so Pod {pod} stays Running but never Ready "
                      f"(READY 0/{len(state.containers)} in `kubectl get pod`)",
             hint="probe the path and port the server really serves")
-
-
-# A kubelet's readinessProbe defaults (seconds, times); the margin covers its probe workers' start and the
-# status reaching the API server.
-PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "failureThreshold": 3, "timeoutSeconds": 1}
-PROBE_MARGIN = 10.0
-
-
-def _kubelet_gave_its_verdict(run: LabRun, pod: str, probe: Mapping[str, Any]) -> None:
-    """Wait for the Pod's containers to be Ready, but only as long as the kubelet needs to judge the probe:
-    its first try after initialDelaySeconds, then failureThreshold tries periodSeconds apart, each up to
-    timeoutSeconds. A probe still failing then fails the check with the kubelet's words, instead of
-    waiting out the whole readiness deadline (180 s on a cold cluster, for images to be pulled)."""
-    def number(key: str) -> float:
-        value = probe.get(key, PROBE_DEFAULTS[key])
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
-    window = (number("initialDelaySeconds") + number("failureThreshold") * number("periodSeconds")
-              + number("timeoutSeconds") + PROBE_MARGIN)
-
-    def judged() -> bool:
-        state = run.sandbox.state(pod)
-        if state is None or not all(c.running for c in state.containers):
-            return True  # not a probe's doing: wait_running judges it
-        if all(c.ready for c in state.containers):
-            return True
-        raise NotYet(describe(state))
-
-    try:
-        until(judged, timeout=max(0.0, min(window, deadline(run, pod) - time.monotonic())))
-    except NotYet as last:
-        failed = [line for line in _events(run, pod) if "probe failed" in line.lower()]
-        raise CheckFailed(
-            expected="the kubelet to mark the container Ready", observed=(
-                f"{last.observed}: after {window:g} s (initialDelaySeconds, then failureThreshold tries "
-                f"periodSeconds apart) the kubelet has still not marked it Ready" +
-                (f"; its last event: {failed[-1]}" if failed else "")),
-            hint="", details=details(run, pod)) from None
-
-
-def _events(run: LabRun, pod: str) -> list[str]:
-    try:
-        return run.sandbox.events(pod)
-    except InfraError:
-        return []
 
 
 def _no_answer(url: str) -> int:

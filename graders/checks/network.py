@@ -11,8 +11,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from graders.backends.base import NOT_FOUND, ExecResult
-from graders.checks.pods import running_container, runs_lab_image, until_answered, wait_running
-from graders.errors import CheckFailed, GraderError
+from graders.checks.pods import running_container, runs_lab_image, unanswered, until_answered, wait_started
+from graders.errors import GraderError
 from graders.run import LabRun
 from graders.waiting import NoAnswer, NotYet
 
@@ -23,7 +23,7 @@ def serves_page(run: LabRun, pod: str, server: str | None, *, port: int, page_te
     `port` in the Pod's network answers 200 with `page_text` in the page. `demo_from` names the container
     the lesson makes the request from (`kubectl exec ... wget localhost`): it must exist, and its
     result is shown as a note, never decisive."""
-    server = server or wait_running(run, pod).containers[0].name
+    server = server or wait_started(run, pod).containers[0].name
     running_container(run, pod, server)
     if demo_from:
         running_container(run, pod, demo_from)
@@ -48,11 +48,11 @@ def _answers(run: LabRun, pod: str, server: str, *, port: int, page_text: str, w
 
     try:
         until_answered(run, pod, port, probe)
-    except NotYet as last:
-        raise CheckFailed(
-            expected=f"port {port} of Pod {pod} (where container {server} serves) to answer with {what}",
-            observed=f"the grader's request to localhost:{port} inside the Pod got {last.observed}",
-            hint=hint) from None
+    except NotYet as last:  # a server that is not the lab's program is the cause, when that is so
+        raise unanswered(run, pod, server, image, program,
+                         expected=f"port {port} of Pod {pod} (where container {server} serves) to answer with {what}",
+                         observed=f"the grader's request to localhost:{port} inside the Pod got {last.observed}",
+                         hint=hint) from None
     if image:  # something answered: it must be the lab's server, not another container or program
         runs_lab_image(run, pod, server, image, program)
 

@@ -8,23 +8,28 @@ import posixpath
 import time
 from typing import Any, Callable, Mapping, TypeVar
 
-from graders.capabilities import READINESS_PROBES
-from graders import images
+from graders import capabilities, images
 from graders.backends.base import ContainerState, PodState
+from graders.checks import probes
 from graders.checks.diagnostics import FATAL_REASONS, describe, details, fatal_hint
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
 from graders.waiting import NoAnswer, NotYet, until
 
 STABLE_AFTER_RESTART = 1.5  # seconds a restarted container must stay up to count as running
-# A container in CrashLoopBackOff may settle (a sidecar following a file that another container has not
-# created yet exits once, backs off ~10 s, then runs): it is a verdict only once it restarted this often,
-# or crash-looped this long. The kubelet's back-off (10 s, 20 s, 40 s) gives a real crash loop 3 restarts
-# within ~60 s.
-CRASH_RESTARTS = 3
+# A crash loop is a verdict once the container has ended CRASH_EXITS times, or crash-looped CRASH_WINDOW seconds.
+# The kubelet starts a container again at once after its first end, then 10 s after its second
+# (graders/kubelet.py): a sidecar that exits twice (following a file or a port of another container that is not
+# there yet) and then runs is Ready, as on a cluster, while one that keeps exiting is judged at its third end.
+CRASH_EXITS = 3
 CRASH_WINDOW = 60.0
 PULLING = "PullingImage"  # the kube backend's waiting reason for a pull that failed transiently (429, timeout)
 NOT_STARTED = ("ContainerCreating", "PodInitializing")  # not created yet (PodInitializing: it has init containers)
+# Labels every Linux node carries, whatever the cluster: what a nodeSelector is judged on where the backend
+# has no nodes to list (podman, which ignores nodeSelector; no capability "node-labels"). Anything else is
+# treated as matching no node, which is what a one-node test cluster does with it.
+NODE_LABELS: dict[str, frozenset[str]] = {"kubernetes.io/os": frozenset({"linux"}),
+                                          "kubernetes.io/arch": frozenset({"amd64", "arm64"})}
 
 
 def pod_containers(spec: Mapping[str, Any]) -> list[dict]:
@@ -54,31 +59,65 @@ def until_answered(run: LabRun, pod: str, port: int, probe: Callable[[], T]) -> 
         raise
 
 
+def wait_started(run: LabRun, pod: str) -> PodState:
+    """Wait until every container of the Pod runs, its liveness and startup probes judged as the kubelet judges
+    them (Ready or not: `kubectl exec` and a request to the Pod's port work on a running, unready Pod).
+
+    Fails at once on a nodeSelector no node matches (the Pod would stay Pending) and on a state that cannot
+    improve (ErrImagePull, a crash loop, a container the kubelet keeps killing...). Remembered for later checks."""
+    return remembered(run, ("started", pod), lambda: _wait(run, pod, ready=False))
+
+
 def wait_running(run: LabRun, pod: str) -> PodState:
     """Wait until every container of the Pod runs and is Ready; remembered for the later checks.
 
-    Fails at once on a state that cannot improve (ErrImagePull, CrashLoopBackOff, ...).
-    """
-    return remembered(run, ("running", pod), lambda: _wait_running(run, pod))
+    A readinessProbe still failing once the kubelet has had its tries, for a reason that waiting does not
+    change, is a verdict then (graders/checks/probes.py), not at the readiness deadline."""
+    return remembered(run, ("running", pod), lambda: _wait(run, pod, ready=True))
+
+
+class PointsTo(CheckFailed):
+    """A failure whose cause another check said in full: one line that points to it."""
+
+    cause: CheckFailed
 
 
 def remembered(run: LabRun, key: tuple[str, str], wait: Callable[[], PodState]) -> PodState:
     """The outcome of a wait, computed once per run: later checks of the Pod get the same state, or the
-    same failure, without waiting again."""
+    same failure, without waiting again: in full in the first check it stops, in one line in the others."""
     if key not in run.memo:
         try:
             run.memo[key] = wait()
+        except PointsTo as pointer:
+            run.memo[key] = pointer.cause
         except CheckFailed as failure:
             run.memo[key] = failure
     outcome = run.memo[key]
     if isinstance(outcome, CheckFailed):
-        raise outcome
+        raise because(run, outcome)
     return outcome
 
 
+def because(run: LabRun, failure: CheckFailed) -> CheckFailed:
+    """A failure with one cause, as the check being graded reports it: the first check it stops says it in full,
+    each later one says it in one line and where to read it (run.memo["check"]: the plugin names the check),
+    keeping the hint, which names the cause where the observed state names only its symptom (a crash loop
+    because a command replaced the image's own); the logs and events stay with the first."""
+    if isinstance(failure, PointsTo):
+        return failure
+    check = run.memo.get("check", "")
+    said = run.memo.setdefault(("said", id(failure)), check)
+    if not check or said == check:
+        return failure
+    pointer = PointsTo(expected=failure.expected, observed=f"{failure.headline} (said in full under {said} above)",
+                       hint=failure.hint)
+    pointer.cause = failure
+    return pointer
+
+
 def running_container(run: LabRun, pod: str, container: str) -> PodState:
-    """Wait for the Pod to run, and fail at once when it has no container of that name."""
-    state = wait_running(run, pod)
+    """Wait for the Pod's containers to run (Ready or not), and fail at once when it has no container of that name."""
+    state = wait_started(run, pod)
     if state.container(container) is None:
         raise CheckFailed(
             expected=f"a container named {container} in Pod {pod}",
@@ -87,24 +126,47 @@ def running_container(run: LabRun, pod: str, container: str) -> PodState:
     return state
 
 
-def _wait_running(run: LabRun, pod: str) -> PodState:
+def unmatched_node_selector(pod_spec: Mapping[str, Any],
+                            node_labels: Mapping[str, frozenset[str]] = NODE_LABELS) -> dict[str, Any]:
+    """The nodeSelector entries that no node is known to carry (node_labels: key -> values)."""
+    selector = pod_spec.get("nodeSelector") or {}
+    return {key: value for key, value in selector.items() if str(value) not in node_labels.get(key, ())}
+
+
+def node_labels(run: LabRun) -> Mapping[str, frozenset[str]]:
+    """The labels of the backend's nodes where it can list them (read once a run), else NODE_LABELS."""
+    if capabilities.NODE_LABELS not in run.capabilities:
+        return NODE_LABELS
+    if "node-labels" not in run.memo:
+        run.memo["node-labels"] = run.sandbox.node_labels() or NODE_LABELS
+    return run.memo["node-labels"]
+
+
+def _wait(run: LabRun, pod: str, ready: bool) -> PodState:
     run.require(pod)
+    if ready:
+        wait_started(run, pod)  # its failure is the Pod's, said once
+    else:
+        _scheduled(run, pod)
     crashing_since: dict[str, float] = {}
-    unready: dict[str, str] = {}  # container -> why its readinessProbe (run by the grader) fails
+    unready: dict[str, str] = {}  # container -> why it is not Ready
 
     def probe() -> PodState:
         state = run.sandbox.state(pod)
         if state is None:  # it was created: only something outside the grader removes it
             raise _disappeared(run, pod)
         _fail_on_fatal(run, pod, state, crashing_since)
-        if state.phase == "Running" and all(c.running and c.ready for c in state.containers):
+        if state.phase != "Running" or not all(c.running for c in state.containers):
+            raise NotYet(describe(state))
+        for container in state.containers:
+            probes.running_since(run, pod, container)
+        probes.judge_liveness(run, pod, state, CRASH_EXITS)
+        if ready:
             unready.clear()
-            unready.update(_readiness(run, pod, state))
-            if not unready:
-                return state
-            raise NotYet(describe(state) + "; " + "; ".join(
-                f"container {name}: running, not Ready (readinessProbe: {why})" for name, why in unready.items()))
-        raise NotYet(describe(state))
+            unready.update(probes.unready(run, pod, state))
+            if unready:
+                raise NotYet(describe(probes.not_ready(state, unready)))
+        return state
 
     while True:
         try:
@@ -112,10 +174,10 @@ def _wait_running(run: LabRun, pod: str) -> PodState:
         except NotYet as last:
             _still_pulling(run, pod)
             raise CheckFailed(
-                expected=f"Pod {pod} Running with all containers Ready within {run.timeouts.ready:g} s",
+                expected=f"Pod {pod} Running" + (" with all containers Ready" if ready else "")
+                         + f" within {run.timeouts.ready:g} s",
                 observed=last.observed,
-                hint=("a readinessProbe that never succeeds keeps the container out of Ready: check its port, "
-                      "path and command" if unready else
+                hint=(probes.READINESS_HINT if unready else
                       f"`kubectl describe pod {pod}` shows why it is stuck; slow machine? raise --timeout-ready"),
                 details=details(run, pod)) from None
         if not any(c.restarts for c in state.containers):
@@ -125,65 +187,18 @@ def _wait_running(run: LabRun, pod: str) -> PodState:
             return stable  # else it crashed again but may still settle: wait for it as the kubelet does
 
 
-def _readiness(run: LabRun, pod: str, state: PodState) -> dict[str, str]:
-    """Where the backend ignores readinessProbe (podman), run each probe once as a kubelet would:
-    exec in the container, httpGet and tcpSocket from the grader's side. Container -> why it failed."""
-    if READINESS_PROBES in run.capabilities:  # a kubelet ran them: the containers' ready flags say it
-        return {}
-    failing: dict[str, str] = {}
-    timeout = run.timeouts.exec
-    for container in pod_containers(state.spec):
-        probe = container.get("readinessProbe")
-        if not probe:
-            continue
-        name = container.get("name", "")
-        if "exec" in probe:
-            failing.update(_exec_probe(run, pod, name, probe))
-            continue
-        if "httpGet" not in probe and "tcpSocket" not in probe:
-            continue
-        get = probe.get("httpGet") or probe.get("tcpSocket") or {}
-        port = _port(container, get.get("port"))
-        if isinstance(port, str):
-            failing[name] = port
-        elif "httpGet" in probe:
-            path = str(get.get("path") or "/")
-            response = run.sandbox.http_get(pod, port, path, timeout=timeout)
-            if response.status is None or not 200 <= response.status < 400:
-                failing[name] = f"httpGet :{port}{path}: {response.error or f'HTTP {response.status}'}"
-        elif not run.sandbox.tcp_open(pod, port, timeout=timeout):
-            failing[name] = f"tcpSocket :{port}: nothing accepts connections"
-    return failing
-
-
-def _exec_probe(run: LabRun, pod: str, name: str, probe: Mapping[str, Any]) -> dict[str, str]:
-    """An exec probe, given its own timeoutSeconds (1 when unset, as the API server defaults it): a command
-    still running then is a failed probe, as a kubelet's prober counts it (k8s.io/kubernetes
-    pkg/probe/exec/exec.go: a TimeoutError is probe.Failure with the ExecProbeTimeout gate, on since 1.20)."""
-    command = [str(arg) for arg in (probe["exec"] or {}).get("command") or []]
-    if not command:
-        return {name: "exec has no command"}
-    seconds = probe.get("timeoutSeconds")
-    seconds = seconds if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds > 0 else 1
-    result = run.sandbox.exec(pod, name, command, timeout=seconds)
-    if result.timed_out:
-        return {name: f"exec did not finish within its timeoutSeconds ({seconds} s)"}
-    if result.exit_code != 0:
-        return {name: f"exec exited with code {result.exit_code}"}
-    return {}
-
-
-def _port(container: Mapping[str, Any], port: Any) -> int | str:
-    """A probe's port: a number, or the name of one of the container's ports; a text saying why the probe
-    fails when it names none, or a number outside 1-65535 (k8s.io/kubernetes pkg/probe/util.go
-    ResolveContainerPort: the kubelet fails such a probe with an error)."""
-    named = {p.get("name"): p.get("containerPort") for p in container.get("ports") or [] if isinstance(p, dict)}
-    number = named.get(port, port)
-    if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 65535:
-        return number
-    if isinstance(port, str) and port not in named:
-        return f"the probe's port {port!r} names none of the container's ports"
-    return f"the probe's port {number!r} is not a port number (1-65535)"
+def _scheduled(run: LabRun, pod: str) -> None:
+    """A nodeSelector that no node matches keeps the Pod Pending for ever: a verdict before any wait."""
+    unmatched = unmatched_node_selector(run.submission.pods[pod]["spec"], node_labels(run))
+    if unmatched:
+        wanted = ", ".join(f"{key}={value}" for key, value in unmatched.items())
+        raise CheckFailed(
+            expected=f"Pod {pod} scheduled onto a node",
+            observed=f"the Pod stays Pending: its nodeSelector asks for a node labelled {wanted}, and no node "
+                     f"has that label (the scheduler says: 0/1 nodes are available: 1 node(s) didn't match "
+                     f"Pod's node affinity/selector)",
+            hint="a nodeSelector must name labels your nodes really have (`kubectl get nodes --show-labels`); "
+                 "every Linux node has kubernetes.io/os=linux")
 
 
 def _still_pulling(run: LabRun, pod: str) -> None:
@@ -207,7 +222,7 @@ def _still_pulling(run: LabRun, pod: str) -> None:
 
 def _stable(run: LabRun, pod: str, state: PodState, crashing_since: dict[str, float]) -> PodState | None:
     """A container that already restarted must stay up a moment: it may be crash-looping. None when it
-    crashed again but is still within the crash-loop rule (CRASH_RESTARTS restarts, CRASH_WINDOW s)."""
+    crashed again but is still within the crash-loop rule (CRASH_EXITS ends, CRASH_WINDOW s)."""
     time.sleep(STABLE_AFTER_RESTART)
     later = run.sandbox.state(pod)
     if later is None:
@@ -279,9 +294,11 @@ def _fail_on_fatal(run: LabRun, pod: str, state: PodState, crashing_since: dict[
 
 
 def _crash_loop_settled(container: ContainerState, crashing_since: dict[str, float]) -> bool:
-    """True once a CrashLoopBackOff is a verdict: enough restarts, or crash-looping for long enough."""
+    """True once a crash loop is a verdict: the container ended CRASH_EXITS times (its runs so far, the one
+    that ended included), or crash-looped for CRASH_WINDOW seconds."""
     first = crashing_since.setdefault(container.name, time.monotonic())
-    return container.restarts >= CRASH_RESTARTS or time.monotonic() - first >= CRASH_WINDOW
+    ended = container.restarts + (0 if container.running else 1)
+    return ended >= CRASH_EXITS or time.monotonic() - first >= CRASH_WINDOW
 
 
 def _finished_for_good(container: ContainerState, policy: str) -> bool:
@@ -323,22 +340,43 @@ def _foreign_digest(run: LabRun, container: Mapping[str, Any], image: str) -> st
 def runs_lab_image(run: LabRun, pod: str, container: str, image: str, program: str | None) -> None:
     """The container really runs the lab's image (by identity, not by its name: a tag pinned with another
     image's digest runs that other image) and, when `program` is given, runs that program: the image's
-    own command, or an explicit command or args starting with it. Remembered per container."""
+    own command, or an explicit command or args starting with it. Remembered per container; said in full
+    by the first check it fails, in one line by the others."""
+    failure = identity_failure(run, pod, container, image, program)
+    if failure is not None:
+        raise because(run, failure)
+
+
+def identity_failure(run: LabRun, pod: str, container: str, image: str | None,
+                     program: str | None) -> CheckFailed | None:
+    """What is wrong with what the container runs, as a failure (None: the lab's image and program run)."""
+    if not image:
+        return None
     key = ("identity", pod, container, image, program)
     if key not in run.memo:
-        run.memo[key] = _identity_problem(run, pod, container, image, program)
-    problem = run.memo[key]
-    if problem:
-        raise CheckFailed(
-            expected=f"container {container} of Pod {pod} to run the image {image}"
-                     + (f" and its program {program}" if program else ""),
-            observed=problem,
-            hint=IDENTITY_HINT.format(image=image)
-                 + (f"; leave out command and args, or start them with {program}" if program else ""))
+        problem = _identity_problem(run, pod, container, image, program)
+        hint = IDENTITY_HINT.format(image=image) + (
+            f"; leave out command and args, or start them with {program}" if program else "")
+        run.memo[key] = CheckFailed(expected=f"container {container} of Pod {pod} to run the image {image}"
+                                             + (f" and its program {program}" if program else ""),
+                                    observed=problem, hint=hint) if problem else None
+    return run.memo[key]
+
+
+def unanswered(run: LabRun, pod: str, server: str, image: str | None, program: str | None, expected: str,
+               observed: str, hint: str) -> CheckFailed:
+    """A request to the server that got no right answer: when the server does not run the lab's program, that
+    is the cause (said in full once, pointed to by the other checks it fails), else the answer is."""
+    cause = identity_failure(run, pod, server, image, program)
+    if cause is None:
+        return CheckFailed(expected=expected, observed=observed, hint=hint)
+    said = because(run, cause)
+    return CheckFailed(expected=expected, observed=f"{observed}, because {said.observed}",
+                       hint=said.hint, details=said.details)
 
 
 def _identity_problem(run: LabRun, pod: str, container: str, image: str, program: str | None) -> str:
-    state = wait_running(run, pod)
+    state = wait_started(run, pod)
     spec = next((c for c in pod_containers(state.spec) if c.get("name") == container), {})
     running = state.container(container)
     known = run.sandbox.image_digests(_qualified(image))

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from graders.checks.expect import file_of
-from graders.checks.pods import pod_containers, running_container, runs_lab_image
+from graders.checks.pods import pod_containers, running_container, runs_lab_image, unanswered
 from graders.errors import CheckFailed
 from graders.run import LabRun
 from graders.waiting import NotYet, until
@@ -59,11 +59,11 @@ def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer
 
     marker = f"k8s101-marker-{uuid.uuid4().hex[:12]}"
     response = run.sandbox.http_get(pod, port, f"/?{marker}", timeout=run.timeouts.exec)
-    if response.status != 200:
-        raise CheckFailed(
-            expected=f"a request to {writer} on localhost:{port} (the grader's, marked /?{marker})",
-            observed=f"it got {response.error or f'HTTP {response.status}'}",
-            hint=f"{writer} must serve on port {port}")
+    if response.status != 200:  # a writer that is not the lab's program is the cause, when that is so
+        raise unanswered(run, pod, writer, image, program,
+                         expected=f"a request to {writer} on localhost:{port} (the grader's, marked /?{marker})",
+                         observed=f"it got {response.error or f'HTTP {response.status}'}",
+                         hint=f"{writer} must serve on port {port}")
     if image:  # something answered: it must be the lab's server writing the log, not an imposter
         runs_lab_image(run, pod, writer, image, program)
     reader_paths = {name: paths[1].rstrip("/") for name, paths in shared.items()}

@@ -7,7 +7,10 @@ Where it follows the kubelet rather than `podman kube play` (see /work/shared/EN
 - podman plays with restartPolicy Never; this kubelet restarts exited containers itself with the
   kubelet's back-off (first restart at once, then 10 s, 20 s, ... 300 s), so CrashLoopBackOff,
   restartCount and lastState are real.
-- No host ports, emptyDir as a bind mount of a fresh directory, annotations and probes stripped.
+- No host ports, emptyDir as a bind mount of a fresh directory, annotations and probes stripped from the played
+  copy: this kubelet runs the readiness and liveness probes itself (a liveness probe that fails failureThreshold
+  times kills the container, "Container NAME failed liveness probe, will be restarted"); startupProbe is not
+  modelled.
 - Init containers: their images are pulled one after the other before anything is played; one that
   cannot be pulled keeps the Pod Pending, every container waiting in PodInitializing (the kubelet's
   default waiting reason in a Pod with init containers: pkg/kubelet/kubelet_pods.go,
@@ -102,6 +105,8 @@ class Container:
     probe_ready: bool = False  # the readinessProbe's last verdict (ready needs one success)
     runs_began: list[float] = field(default_factory=list)  # when each restart began (the first run: at play)
     prober: asyncio.Task | None = None
+    live_prober: asyncio.Task | None = None  # the livenessProbe's worker for the current run
+    killed_by_probe: bool = False  # the current run was killed for a failed livenessProbe: restarted whatever its code
 
     @property
     def ready(self) -> bool:
@@ -502,6 +507,30 @@ class Kubelet:
         self.emit(pod, "Normal", "Started", f"Started container {c.name}")
         await self._look(f"^{pod.podman_name}-", [pod])
 
+    async def _live_prober(self, pod: Pod, c: Container, spec: dict[str, Any]) -> None:
+        """The kubelet's liveness prober for one run of a container (kubernetes/kubernetes pkg/kubelet/prober/
+        worker.go, and kuberuntime_manager.go computePodActions for the kill): after initialDelaySeconds, a try
+        every periodSeconds; failureThreshold failures in a row kill the container with its grace (the probe's
+        terminationGracePeriodSeconds, else the Pod's, at least 2 s: kuberuntime_container.go), and the restart
+        follows the Pod's restartPolicy with the usual back-off. Its events are the kubelet's."""
+        await asyncio.sleep(float(spec.get("initialDelaySeconds", 0)))
+        failures, run = 0, c.restart_count
+        while not pod.deleting and c.state == "running" and c.restart_count == run:  # this run only
+            ok, why = await probe(pod.podman_name, f"{SERVER_LABEL}={self.sid}", c.podman_name, spec, c.spec)
+            failures = 0 if ok else failures + 1
+            if not ok:
+                self.emit(pod, "Warning", "Unhealthy", f"Liveness probe failed: {why}")
+            if failures >= int(spec.get("failureThreshold", 3)):
+                restarted = c.restart_policy(pod.policy) != "Never"
+                self.emit(pod, "Normal", "Killing", f"Container {c.name} failed liveness probe"
+                                                    + (", will be restarted" if restarted else ""))
+                c.killed_by_probe = True
+                own = spec.get("terminationGracePeriodSeconds", pod.obj["spec"].get("terminationGracePeriodSeconds"))
+                grace = max(2, int(own if own is not None else 30))
+                await podman("stop", "-t", str(grace), c.podman_name, timeout=grace + 30)
+                return
+            await asyncio.sleep(float(spec.get("periodSeconds", 10)))
+
     async def _prober(self, pod: Pod, c: Container, spec: dict[str, Any]) -> None:
         """The kubelet's readiness prober for one run of a container: Ready after a success, not
         Ready after failureThreshold failures in a row; "Unhealthy" events for failures."""
@@ -557,10 +586,15 @@ class Kubelet:
             if "readinessProbe" in c.spec and (c.prober is None or c.prober.done()):
                 c.prober = asyncio.create_task(self._prober(pod, c, c.spec["readinessProbe"]))
                 pod.tasks.append(c.prober)
+            if "livenessProbe" in c.spec and (c.live_prober is None or c.live_prober.done()):
+                c.live_prober = asyncio.create_task(self._live_prober(pod, c, c.spec["livenessProbe"]))
+                pod.tasks.append(c.live_prober)
             return
         if c.prober:
             c.prober.cancel()
             c.prober, c.probe_ready = None, False
+        if c.live_prober and c.live_prober.done():  # not cancelled while it stops the container it killed
+            c.live_prober = None
         if state != "exited":
             return
         if not c.exit_handled:  # a run that just ended
@@ -578,7 +612,8 @@ class Kubelet:
                 c.message = f"back-off {c.backoff:g}s restarting failed container={c.name} pod={pod.name}_" \
                             f"{pod.namespace}({pod.obj['metadata']['uid']})"
                 return
-            if c.ephemeral or c.init or policy == "Never" or (policy == "OnFailure" and code == 0):
+            killed, c.killed_by_probe = c.killed_by_probe, False  # OnFailure restarts a killed one, whatever its code
+            if c.ephemeral or c.init or policy == "Never" or (policy == "OnFailure" and code == 0 and not killed):
                 c.state, c.terminated = "terminated", term
                 return
             c.last_terminated, c.state = term, "waiting"

@@ -161,15 +161,16 @@ ROUND_TWO: dict[str, dict[str, str]] = {
     "hostile-expansion-bomb": {check: "RunContainerError: after $(VAR) expansion, env V5 of container log-shipper "
                                       "would be longer than" for check in SIDECAR_CHECKS},
     # 3. grader errors a student could trigger: each is the Pod's answer, judged
-    "hostile-redirect-port": {check: "HTTP 302 redirected to 'http://localhost:99999/', whose port "
-                                     "is not a port number" for check in SIDECAR_CHECKS},
-    "hostile-probe-path": {check: "container app: running, not Ready (readinessProbe: httpGet :80/caf\u00e9: HTTP 404)"
-                           for check in SIDECAR_CHECKS},
+    # issue 21 §3: only sidecar-ready needs Ready; the other checks judge the running, unready Pod (and pass)
+    "hostile-redirect-port": {"sidecar-ready": "HTTP 302 redirected to 'http://localhost:99999/', whose port "
+                                               "is not a port number"},
+    "hostile-probe-path": {"sidecar-ready": "container app: running, not Ready (readinessProbe: httpGet :80/caf\u00e9: "
+                                            "HTTP 404): after 31 s"},
     "hostile-deep-volume": {},
     "hostile-volume-link-swap": {},
     # 4. the student's fault, no longer called the machine's
-    "hostile-slow-exec-probe": {check: "readinessProbe: exec did not finish within its timeoutSeconds (1 s)"
-                                for check in SIDECAR_CHECKS},
+    "hostile-slow-exec-probe": {"sidecar-ready": "readinessProbe: exec did not finish within its timeoutSeconds "
+                                                 "(1 s)"},
     "hostile-proc-mount": {check: "container log-shipper: RunContainerError" for check in SIDECAR_CHECKS},
     # 5. a script named nginx, run from a volume: not nginx
     "evidence-script-nginx": {"first-pod-ready": "runs /opt/tools/nginx, a file of volume tools, which the Pod wrote "
@@ -183,7 +184,31 @@ ROUND_TWO: dict[str, dict[str, str]] = {
     "hostile-log-control": {check: "container log-shipper: CrashLoopBackOff" for check in SIDECAR_CHECKS},
 }
 
-VERDICTS.update({**HOSTILE, **INVALID, **EVIDENCE, **ROUND_TWO})
+# Issue 21 §3 and the restart storm of issue 20: probes and restarts as the kubelet's, one cause said once.
+SAID_ABOVE = "(said in full under sidecar-ready above)"
+KUBELET: dict[str, dict[str, str]] = {
+    # app's tcpSocket readinessProbe asks port 8080, where nothing listens: a verdict once the kubelet had its
+    # tries (3 x 2 s + 1 s), not at the 180 s deadline; the checks that need no Ready still judge the Pod (pass)
+    "readiness-never": {"sidecar-ready": "container app: running, not Ready (readinessProbe"},
+    # app runs `sleep infinity`: sidecar-ready says so, the checks it stops say it once more and point there
+    "app-runs-sleep": {"sidecar-ready": "container app runs `sleep infinity` instead of nginx",
+                       "sidecar-localhost": "Connection refused, because container app runs `sleep infinity` instead "
+                                            "of nginx (its command field replaces the image's own command) "
+                                            + SAID_ABOVE,
+                       "sidecar-shared-volume": "Connection refused, because container app runs `sleep infinity` "
+                                                "instead of nginx (its command field replaces the image's own "
+                                                "command) " + SAID_ABOVE},
+    # four containers exiting at once under restartPolicy Always: restarted with the kubelet's back-off, not
+    # podman's restart storm; a crash loop at the third end, said once
+    "hostile-restart-storm": {"sidecar-ready": "found app, log-shipper, crash-1, crash-2",
+                              "sidecar-localhost": "container crash-1: CrashLoopBackOff: it keeps exiting (exit "
+                                                   "code 1)",
+                              "sidecar-shared-volume": "container crash-1: CrashLoopBackOff: it keeps exiting (exit "
+                                                       "code 1) and being restarted (said in full under "
+                                                       "sidecar-localhost above)"},
+}
+
+VERDICTS.update({**HOSTILE, **INVALID, **EVIDENCE, **ROUND_TWO, **KUBELET})
 
 
 # The fake cluster's parity test (tests/test_fake_cluster_parity.py).
@@ -229,11 +254,10 @@ NOT_ON_THE_FAKE_CLUSTER: dict[str, str] = {
 }
 
 # Options a submission is graded with, and why.
-NEVER_READY = ("a readinessProbe that never succeeds is a verdict at the readiness deadline on podman (the grader "
-               "runs the probes; no kubelet gives up earlier): 30 s instead of 180 s, the same FAIL")
+NEVER_READY = ("an exec readinessProbe that times out may still succeed later (a slow start), so it is a verdict at "
+               "the readiness deadline, as a refused connection or an HTTP status is not: 30 s instead of 180 s, the "
+               "same FAIL")
 GRADED_WITH: dict[str, tuple[tuple[str, ...], str]] = {
-    "hostile-redirect-port": (("--timeout-ready", "30"), NEVER_READY),
-    "hostile-probe-path": (("--timeout-ready", "30"), NEVER_READY),
     "hostile-slow-exec-probe": (("--timeout-ready", "30"), NEVER_READY),
     "hostile-init-hangs": (("--timeout-apply", "15"), "the verdict comes at the apply timeout: 15 s instead of the "
                                                        "default 60 s, the same FAIL in the same words"),

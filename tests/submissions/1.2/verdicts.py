@@ -54,6 +54,25 @@ INVALID: dict[str, dict[str, str]] = {
 }
 VERDICTS.update(INVALID)
 
+# Issue 21 §3: probes and start failures as the kubelet's, one cause said once and pointed to by the others.
+LIVENESS = ("container nginx: the kubelet kills it and starts it again, again and again: its livenessProbe failed 3 "
+            "times in a row")
+REFUSED_START = "container nginx: RunContainerError: "
+KUBELET: dict[str, dict[str, str]] = {
+    # a livenessProbe on port 8080, where nothing listens: the kubelet kills nginx every 3 failures and starts it
+    # again (CrashLoopBackOff on a cluster); a verdict at the first kill, in every check that waits for the Pod
+    "liveness-wrong-port": {"container": LIVENESS, **{check: LIVENESS + ' (Liveness probe failed: Get '
+                                                             '"http://127.0.0.1:8080/"'
+                                                      for check in ("env", "init-page", "readiness", "node-selector",
+                                                                    "status")}},
+    # memory: 128m is 0.128 bytes, which runc cannot set (`unable to set memory limit to 1`): the submission's
+    # RunContainerError in every check of the Pod, cleanup included passes (nothing runs), never the machine's
+    "memory-millibytes": {"resources": "found '128m' (= 0.128)",
+                          **{check: REFUSED_START for check in ("container", "env", "init-page", "readiness",
+                                                                "node-selector", "status")}},
+}
+VERDICTS.update(KUBELET)
+
 # Where the cluster's kubelet runs the readiness probe (kind, a context, the fake cluster), the verdict is
 # its own: the message quotes its event instead of the grader's request. The same checks fail.
 CONTEXT_DIFFERS: dict[str, tuple[dict[str, str], str]] = {
