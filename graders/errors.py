@@ -52,7 +52,11 @@ class InfraError(GraderError):
         return f"not graded: {self.problem}"
 
     def __str__(self) -> str:
-        lines = [f"Infrastructure problem (no points lost): {self.problem}"]
+        return self.told("Infrastructure problem (no points lost)")
+
+    def told(self, heading: str) -> str:
+        """The problem under a heading of the caller's: a command that grades nothing loses no points."""
+        lines = [f"{heading}: {self.problem}"]
         lines.extend(f"  tried: {attempt}" for attempt in self.tried)
         if self.fix:
             lines.append(f"  fix:   {self.fix}")
