@@ -33,6 +33,7 @@ SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey[Results]()
 NOTICES = pytest.StashKey[list[str]]()  # lines for the end of the run, such as leftovers removed
 BLOCKS = pytest.StashKey["FailureBlocks"]()  # causes already shown in full: later checks point to them
+NOT_RUN = pytest.StashKey[dict[Lab, int]]()  # after an interrupt (Ctrl-C, SIGTERM): each lab's checks not run
 
 HELP_BACKEND = f"where graded Pods run: {', '.join(BACKEND_NAMES)} (default: kind)"
 HELP_TIMEOUT = "seconds allowed to {} (default: {:g})"
@@ -201,7 +202,54 @@ def lab_run(request: pytest.FixtureRequest, lab: Lab, submission: Submission) ->
         run.apply_all()
         yield run
     finally:
+        if interrupted.is_set():  # the student waits for this: say what it is (removing Pods takes seconds)
+            _tell(request.config, f"grader: interrupted: removing what this run made ({sandbox.description}) ...")
         sandbox.close()
+        if interrupted.is_set():
+            _tell(request.config, "grader: removed.")
+
+
+# -- Ctrl-C -----------------------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    """Ctrl-C (or SIGTERM) during a check stops the run after it, as pytest's -x stops it after a failure:
+    pytest then tears the fixtures down (the Pods are removed) and says why it stopped, in the grader's
+    words instead of a KeyboardInterrupt traceback; the summary gives no score for a run cut short."""
+    try:
+        return (yield)
+    except KeyboardInterrupt:
+        interrupted.set()
+        counts = item.config.stash[NOT_RUN] = _not_run(item.session, item.config)
+        not_run = sum(counts.values())
+        # pytest says it as "Interrupted: 3 checks not run"
+        item.session.shouldstop = f"{not_run} check{'s' if not_run != 1 else ''} not run"
+        return True
+
+
+def _not_run(session: pytest.Session, config: pytest.Config) -> dict[Lab, int]:
+    """How many of each lab's collected checks have no result (they did not run, or were cut short)."""
+    results, counts = config.stash[RESULTS], dict[Lab, int]()
+    for item in session.items:
+        marker = item.get_closest_marker(MARKER)
+        if marker is None:
+            continue
+        lab, check = marker.kwargs["lab"], marker.kwargs["check"]
+        done = {r.check.id for r in results.labs.get(lab, [])}
+        counts[lab] = counts.get(lab, 0) + (check.id not in done)
+    return counts
+
+
+def _tell(config: pytest.Config, line: str) -> None:
+    """A line to the user at once, also while pytest captures output (a fixture's teardown)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    if reporter is None:
+        return
+    if capture is None:
+        reporter.write_line(line)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
 
 
 # -- results ---------------------------------------------------------------------------------------
@@ -273,9 +321,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if not results.labs:
         return
     backend = config.stash[SETTINGS].backend.name
+    not_run = config.stash.get(NOT_RUN, {})
     for lab, checks in results.labs.items():
         terminalreporter.write_sep("=", f"grade: lab {lab.id} {lab.title}")
-        for line in summary_lines(lab, checks, backend):
+        for line in summary_lines(lab, checks, backend, not_run=not_run.get(lab, 0)):
             terminalreporter.write_line(line)
 
 
