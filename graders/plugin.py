@@ -17,7 +17,7 @@ from typing import Any, Generator, Iterator
 
 import pytest
 
-from graders import capabilities, quoting
+from graders import capabilities, quoting, runtime_words
 from graders.backends import (BACKENDS, NAMES as BACKEND_NAMES, OPTIONS as BACKEND_OPTIONS, BackendSettings, Option,
                               able, lacking, make_backend)
 from graders.backends.base import REAP_AFTER, Backend
@@ -289,6 +289,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
         # the network library's own log lines (retries, raw exceptions) say it again, in its terms
         report.sections = [(title, text) for title, text in report.sections if not title.startswith("Captured log")]
     elif isinstance(error, CheckFailed):
+        error = runtime_words.for_student(error, verbose=item.config.get_verbosity() > 0)
         # What a Pod or a submission wrote (its log, its file names, the runtime's words about its command) is
         # quoted, never printed raw: graders/quoting.py says why.
         error = dataclasses.replace(error, expected=quoting.field(error.expected),
