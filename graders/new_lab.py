@@ -21,6 +21,8 @@ from graders import classroom
 REPO = Path(__file__).resolve().parents[1]
 LAB_ID = re.compile(r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)")  # <module>.<lab>, as in 1.2
 POD, CONTAINER = "web", "nginx"
+# What an author runs once the TODOs are filled in: the README's "Adding a lab", step 4, shows the same.
+TEST_COMMAND = "bash scripts/test.sh tests/test_labs.py tests/test_labs_podman.py -k {lab_id}"
 
 
 class NewLabError(Exception):
@@ -206,7 +208,7 @@ on any backend:
 submission folder -> {{failed check id: text its message must contain}}. Every check not named must pass.
 
 TODO (author): a folder beside reference/ for each typical mistake, and its verdict below; run
-`pytest tests/test_labs_podman.py -k {lab_id}/` to grade them all.
+`bash scripts/test.sh tests/test_labs_podman.py -k {lab_id}/` to grade them all.
 """
 
 from __future__ import annotations
@@ -233,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in written:
         print(f"wrote {path.relative_to(args.repo.resolve())}")
     print(f"next: fill in the TODOs (grep -rn TODO labs/{args.id} tests/submissions/{args.id}), then "
-          f"`pytest tests/test_labs.py tests/test_labs_podman.py -k {args.id}`")
+          f"`{TEST_COMMAND.format(lab_id=args.id)}`")
     return 0
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from graders import classroom
-from graders.new_lab import NewLabError, new_lab
+from graders.new_lab import TEST_COMMAND, NewLabError, new_lab
 from graders.rubric import discover_labs
 from tests.labs import REPO
 
@@ -44,6 +44,7 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
                              "--repo", str(repo)], cwd=repo, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"wrote labs/{NEW}/test_lab_{NEW_FILE}.py" in result.stdout
+    assert f"`{TEST_COMMAND.format(lab_id=NEW)}`" in result.stdout  # the README's command (issue 22, author 5)
     assert tree(REPO / "labs") == real  # the real repository is left alone
     return repo
 
@@ -127,3 +128,8 @@ def test_the_command_says_why_it_refuses(copy: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"new_lab: lab {TAKEN} exists already")
+
+
+def test_the_next_step_it_prints_is_the_readmes_test_command() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert TEST_COMMAND.format(lab_id="1.2") + "   #" in readme
