@@ -34,7 +34,7 @@ from graders.checks.pods import (deadline, normalize_image, pod_containers, reme
                                  wait_running)
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
-from graders.waiting import NoAnswer, NotYet, until
+from graders.waiting import NoAnswer, NotYet, Settled, until
 from graders.yamlfiles import read_documents
 
 # Labels every Linux node carries, whatever the cluster: what a nodeSelector is judged on where the backend
@@ -461,13 +461,14 @@ def page_served(run: LabRun, pod: str, container: str, *, port: int, path: str =
         answer = run.sandbox.http_get(pod, port, path, timeout=run.timeouts.exec)
         if answer.status == 200 and text in answer.body:
             return
-        if answer.status is not None:
-            raise NotYet(f"HTTP {answer.status}, an answer without {text!r}: {answer.body.strip()[:200]!r}")
+        if answer.status is not None:  # a 200 is the server's page, which waiting does not change
+            raise (Settled if answer.status == 200 else NotYet)(
+                f"HTTP {answer.status}, an answer without {text!r}: {answer.body.strip()[:200]!r}")
         raise NoAnswer(f"no answer: {answer.error or 'nothing listens there'}")
 
     try:
         until_answered(run, pod, port, probe)
-    except NotYet as last:
+    except (NotYet, Settled) as last:
         raise CheckFailed(expected=f"{url}, served by container {container} of Pod {pod}, to answer with {what}",
                           observed=last.observed, hint=hint) from None
 
