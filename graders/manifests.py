@@ -80,10 +80,10 @@ class Submission:
         if pod in self.objects.get(kind, {}):
             return None
         if pod in self.rejected.get(kind, {}):
-            return f"{kind} {pod} was not applied: {self.rejected[kind][pod]} has problems (see the manifests check)"
+            return f"{kind} {pod} was not applied: {self.rejected[kind][pod]} has problems (see [manifests] above)"
         if self.unreadable:  # the object is most likely in the file that could not be read
             return (f"no {kind} named {pod} was found in the files that could be read; {', '.join(self.unreadable)} "
-                    f"could not be (see the manifests check)")
+                    f"could not be read (see [manifests] above)")
         return f"no {kind} named {pod} was found in the .yaml/.yml files of {self.folder}"
 
 

@@ -128,6 +128,7 @@ def summary_lines(lab: Lab, checks: list[CheckResult], backend: str, not_run: in
     width = max(len(r.check.id) for r in ordered)
     lines = []
     said: set[str] = set()  # one infrastructure problem is said once; the other checks it stopped point to it
+    causes: dict[str, str] = {}  # a failure's summary line -> the first check that showed it
     for result in ordered:
         earned = f"{result.points:>3}" if result.status != "error" else "  -"
         points = f"{earned}/{result.check.points:<3}"
@@ -138,6 +139,10 @@ def summary_lines(lab: Lab, checks: list[CheckResult], backend: str, not_run: in
                 note = SEE_ABOVE
             else:
                 said.add(note)
+        elif result.status == "failed" and note:  # one cause, said in the first check it stopped
+            first = causes.setdefault(note, result.check.id)
+            if first != result.check.id:
+                note = SAME_CAUSE.format(first=first)
         if note:
             lines.append(f"  {'':<5}  {'':<{width}}  {'':7}  -> {note}")
     score = sum(r.points for r in ordered)
