@@ -133,3 +133,27 @@ def test_the_command_says_why_it_refuses(copy: Path) -> None:
 def test_the_next_step_it_prints_is_the_readmes_test_command() -> None:
     readme = (REPO / "README.md").read_text()
     assert TEST_COMMAND.format(lab_id="1.2") + "   #" in readme
+
+
+def test_the_pod_and_container_names_are_options(tmp_path: Path) -> None:
+    """The skeleton's Pod (its file too) and container are named by --pod and --container (issue 22, author 3);
+    its table has the header of labs 1.1 and 1.2."""
+    import yaml
+
+    from graders import new_lab as skeleton
+
+    rubric = skeleton.rubric("9.8", "Shops", pod="shop", container="app-server")
+    compile(rubric, "test_lab_9_8.py", "exec")  # valid Python with the names as constants
+    assert 'SHOP, APP_SERVER = "shop", "app-server"' in rubric
+    assert "lifecycle.deleted_cleanly(lab_run, [SHOP])" in rubric
+    starter = yaml.safe_load(skeleton.starter("9.8", "Shops", pod="shop", container="app-server"))
+    assert (starter["metadata"]["name"], starter["spec"]["containers"][0]["name"]) == ("shop", "app-server")
+    readme = skeleton.readme("9.8", "Shops", pod="shop", container="app-server")
+    header = "| Id | Points | Passes when |\n|----|-------:|-------------|"
+    assert header in readme
+    assert "`labs/9.8/shop.yaml`" in readme and "web" not in readme.replace("web server", "")
+    for lab in ("1.1", "1.2"):
+        assert header in (REPO / "labs" / lab / "README.md").read_text()
+    with pytest.raises(NewLabError, match="'Shop_1' is no Pod name"):
+        new_lab("9.8", "Shops", repo=tmp_path, pod="Shop_1")
+    assert list(tmp_path.iterdir()) == []
