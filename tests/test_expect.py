@@ -442,3 +442,21 @@ def test_a_200_with_another_page_is_a_verdict_at_once_not_after_the_exec_timeout
                                                  what="the page", hint="h"))
     assert "got HTTP 200, a page without 'Written'" in failed.observed
     assert len([call for call in sandbox.calls if call.startswith("http")]) == 2  # one request each, no retry
+
+
+def test_the_readmes_custom_check_example_runs_and_fails_in_the_students_terms(tmp_path: Path) -> None:
+    """README, "Adding a lab": the custom check with CheckFailed that asks for an order (issue 22, author 3)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = readme.split("<!-- example: custom check", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {"lab": Lab("9.9", "test", pods=["web"])}
+    exec(compile(example, "README example", "exec"), namespace)
+    pod = copy.deepcopy(POD)
+    pod["spec"]["initContainers"] = [{"name": "check-page", "image": "busybox:1.36"},
+                                     {"name": "write-page", "image": "busybox:1.36"}]
+    failed = failure(lambda: namespace["test_init_order"](make_run(tmp_path, pod)))
+    assert failed.observed == "web.yaml: spec.initContainers: found check-page, write-page"
+    pod["spec"]["initContainers"].reverse()
+    namespace["test_init_order"](make_run(tmp_path, pod))  # the right order passes
+    # and spec_matches itself matches named lists in any order, as the README says
+    expect.spec_matches(make_run(tmp_path, pod), "web", {"spec": {"initContainers": [
+        {"name": "check-page"}, {"name": "write-page"}]}}, what="both", hint="h")
