@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 
 from graders import readme_labs
+from graders.backends import KIND_CLUSTER as CLUSTER
 from graders.lab import Lab
 from graders.rubric import discover_labs
 
@@ -43,7 +44,6 @@ CI_WORKFLOW = Path(".github/workflows/ci.yml")
 README = Path("README.md")  # its list of labs
 CI_START, CI_END = "  # classroom:start (generated", "  # classroom:end"
 REPORTS = "${{ runner.temp }}/grades"  # never the repository: a committed report must not be read
-CLUSTER = "k8s-101"
 IMAGES = ("nginx:1.25", "busybox:1.36")
 COMMAND_GRADER = "classroom-resources/autograding-command-grader@v1"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"

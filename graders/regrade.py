@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from graders.backends import NAMES as BACKEND_NAMES
+from graders.backends import KIND_CLUSTER, NAMES as BACKEND_NAMES
 from graders.class_summary import generic, summarize, terminal_lines
 from graders.export import ExportError, export
 from graders.lab import Lab
@@ -217,7 +217,7 @@ def backend_args(args: argparse.Namespace) -> tuple[list[str], dict[str, str] | 
     reach it as a context through its kubeconfig: parallel `kind export kubeconfig` calls would race
     for kind's lock on that file. A cluster that cannot be made gets one more try, then stops the re-grade."""
     if args.backend == "kind":
-        name = args.kind_cluster or "k8s-101"
+        name = args.kind_cluster or KIND_CLUSTER
         causes = []
         for _ in (1, 2):
             print(f"regrade: creating or reusing the kind cluster {name} ...", flush=True)
@@ -354,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a lab to grade, e.g. 1.1; repeat it for several, or `all`")
     parser.add_argument("--backend", choices=BACKEND_NAMES, default="kind", help="where the Pods run (default: kind)")
     parser.add_argument("--context", help="kubeconfig context for --backend context")
-    parser.add_argument("--kind-cluster", help="kind cluster to create or reuse (default: k8s-101)")
+    parser.add_argument("--kind-cluster", help=f"kind cluster to create or reuse (default: {KIND_CLUSTER})")
     parser.add_argument("--jobs", type=int, default=1, help="grading runs at once (default: 1)")
     parser.add_argument("--out", type=Path, required=True,
                         help="folder for gradebook.csv, grades.json, feedback/, summary.html")

@@ -787,7 +787,7 @@ def test_images_the_host_has_are_loaded_into_the_node_once_and_others_are_pulled
 
 
 def test_a_pods_images_are_named_as_docker_stores_them():
-    from graders.backends.base import qualified_image
+    from graders.images import qualified as qualified_image
 
     assert qualified_image("nginx:1.25") == "docker.io/library/nginx:1.25"
     assert qualified_image("bitnami/nginx") == "docker.io/bitnami/nginx"

@@ -206,6 +206,23 @@ def test_state_maps_a_server_error_to_an_infra_error(kube_api, sandbox, monkeypa
     assert len(list(kube_api.mock[f"get {PODS}/web"])) > 1 and time.monotonic() - began < 5
 
 
+def test_a_raw_get_is_retried_as_the_generated_reads_are(kube_api, sandbox, monkeypatch):
+    """read() and the listing of leftovers go through the raw GET (no client models): a 503 there is ridden
+    out too, where before only methods named read_*/list_* were."""
+    monkeypatch.setattr(kube, "RIDE_OUT", 1)
+    kube_api.fail(f"get {PODS}/web", 503, "ServiceUnavailable", "the apiserver is restarting")
+    with pytest.raises(InfraError, match="read Pod web: 503 the apiserver is restarting"):
+        sandbox.read("Pod", "web")
+    assert len(list(kube_api.mock[f"get {PODS}/web"])) > 1
+
+
+def test_the_retry_is_decided_by_the_http_verb() -> None:
+    """A write is never repeated (it may have reached the server before the answer failed); a GET is."""
+    assert kube._verb(kube._post) == "POST" and kube._verb(kube._get) == "GET"
+    assert kube._verb(kubernetes.client.CoreV1Api.create_namespace) == "WRITE"
+    assert kube._verb(kubernetes.client.CoreV1Api.list_namespace) == "GET"
+
+
 # -- logs and events --------------------------------------------------------------------------------
 
 def test_logs_returns_the_container_output(kube_api, sandbox):

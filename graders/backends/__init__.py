@@ -87,10 +87,12 @@ CLUSTER = frozenset({can.READINESS_PROBES, can.NATIVE_SIDECARS, can.EPHEMERAL_CO
                      *(can.kind(kind) for kind in RESOURCES)})
 # podman kube play runs Pods only; the checks run readiness probes from the grader's side.
 PODMAN = frozenset({can.kind("Pod")})
+# The kind cluster every run, the Classroom workflow and the re-grade create or reuse unless told otherwise.
+KIND_CLUSTER = "k8s-101"
 
 BACKENDS: dict[str, Entry] = {entry.name: entry for entry in (
     Entry("kind", "a local kind cluster, created on first use and kept between runs", CLUSTER, _kind, (
-        Option("kind_cluster", "name of the kind cluster (default: k8s-101)", default="k8s-101"),
+        Option("kind_cluster", f"name of the kind cluster (default: {KIND_CLUSTER})", default=KIND_CLUSTER),
         Option("delete_cluster", "delete the kind cluster at the end (default: keep it for the next run)",
                default=False, flag=True))),
     Entry("context", "an existing cluster (kind, k3d, minikube, a cloud), through a kubeconfig context",

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import AbstractSet, Any, Protocol
 from urllib.parse import quote
 
-from graders import images  # the one reading of image references
 from graders.errors import GraderError
 
 MANAGED_BY = "k8s101-graders"  # value of app.kubernetes.io/managed-by on everything a run creates
@@ -173,12 +172,6 @@ class Sandbox(Protocol):
         """What the container's first process runs, compared with the file named `program` on the PATH of
         `image` (a qualified reference), both read from the grader's side; None when the backend cannot
         see it (a cluster has no host /proc for the grader)."""
-
-
-def qualified_image(image: str) -> str:
-    """nginx:1.25 -> docker.io/library/nginx:1.25: the name under which Docker, podman and a kind node
-    store an image written without its registry."""
-    return images.qualified(image)
 
 
 MAX_VOLUME_BYTES = 64 * 1024  # read at most this much of each file of a volume (its end: logs grow)

@@ -47,8 +47,7 @@ from pathlib import Path
 from typing import IO, AbstractSet, Any, Callable, Iterator
 
 from graders import images
-from graders.backends import elsewhere
-from graders.backends.base import qualified_image
+from graders.backends import KIND_CLUSTER, elsewhere
 from graders.backends.kube import (
     NO_NODE, ClusterBackend, Configuration, KubernetesSandbox, check_reachable, client_for, cluster_problem,
     kindnet_installed, load_configuration, sandbox_namespace)
@@ -451,9 +450,9 @@ class KindSandbox(KubernetesSandbox):
 
     def apply(self, pod: dict[str, Any], timeout: float) -> None:
         spec = pod.get("spec") or {}
-        images = [str(c.get("image")) for place in ("initContainers", "containers") for c in spec.get(place) or []
+        wanted = [str(c.get("image")) for place in ("initContainers", "containers") for c in spec.get(place) or []
                   if isinstance(c, dict) and c.get("image")]
-        self._backend.load_local_images([qualified_image(image) for image in images])
+        self._backend.load_local_images([images.qualified(image) for image in wanted])
         super().apply(pod, timeout)
 
 
@@ -674,7 +673,7 @@ else:
 
 def main() -> None:
     """Create or reuse the kind cluster, as a grading run would: `python -m graders.backends.kind [NAME]`."""
-    name = sys.argv[1] if len(sys.argv) > 1 else "k8s-101"
+    name = sys.argv[1] if len(sys.argv) > 1 else KIND_CLUSTER
     try:
         backend = KindBackend(name, config=Path("kind-config.yaml"))
     except InfraError as error:

@@ -687,9 +687,10 @@ def _resource(kind: str) -> Resource:
 def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
     """One API call with a deadline; InfraError when it fails (None for a 404 when missing_ok).
 
-    Reads (read_*, list_*) are idempotent: a dropped connection, a 429 or a 5xx (a control plane
-    restarting, an overloaded API server) is retried for up to RIDE_OUT seconds before it is reported."""
-    reads = getattr(method, "__name__", "").startswith(("read_", "list_"))
+    A GET is safe to repeat (RFC 9110, section 9.2.2): a dropped connection, a 429 or a 5xx (a control
+    plane restarting, an overloaded API server) is retried for up to RIDE_OUT seconds before it is reported.
+    Writes are not: a create that reached the server before the connection dropped would come back 409."""
+    reads = _verb(method) == "GET"
     try:
         for attempt in Retrying(stop=stop_after_delay(RIDE_OUT if reads else 0),
                                 wait=wait_exponential(multiplier=0.2, max=2.0),
@@ -702,6 +703,15 @@ def _request(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool
         raise _infra(what, error) from error
     except NETWORK_ERRORS as error:
         raise _infra(what, error) from error
+
+
+def _verb(method: Callable[..., Any]) -> str:
+    """The HTTP verb of a call: the raw helpers' own, or the generated client's by its name (read_* and
+    list_* are GETs, kubernetes-client/python's generated api/core_v1_api.py)."""
+    name = getattr(method, "__name__", "")
+    if name in RAW_VERBS:
+        return RAW_VERBS[name]
+    return "GET" if name.startswith(("read_", "list_")) else "WRITE"
 
 
 def _transient(error: BaseException) -> bool:
@@ -725,6 +735,9 @@ def _get(api: client.ApiClient, path: str, _request_timeout: float = REQUEST_TIM
 def _delete(api: client.ApiClient, path: str, options: dict[str, Any],
             _request_timeout: float = REQUEST_TIMEOUT) -> Any:
     return _raw(api, "DELETE", path, options, _request_timeout)
+
+
+RAW_VERBS = {_post.__name__: "POST", _get.__name__: "GET", _delete.__name__: "DELETE"}
 
 
 def _raw(api: client.ApiClient, method: str, path: str, body: dict[str, Any] | None, timeout: float) -> Any:
