@@ -183,8 +183,12 @@ def lab(request: pytest.FixtureRequest) -> Lab:
 
 @pytest.fixture(scope="module")
 def submission(request: pytest.FixtureRequest, lab: Lab) -> Submission:
-    folder = request.config.stash[SETTINGS].submission or request.path.parent
-    return load_submission(folder, lab.pods, lab.containers, lab.allows, objects=lab.objects)
+    settings = request.config.stash[SETTINGS]
+    folder = settings.submission or request.path.parent
+    submission = load_submission(folder, lab.pods, lab.containers, lab.allows, objects=lab.objects)
+    # a backend with real nodes is a Kubernetes API (kind, context); podman has none for `kubectl --dry-run`
+    submission.cluster_reachable = capabilities.NODE_LABELS in BACKENDS[settings.backend.name].capabilities
+    return submission
 
 
 @pytest.fixture(scope="module")

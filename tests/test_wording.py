@@ -1,0 +1,74 @@
+"""The wording a student meets first (issue 22, student 7 and 8): a starter's TODOs all listed, one Pod
+said as one, no limits in every Expected line, a mistake before a placeholder in the summary, the
+`kubectl apply --dry-run=server` tip only where a cluster is at hand, a Pod's own name in a kubectl command."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from graders.checks import manifests, volumes
+from graders.errors import CheckFailed
+from graders.manifests import load_submission
+from graders.rubric import discover_labs
+from tests.grading import REPO
+
+LABS = {lab.id: (folder, lab) for folder, lab in discover_labs(REPO)}
+
+
+def verdict(lab_id: str, folder: Path | None = None, cluster: bool = True) -> CheckFailed:
+    lab_folder, lab = LABS[lab_id]
+    submission = load_submission(folder or lab_folder, lab.pods, lab.containers, lab.allows, objects=lab.objects)
+    submission.cluster_reachable = cluster
+    with pytest.raises(CheckFailed) as failed:
+        manifests.manifests_valid(submission)
+    return failed.value
+
+
+def test_an_untouched_starter_lists_every_todo_with_its_line() -> None:
+    failed = verdict("1.1")
+    assert failed.headline == "not started yet: app-with-sidecar.yaml, my-first-pod.yaml still hold 7 TODOs"
+    assert "  - my-first-pod.yaml, line 7: # TODO: give the Pod the label  app: hello" in failed.observed
+    assert "  - app-with-sidecar.yaml, line 8: # TODO: declare one emptyDir volume" in failed.observed
+    assert "every TODO (see" not in failed.observed  # the heading comment is no task
+    assert verdict("1.2").expected.startswith("the Pod web, with every TODO")  # one Pod is no "Pods"
+
+
+def test_a_mistake_comes_before_the_other_files_todo_and_no_limits_are_recited(tmp_path: Path) -> None:
+    folder = tmp_path / "work"
+    shutil.copytree(LABS["1.1"][0], folder, ignore=shutil.ignore_patterns("*.py", "*.md", "__pycache__"))
+    shutil.copy(REPO / "tests/submissions/1.1/yaml-tab/my-first-pod.yaml", folder / "my-first-pod.yaml")
+    failed = verdict("1.1", folder)
+    assert failed.headline.startswith("my-first-pod.yaml: not valid YAML: line 6: YAML does not allow tabs")
+    assert "still a TODO placeholder" in failed.observed  # the other file's TODO is still listed, after it
+    assert "20 files" not in failed.expected and "KiB" not in failed.expected
+
+
+def test_the_dry_run_tip_is_given_only_where_a_cluster_is_at_hand() -> None:
+    folder = REPO / "tests/submissions/1.1/pod-apps-v1"
+    assert "kubectl apply --dry-run=server" in verdict("1.1", folder, cluster=True).hint
+    assert "kubectl apply --dry-run=server" not in verdict("1.1", folder, cluster=False).hint
+
+
+def test_a_kubectl_command_names_the_pod() -> None:
+    said = volumes._observed(["/in/access.log"], False, "log-shipper", ["/in"], "app-with-sidecar")
+    assert "`kubectl logs app-with-sidecar -c log-shipper`" in said and "POD" not in said
+
+
+@pytest.mark.parametrize("backend, tip", [("podman", False), ("kind", True)])
+def test_the_grading_run_gives_the_tip_by_its_backend(tmp_path: Path, backend: str, tip: bool) -> None:
+    """Every file refused offline: no backend starts, and only a run on a cluster suggests asking it."""
+    import subprocess
+
+    from tests.grading import grader_command
+
+    folder = tmp_path / "work"
+    folder.mkdir()
+    shutil.copy(REPO / "tests/submissions/1.1/pod-apps-v1/my-first-pod.yaml", folder)
+    shutil.copy(LABS["1.1"][0] / "app-with-sidecar.yaml", folder)  # the starter: TODOs left
+    command = grader_command("--backend", backend, "--submission", str(folder))
+    output = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120).stdout
+    assert 'no matches for kind "Pod" in version "apps/v1"' in output
+    assert ("kubectl apply --dry-run=server" in output) is tip
