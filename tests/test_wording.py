@@ -72,3 +72,35 @@ def test_the_grading_run_gives_the_tip_by_its_backend(tmp_path: Path, backend: s
     output = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120).stdout
     assert 'no matches for kind "Pod" in version "apps/v1"' in output
     assert ("kubectl apply --dry-run=server" in output) is tip
+
+
+def test_a_page_is_shown_as_its_words_not_as_html_with_escapes() -> None:
+    """Lab 1.2 on podman (issue 22, student 6): nginx's 403 page came as '<html>\\r\\n<head>...'."""
+    from graders.checks.diagnostics import page_words
+
+    forbidden = ("<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n<center><h1>403 Forbidden</h1>"
+                 "</center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n")
+    assert page_words(forbidden) == "'403 Forbidden nginx/1.22.1'"
+    assert page_words("Hello from\r\nthe sidecar\n") == "'Hello from the sidecar'"
+    assert page_words("   ") == "an empty page"
+    assert page_words("x" * 500).endswith("x...'")
+
+
+def test_podmans_ready_column_is_said_to_be_no_kubelets(tmp_path: Path) -> None:
+    """The readiness hint says 'never Ready (READY 0/1)' above 'What the cluster shows: READY 1/1' on podman,
+    which runs no readiness probe: the shown state says so."""
+    import copy
+
+    from graders.checks import expect
+    from tests.test_expect import POD, failure, make_run
+
+    pod = copy.deepcopy(POD)
+    pod["spec"]["containers"][1]["readinessProbe"] = {"httpGet": {"path": "/", "port": 8080}}
+    run = make_run(tmp_path, pod)
+    run.capabilities = frozenset()  # podman's: no readiness-probes
+    want = {"spec": {"containers": [{"name": "nginx", "readinessProbe": {"httpGet": {"port": 80}}}]}}
+    failed = failure(lambda: expect.spec_matches(run, "web", want, what="a probe on port 80", hint="h"))
+    assert "READY 2/2 (this backend runs no readiness probes" in dict(failed.details)["What the cluster shows"]
+    run.capabilities = frozenset({"readiness-probes"})
+    failed = failure(lambda: expect.spec_matches(run, "web", want, what="a probe on port 80", hint="h"))
+    assert "readiness probes" not in dict(failed.details)["What the cluster shows"]

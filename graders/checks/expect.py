@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from graders import capabilities
 from graders.backends.base import NOT_FOUND, PodState
-from graders.checks.diagnostics import FATAL_REASONS, describe, details
+from graders.checks.diagnostics import FATAL_REASONS, describe, details, page_words
 from graders.checks.pods import (deadline, normalize_image, pod_containers, remembered, until_answered,
                                  wait_running)
 from graders.errors import CheckFailed, InfraError
@@ -274,8 +274,11 @@ def spec_matches(run: LabRun, pod: str, expected: Mapping[str, Any], *, what: st
     found = mismatches(expected, run.submission.pods[pod])
     state = run.sandbox.state(pod)
     if found:  # what the cluster makes of the Pod as written (a wrong image: ErrImagePull) tells the student more
+        shown = describe(state)
+        if "readinessProbe" in repr(expected) and capabilities.READINESS_PROBES not in run.capabilities:
+            shown += " (this backend runs no readiness probes: its READY is not what a kubelet would show)"
         raise CheckFailed(expected=f"Pod {pod}: {what}", observed="\n".join(f"{file}: {m}" for m in found),
-                          hint=hint, details=[("What the cluster shows", describe(state))])
+                          hint=hint, details=[("What the cluster shows", shown)])
     if state is not None and "spec" in expected:
         found = mismatches(expected["spec"], state.spec, "spec")
         if found:
@@ -463,7 +466,7 @@ def page_served(run: LabRun, pod: str, container: str, *, port: int, path: str =
             return
         if answer.status is not None:  # a 200 is the server's page, which waiting does not change
             raise (Settled if answer.status == 200 else NotYet)(
-                f"HTTP {answer.status}, an answer without {text!r}: {answer.body.strip()[:200]!r}")
+                f"HTTP {answer.status}, an answer without {text!r}: {page_words(answer.body)}")
         raise NoAnswer(f"no answer: {answer.error or 'nothing listens there'}")
 
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from graders.backends.base import NOT_FOUND, ExecResult
+from graders.checks.diagnostics import page_words
 from graders.checks.pods import running_container, runs_lab_image, until_answered, wait_running
 from graders.errors import CheckFailed, GraderError
 from graders.run import LabRun
@@ -46,7 +47,7 @@ def _answers(run: LabRun, pod: str, server: str, *, port: int, page_text: str, w
         # a 200 is the server's page, which waiting does not change: a verdict at once (issue 22, author 4)
         raise (Settled if response.status == 200 else NotYet)(
             f"HTTP {response.status}" + ("" if page_text in response.body else
-                                         f", a page without {page_text!r}: {response.body[:200]!r}"))
+                                         f", a page without {page_text!r}: {page_words(response.body)}"))
 
     try:
         until_answered(run, pod, port, probe)
