@@ -104,3 +104,11 @@ def test_podmans_ready_column_is_said_to_be_no_kubelets(tmp_path: Path) -> None:
     run.capabilities = frozenset({"readiness-probes"})
     failed = failure(lambda: expect.spec_matches(run, "web", want, what="a probe on port 80", hint="h"))
     assert "readiness probes" not in dict(failed.details)["What the cluster shows"]
+
+
+@pytest.mark.parametrize("lab_id", ["1.1", "1.2"])
+def test_a_lab_says_plainly_what_a_student_without_docker_can_do(lab_id: str) -> None:
+    """The Try-it steps need a cluster (issue 22, student 8): the README says so, and how to grade instead."""
+    readme = " ".join((LABS[lab_id][0] / "README.md").read_text().split())
+    assert "Without Docker" in readme and "is no cluster" in readme
+    assert f"pytest labs/{lab_id} --backend podman" in readme
