@@ -100,7 +100,8 @@ def test_the_untouched_starter_is_refused_offline_and_nothing_starts(copy: Path,
     grade = json.loads(report.read_text())
     assert (grade["lab"], grade["score"], grade["max_score"], result.returncode) == (NEW, 0, 100, 1)
     assert {check["status"] for check in grade["checks"]} == {"failed"}
-    assert "web.yaml: spec.containers[0].image: still a TODO placeholder" in grade["checks"][0]["message"]
+    assert "not started yet: web.yaml still holds 2 TODOs:" in grade["checks"][0]["message"]
+    assert re.search(r"web\.yaml, line \d+: image: TODO", grade["checks"][0]["message"])
     assert "Traceback" not in result.stdout
 
 
