@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 
 # Set when the run is interrupted (Ctrl-C, SIGTERM): a library that turns KeyboardInterrupt into its own
 # error (the Kubernetes client's stream()) must not make the run carry on.
 interrupted = threading.Event()
+
+
+# A hint that begins with the file and field at fault, as the checks write it ("web.yaml, spec.containers[0]")
+_NAMES_A_FIELD = re.compile(r"^\S+\.ya?ml, (?:spec|metadata)[.\[]")
 
 
 class GraderError(Exception):
@@ -25,8 +30,14 @@ class CheckFailed(GraderError):
 
     @property
     def headline(self) -> str:
-        """One line for the end-of-run summary: what the cluster showed."""
-        return next((line.strip(" -") for line in self.observed.splitlines() if line.strip()), self.expected)
+        """One line for the end-of-run summary: what the cluster showed, and the cause when the hint names
+        the field at fault (`app.yaml, spec.containers[0].volumeMounts[0].mountPath: ...`): a CrashLoopBackOff
+        alone does not say what to change."""
+        shown = next((line.strip(" -").rstrip(":") for line in self.observed.splitlines() if line.strip()),
+                     self.expected)  # a list's lead-in ("... still hold TODO placeholders:") ends without its colon
+        if _NAMES_A_FIELD.match(self.hint) and self.hint not in shown:
+            return f"{shown}; cause: {self.hint.split('. ')[0]}"
+        return shown
 
     def __str__(self) -> str:
         lines = [f"Expected: {self.expected}", f"Observed: {self.observed}"]
@@ -52,7 +63,11 @@ class InfraError(GraderError):
         return f"not graded: {self.problem}"
 
     def __str__(self) -> str:
-        lines = [f"Infrastructure problem (no points lost): {self.problem}"]
+        return self.told("Infrastructure problem (no points lost)")
+
+    def told(self, heading: str) -> str:
+        """The problem under a heading of the caller's: a command that grades nothing loses no points."""
+        lines = [f"{heading}: {self.problem}"]
         lines.extend(f"  tried: {attempt}" for attempt in self.tried)
         if self.fix:
             lines.append(f"  fix:   {self.fix}")

@@ -58,6 +58,9 @@ class Submission:
     objects: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # kind -> name -> accepted
     rejected: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> name -> file that was rejected
     origins: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> accepted name -> its file
+    # The student grades on a Kubernetes cluster, so `kubectl apply --dry-run=server` can show them the API
+    # server's own answer; on podman there is none to ask, and a tip to ask it would not work.
+    cluster_reachable: bool = True
 
     def __post_init__(self) -> None:
         self.expected = tuple(dict.fromkeys([("Pod", name) for name in self.expected_pods] + list(self.expected)))
@@ -80,10 +83,10 @@ class Submission:
         if pod in self.objects.get(kind, {}):
             return None
         if pod in self.rejected.get(kind, {}):
-            return f"{kind} {pod} was not applied: {self.rejected[kind][pod]} has problems (see the manifests check)"
+            return f"{kind} {pod} was not applied: {self.rejected[kind][pod]} has problems (see [manifests] above)"
         if self.unreadable:  # the object is most likely in the file that could not be read
             return (f"no {kind} named {pod} was found in the files that could be read; {', '.join(self.unreadable)} "
-                    f"could not be (see the manifests check)")
+                    f"could not be read (see [manifests] above)")
         return f"no {kind} named {pod} was found in the .yaml/.yml files of {self.folder}"
 
 

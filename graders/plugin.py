@@ -17,7 +17,7 @@ from typing import Any, Generator, Iterator
 
 import pytest
 
-from graders import capabilities, quoting
+from graders import capabilities, quoting, runtime_words
 from graders.backends import (BACKENDS, NAMES as BACKEND_NAMES, OPTIONS as BACKEND_OPTIONS, BackendSettings, Option,
                               able, lacking, make_backend)
 from graders.backends.base import REAP_AFTER, Backend
@@ -33,6 +33,7 @@ SETTINGS = pytest.StashKey["Settings"]()
 RESULTS = pytest.StashKey[Results]()
 NOTICES = pytest.StashKey[list[str]]()  # lines for the end of the run, such as leftovers removed
 BLOCKS = pytest.StashKey["FailureBlocks"]()  # causes already shown in full: later checks point to them
+NOT_RUN = pytest.StashKey[dict[Lab, int]]()  # after an interrupt (Ctrl-C, SIGTERM): each lab's checks not run
 
 HELP_BACKEND = f"where graded Pods run: {', '.join(BACKEND_NAMES)} (default: kind)"
 HELP_TIMEOUT = "seconds allowed to {} (default: {:g})"
@@ -182,8 +183,12 @@ def lab(request: pytest.FixtureRequest) -> Lab:
 
 @pytest.fixture(scope="module")
 def submission(request: pytest.FixtureRequest, lab: Lab) -> Submission:
-    folder = request.config.stash[SETTINGS].submission or request.path.parent
-    return load_submission(folder, lab.pods, lab.containers, lab.allows, objects=lab.objects)
+    settings = request.config.stash[SETTINGS]
+    folder = settings.submission or request.path.parent
+    submission = load_submission(folder, lab.pods, lab.containers, lab.allows, objects=lab.objects)
+    # a backend with real nodes is a Kubernetes API (kind, context); podman has none for `kubectl --dry-run`
+    submission.cluster_reachable = capabilities.NODE_LABELS in BACKENDS[settings.backend.name].capabilities
+    return submission
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +206,54 @@ def lab_run(request: pytest.FixtureRequest, lab: Lab, submission: Submission) ->
         run.apply_all()
         yield run
     finally:
+        if interrupted.is_set():  # the student waits for this: say what it is (removing Pods takes seconds)
+            _tell(request.config, f"grader: interrupted: removing what this run made ({sandbox.description}) ...")
         sandbox.close()
+        if interrupted.is_set():
+            _tell(request.config, "grader: removed.")
+
+
+# -- Ctrl-C -----------------------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    """Ctrl-C (or SIGTERM) during a check stops the run after it, as pytest's -x stops it after a failure:
+    pytest then tears the fixtures down (the Pods are removed) and says why it stopped, in the grader's
+    words instead of a KeyboardInterrupt traceback; the summary gives no score for a run cut short."""
+    try:
+        return (yield)
+    except KeyboardInterrupt:
+        interrupted.set()
+        counts = item.config.stash[NOT_RUN] = _not_run(item.session, item.config)
+        not_run = sum(counts.values())
+        # pytest says it as "Interrupted: 3 checks not run"
+        item.session.shouldstop = f"{not_run} check{'s' if not_run != 1 else ''} not run"
+        return True
+
+
+def _not_run(session: pytest.Session, config: pytest.Config) -> dict[Lab, int]:
+    """How many of each lab's collected checks have no result (they did not run, or were cut short)."""
+    results, counts = config.stash[RESULTS], dict[Lab, int]()
+    for item in session.items:
+        marker = item.get_closest_marker(MARKER)
+        if marker is None:
+            continue
+        lab, check = marker.kwargs["lab"], marker.kwargs["check"]
+        done = {r.check.id for r in results.labs.get(lab, [])}
+        counts[lab] = counts.get(lab, 0) + (check.id not in done)
+    return counts
+
+
+def _tell(config: pytest.Config, line: str) -> None:
+    """A line to the user at once, also while pytest captures output (a fixture's teardown)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    if reporter is None:
+        return
+    if capture is None:
+        reporter.write_line(line)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -251,6 +303,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
         # the network library's own log lines (retries, raw exceptions) say it again, in its terms
         report.sections = [(title, text) for title, text in report.sections if not title.startswith("Captured log")]
     elif isinstance(error, CheckFailed):
+        error = runtime_words.for_student(error, verbose=item.config.get_verbosity() > 0)
         # What a Pod or a submission wrote (its log, its file names, the runtime's words about its command) is
         # quoted, never printed raw: graders/quoting.py says why.
         error = dataclasses.replace(error, expected=quoting.field(error.expected),
@@ -283,9 +336,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if not results.labs:
         return
     backend = config.stash[SETTINGS].backend.name
+    not_run = config.stash.get(NOT_RUN, {})
     for lab, checks in results.labs.items():
         terminalreporter.write_sep("=", f"grade: lab {lab.id} {lab.title}")
-        for line in summary_lines(lab, checks, backend):
+        for line in summary_lines(lab, checks, backend, not_run=not_run.get(lab, 0)):
             terminalreporter.write_line(line)
 
 

@@ -122,11 +122,13 @@ class FailureBlocks:
         return "\n".join(lines)
 
 
-def summary_lines(lab: Lab, checks: list[CheckResult], backend: str) -> list[str]:
+def summary_lines(lab: Lab, checks: list[CheckResult], backend: str, not_run: int = 0) -> list[str]:
+    """The grade's lines; not_run: checks an interrupt (Ctrl-C) left out, which leave the run without a score."""
     ordered = _in_rubric_order(lab, checks)
     width = max(len(r.check.id) for r in ordered)
     lines = []
     said: set[str] = set()  # one infrastructure problem is said once; the other checks it stopped point to it
+    causes: dict[str, str] = {}  # a failure's summary line -> the first check that showed it
     for result in ordered:
         earned = f"{result.points:>3}" if result.status != "error" else "  -"
         points = f"{earned}/{result.check.points:<3}"
@@ -137,11 +139,20 @@ def summary_lines(lab: Lab, checks: list[CheckResult], backend: str) -> list[str
                 note = SEE_ABOVE
             else:
                 said.add(note)
+        elif result.status == "failed" and note:  # one cause, said in the first check it stopped
+            first = causes.setdefault(note, result.check.id)
+            if first != result.check.id:
+                note = SAME_CAUSE.format(first=first)
         if note:
             lines.append(f"  {'':<5}  {'':<{width}}  {'':7}  -> {note}")
     score = sum(r.points for r in ordered)
     total = sum(r.check.points for r in ordered)
     errors = sum(1 for r in ordered if r.status == "error")
+    if not_run:
+        lines.append(f"interrupted: {not_run} check{'s' if not_run != 1 else ''} not run, so no score "
+                     f"({score} of the {total} points of the checks above; run again for the grade out of "
+                     f"{score_of(lab)})")
+        return lines
     lines.append(f"Score: {score}/{total} (backend {backend})"
                  + (f"; {errors} check(s) could not be graded because of an infrastructure problem: "
                     f"fix it and run again" if errors else ""))
@@ -151,3 +162,8 @@ def summary_lines(lab: Lab, checks: list[CheckResult], backend: str) -> list[str
 def _in_rubric_order(lab: Lab, checks: list[CheckResult]) -> list[CheckResult]:
     order = {check.id: index for index, check in enumerate(lab.checks)}
     return sorted(checks, key=lambda r: order.get(r.check.id, len(order)))
+
+
+def score_of(lab: Lab) -> int:
+    """The lab's full score: every check's points."""
+    return sum(check.points for check in lab.checks)

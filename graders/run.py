@@ -59,15 +59,15 @@ class LabRun:
         cluster, saying why."""
         reason = self.submission.why_not_gradable(pod, kind)
         error = self.apply_errors.get(object_key(kind, pod))
+        hint = ""  # the reason says where to look (the manifests check above, the field to move)
         if reason is None and error is not None:
             if not isinstance(error, ApplyRejected):
                 raise error  # an infrastructure problem: not graded, not the student's fault
             reason = f"the cluster refused {kind} {pod}: {error}"
+            hint = "fix the field the cluster names, then run again"
         if reason:
-            raise CheckFailed(
-                expected=f"{kind} {pod} to be created from your YAML",
-                observed=f"not graded: {reason}",
-                hint="fix the problems reported by the 'manifests' check first")
+            raise CheckFailed(expected=f"{kind} {pod} to be created from your YAML", observed=f"not graded: {reason}",
+                              hint=hint)
 
     def note(self, text: str) -> None:
         self.notes.append(text)

@@ -22,6 +22,15 @@ class NoAnswer(NotYet):
     """Not yet, and nothing answered the request at all (connection refused, timed out)."""
 
 
+class Settled(Exception):
+    """The probe got an answer that will not change by waiting (a 200 with another page: the server has
+    served what it serves): the wait ends at once with it, and it is reported as the last thing observed."""
+
+    def __init__(self, observed: str) -> None:
+        super().__init__(observed)
+        self.observed = observed
+
+
 def until(probe: Callable[[], T], timeout: float, longest_wait: float = 1.0) -> T:
     """Call probe until it returns; NotYet retries (the last one is re-raised at the deadline).
 

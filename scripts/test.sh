@@ -6,6 +6,18 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$repo/scripts/podman/containers.conf}"
+# The development tools live in .venv (requirements-dev.txt): say how to get them, rather than let the first
+# missing one read as "ruff found problems".
+missing=()
+for tool in python ruff mypy pytest; do
+  [ -x ".venv/bin/$tool" ] || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: the development tools are not installed (missing in .venv/bin: ${missing[*]})." >&2
+  echo "  install them:  python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt" >&2
+  echo "  (on a fresh Debian machine, as root: bash scripts/setup-debian.sh, which also sets up podman)" >&2
+  exit 2
+fi
 if ! .venv/bin/ruff check --quiet; then
   echo "test.sh: ruff found the problems above: fix them, then run the tests again" >&2
   exit 1

@@ -32,3 +32,28 @@ def test_an_infrastructure_problem_is_shown_once_then_not_graded_see_above() -> 
     assert blocks.block(LAB, READY, "error", problem) == f"[ready] web is Ready\n{problem}"  # no Read: link
     assert blocks.block(LAB, SERVES, "error", problem) == (
         f"[serves] web serves its page\nInfrastructure problem (no points lost): {SEE_ABOVE}")
+
+
+# -- the summary: the cause in the line, said once (issue 22, student 3) --------------------------------------
+def test_the_summary_says_a_cause_once_and_later_checks_point_to_it() -> None:
+    from graders.report import CheckResult, summary_lines
+
+    lab = Lab("9.9", "A lab", pods=["web"], readme="labs/9.9/README.md")
+    lab.checks.extend([READY, SERVES, CLEANUP])
+    crash = CheckFailed("container app to keep running", "container app: CrashLoopBackOff (3 restarts so far)",
+                        "web.yaml, spec.containers[0].volumeMounts[0].mountPath: volume logs is mounted at /var/log, "
+                        "a parent folder of /var/log/nginx, where the image writes. Mount it at /var/log/nginx")
+    assert crash.headline == ("container app: CrashLoopBackOff (3 restarts so far); cause: web.yaml, "
+                              "spec.containers[0].volumeMounts[0].mountPath: volume logs is mounted at /var/log, a "
+                              "parent folder of /var/log/nginx, where the image writes")
+    results = [CheckResult(check, "failed", str(crash), crash.headline) for check in (READY, SERVES, CLEANUP)]
+    lines = summary_lines(lab, results, "podman")
+    notes = [line.split("-> ", 1)[1] for line in lines if "-> " in line]
+    assert notes == [crash.headline, "the same as [ready] above", "the same as [ready] above"]
+
+
+def test_a_general_hint_is_not_a_cause_and_a_lead_in_keeps_no_colon() -> None:
+    assert CheckFailed("x", "container app: CrashLoopBackOff", "its command must keep running").headline == \
+        "container app: CrashLoopBackOff"
+    todo = CheckFailed("the Pods", "not started yet: web.yaml still holds TODO placeholders:\n  - web.yaml: image")
+    assert todo.headline == "not started yet: web.yaml still holds TODO placeholders"

@@ -146,6 +146,16 @@ state_file, stopped_file = Path(os.environ["FAKE_KIND_STATE"]), Path(os.environ[
 clusters = json.loads(state_file.read_text()) if state_file.exists() else []
 stopped = json.loads(stopped_file.read_text()) if stopped_file.exists() else []
 args = sys.argv[1:]
+if args == ["-v"]:  # what kind's docker.IsAvailable reads
+    print("Docker version 28.2.2, build e6534b4")
+    sys.exit(0)
+if args[:1] == ["info"]:  # kind's validateProvider: Docker's daemon must answer
+    if os.environ.get("FAKE_DOCKER_DOWN"):
+        print("Client:\\n Version:    28.2.2\\n\\nServer:")
+        sys.stderr.write("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+                         "Is the docker daemon running?\\n")
+        sys.exit(1)
+    sys.exit(0)
 pulled = Path(os.environ["FAKE_DOCKER_PULLED"])
 host_images = os.environ.get("FAKE_DOCKER_IMAGES", "").split() + pulled.read_text().split()
 if args[:2] == ["image", "inspect"]:  # the host's images
@@ -210,7 +220,9 @@ class FakeKind:
         return [argv[1:] for argv in self._logged() if Path(argv[0]).name != "docker"]
 
     def docker_calls(self) -> list[list[str]]:
-        return [argv[1:] for argv in self._logged() if Path(argv[0]).name == "docker"]
+        """docker's calls after the check that it answers (`docker -v`, `docker info`)."""
+        return [argv[1:] for argv in self._logged()
+                if Path(argv[0]).name == "docker" and argv[1:2] not in (["-v"], ["info"])]
 
     def executables(self) -> set[str]:
         return {argv[0] for argv in self._logged() if Path(argv[0]).name != "docker"}
@@ -242,6 +254,9 @@ def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     for path, script in ((kind.path, FAKE_KIND), (kind.docker, FAKE_DOCKER)):
         path.write_text(script.format(python=sys.executable))
         path.chmod(0o755)
+    # a podman that does not work: the machine's own is never asked (a failure names what works here)
+    (kind.bin / "podman").write_text("#!/bin/sh\nexit 125\n")
+    (kind.bin / "podman").chmod(0o755)
     monkeypatch.setenv("PATH", f"{kind.bin}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_KIND_STATE", str(kind.state))
     monkeypatch.setenv("FAKE_KIND_STOPPED", str(kind.stopped))
@@ -255,7 +270,7 @@ def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     for name in ("FAKE_KIND_FAIL", "FAKE_DOCKER_IMAGES", "FAKE_KIND_VERSION", "FAKE_KIND_STEP_SECONDS",
                  "FAKE_DOCKER_START_FAILS", "FAKE_KIND_PULL_SECONDS", "FAKE_KIND_LOAD_FAILS", "FAKE_KIND_ARCHIVE_FAILS",
                  "FAKE_DOCKER_PULL_FAILS", "FAKE_DOCKER_SAVE_FAILS", "FAKE_NODE_DIGEST",
-                 "KIND_EXPERIMENTAL_PROVIDER"):
+                 "KIND_EXPERIMENTAL_PROVIDER", "FAKE_DOCKER_DOWN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # the backend keeps its state in ./.pytest-kind
     monkeypatch.setattr(kind_module, "KIND_RELEASES", "http://127.0.0.1:9/no-downloads-in-these-tests")
@@ -681,6 +696,73 @@ def test_the_cluster_command_reports_an_infra_error_without_a_traceback(fake_kin
     assert main(["cluster"]) == 1
     err = capsys.readouterr().err
     assert "Cannot connect to the Docker daemon" in err and "Traceback" not in err
+
+
+# -- what kind needs is asked first, and the message names what this machine can use (issue 22, student 1) --
+FAKE_PODMAN_INFO = """#!/bin/sh
+[ "$1" = info ] && { echo 4.3.1; exit 0; }
+[ "$1" = -v ] && { echo "podman version 4.3.1"; exit 0; }
+exit 1
+"""
+
+
+def _fake_podman(fake_kind) -> None:
+    podman = fake_kind.bin / "podman"
+    podman.write_text(FAKE_PODMAN_INFO)
+    podman.chmod(0o755)
+
+
+def test_a_docker_that_is_not_running_is_said_before_any_download_with_podman_as_the_way(fake_kind, monkeypatch):
+    """kind fails in validateProvider (pkg/cluster/internal/create/create.go) when `docker info` fails; the
+    grader asks first, so no kind is downloaded or run, and names the backend that works here."""
+    monkeypatch.setenv("FAKE_DOCKER_DOWN", "1")
+    monkeypatch.setenv("KUBECONFIG", str(fake_kind.bin / "no-kubeconfig"))
+    _fake_podman(fake_kind)
+    start = time.monotonic()
+    with pytest.raises(InfraError) as raised:
+        KindBackend(CLUSTER, progress=Lines())
+    assert "Docker is installed but not running" in raised.value.problem
+    assert "Cannot connect to the Docker daemon" in raised.value.problem
+    assert "start Docker" in raised.value.fix and "`--backend podman` (podman 4.3.1 works" in raised.value.fix
+    assert "download" not in str(raised.value)
+    assert fake_kind.calls() == []  # kind never ran, nothing was downloaded
+    assert time.monotonic() - start < 30
+
+
+def test_a_machine_without_docker_or_podman_is_told_to_install_one(fake_kind, monkeypatch, tmp_path):
+    fake_kind.docker.unlink()
+    monkeypatch.setenv("PATH", str(fake_kind.bin))  # no docker, no podman, no nerdctl
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    with pytest.raises(InfraError) as raised:
+        KindBackend(CLUSTER, progress=Lines())
+    assert "Docker is not installed" in raised.value.problem
+    assert "install Docker" in raised.value.fix and "install podman 4.x and add `--backend podman`" in raised.value.fix
+
+
+def test_the_engine_is_detected_as_kind_detects_it(fake_kind, monkeypatch, tmp_path):
+    """kind: pkg/cluster/provider.go DetectNodeProvider: docker, then nerdctl, then podman, each by its `-v`
+    line (a podman installed as `docker` prints `podman version` and is no Docker); docker when none is."""
+    from graders.backends.kind import kind_engine
+
+    _fake_podman(fake_kind)
+    assert kind_engine() == "docker"
+    fake_kind.docker.write_text("#!/bin/sh\necho 'podman version 4.3.1'\n")
+    monkeypatch.setenv("PATH", str(fake_kind.bin))
+    assert kind_engine() == "podman"
+    monkeypatch.setenv("KIND_EXPERIMENTAL_PROVIDER", "nerdctl")
+    assert kind_engine() == "nerdctl"
+
+
+def test_the_cluster_command_is_no_infrastructure_problem_and_names_what_works(fake_kind, monkeypatch, capsys):
+    from graders.__main__ import main
+
+    monkeypatch.setenv("FAKE_DOCKER_DOWN", "1")
+    _fake_podman(fake_kind)
+    assert main(["cluster"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"Could not bring up the kind cluster {CLUSTER}: the kind backend cannot run here: Docker")
+    assert "Infrastructure problem" not in err and "no points lost" not in err
+    assert "`--backend podman`" in err and "Traceback" not in err
 
 
 def test_the_node_is_inspected_with_the_engine_kind_uses(fake_kind, monkeypatch):

@@ -51,8 +51,8 @@ def test_a_broken_file_does_not_stop_the_other_files_pod(tmp_path: Path) -> None
     assert list(submission.pods) == ["app-with-sidecar"]
     assert any("a.yaml: not valid YAML: line 4" in str(p) for p in submission.problems)
     assert submission.why_not_gradable("my-first-pod") == (
-        "no Pod named my-first-pod was found in the files that could be read; a.yaml could not be "
-        "(see the manifests check)")
+        "no Pod named my-first-pod was found in the files that could be read; a.yaml could not be read "
+        "(see [manifests] above)")
     assert "x.yaml: no Pod named my-first-pod in the files that could be read: fix a.yaml first" in [
         str(p).replace(str(tmp_path), "x.yaml") for p in submission.problems]
 
@@ -201,7 +201,7 @@ def test_a_pod_with_the_wrong_api_version_or_kind_is_named_in_kubectls_words(tmp
     assert words in [str(p) for p in submission.problems]
     # still the lab's Pod, refused: checks say "not applied", not "no Pod named my-first-pod was found"
     assert submission.why_not_gradable("my-first-pod") == \
-        "Pod my-first-pod was not applied: x.yaml has problems (see the manifests check)"
+        "Pod my-first-pod was not applied: x.yaml has problems (see [manifests] above)"
 
 
 def test_a_pod_refused_for_its_api_version_still_counts_as_a_definition(tmp_path: Path) -> None:

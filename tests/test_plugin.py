@@ -186,3 +186,48 @@ def test_an_unreachable_cluster_is_said_once_in_the_students_terms(pytester: pyt
     grade = json.loads(report.read_text())  # the report keeps the whole message for every check
     assert all("127.0.0.1:9: Connection refused" in check["message"] and "fix:" in check["message"]
                for check in grade["checks"] if check["status"] == "error")
+
+
+# -- Ctrl-C (issue 22, student 4) --------------------------------------------------------------------------
+INTERRUPTED_RUBRIC = '''
+import os, signal
+
+from graders import Lab
+from graders.checks import manifests
+
+lab = Lab("9.1", "A synthetic lab", pods=["solo"], readme="README.md")
+
+
+@lab.check("manifests", 10, "YAML parses; Pod solo present", section="check-your-work")
+def test_manifests(submission):
+    manifests.manifests_valid(submission)
+
+
+@lab.check("pressed", 40, "the student presses Ctrl-C here", section="part-1")
+def test_pressed(submission):
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+@lab.check("later", 30, "never runs", section="part-1")
+def test_later(submission):
+    pass
+
+
+@lab.check("last", 20, "never runs either", section="clean-up")
+def test_last(submission):
+    pass
+'''
+
+
+def test_ctrl_c_says_how_many_checks_did_not_run_and_gives_no_score(pytester: pytest.Pytester, lab: Path,
+                                                                     solution: Path) -> None:
+    (lab / "test_lab_9_1.py").write_text(INTERRUPTED_RUBRIC)
+    result = run(pytester, "--submission", str(solution))
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert "Interrupted: 3 checks not run !!!" in output
+    assert "  PASS   manifests" in output
+    assert "Score:" not in output and "10/10 (backend" not in output  # no full-looking score
+    assert "interrupted: 3 checks not run, so no score (10 of the 10 points of the checks above; run again for " \
+           "the grade out of 100)" in output
+    assert "KeyboardInterrupt" not in output and "Traceback" not in output and "plugin.py" not in output

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import IO, AbstractSet, Any, Callable, Iterator
 
 from graders import images
-from graders.backends import KIND_CLUSTER
+from graders.backends import KIND_CLUSTER, elsewhere
 from graders.backends.kube import (
     NO_NODE, ClusterBackend, Configuration, KubernetesSandbox, check_reachable, client_for, cluster_problem,
     kindnet_installed, load_configuration, sandbox_namespace)
@@ -72,8 +72,13 @@ NODE_IMAGE_MIRROR = "mirror.gcr.io"
 RATE_LIMITED = ("toomanyrequests", "429 Too Many Requests", "pull rate limit")
 NODE_IMAGE_PULL_TIMEOUT = 900  # seconds for pulling the node image from the mirror (about 500 MB)
 LOCK_TIMEOUT = 1500.0  # seconds to wait for another run that holds the lock (it may be creating)
-FIX = ("start Docker (`docker info` must work) and check internet access for the first run, "
-       "or grade without Kubernetes: add --backend podman to the same pytest command")
+FIX = "start Docker (`docker info` must work) and check internet access for the first run"
+# What each engine kind can use needs: its command installed and its daemon (or service) answering.
+ENGINE_NAMES = {"docker": "Docker", "podman": "podman", "nerdctl": "nerdctl", "finch": "finch"}
+INSTALL_FIX = {"docker": "install Docker (https://docs.docker.com/get-docker/) and start it"}
+START_FIX = {"docker": "start Docker (Docker Desktop, or `sudo systemctl start docker`): `docker info` must work",
+             "podman": "check that `podman info` works", "finch": "start finch's VM (`finch vm start`)"}
+ENGINE_TIMEOUT = 30  # seconds for `ENGINE info` (a second or so; Docker Desktop starting up takes longer)
 RATE_LIMIT_FIX = ("Docker Hub limits anonymous pulls per network address (a school network or shared CI runners "
                   "use theirs up quickly): wait an hour and run again, or `docker login` (a free account gets "
                   "more pulls), or grade without Kubernetes: add --backend podman to the same pytest command")
@@ -154,15 +159,20 @@ class KindBackend(ClusterBackend):
         self.config = config if config and config.exists() else None
         self.state = STATE_DIR / cluster
         self.kubeconfig = (self.state / "kubeconfig").resolve()
-        # the engine that runs kind's node, chosen as kind does: KIND_EXPERIMENTAL_PROVIDER, else the
-        # first of docker, podman, nerdctl that is installed
-        self.engine = os.environ.get("KIND_EXPERIMENTAL_PROVIDER") or next(
-            (engine for engine in ("docker", "podman", "nerdctl") if shutil.which(engine)), "docker")
+        self.engine = kind_engine()
         self.node = f"{cluster}-control-plane"
         self._loaded: set[str] = set()  # images looked at for loading in this run
         self._loading = threading.Lock()  # Pods are applied from parallel threads
         self.tried: list[str] = []
         self.kind = ""
+        # What kind needs before anything slow (a download, minutes of node image): the engine's daemon
+        problem, fix = engine_problem(self.engine)
+        if problem:
+            raise InfraError(f"the kind backend cannot run here: {problem}", tried=[f"`{self.engine} info`"],
+                             fix=f"{fix}, then run again; {elsewhere.instead('kind')}")
+        if self.engine != "docker" and not os.environ.get("KIND_EXPERIMENTAL_PROVIDER"):
+            self.progress(f"Docker is not installed: kind runs its node in {self.engine} instead "
+                          "(kind calls this experimental)")
         try:
             self.state.mkdir(parents=True, exist_ok=True)
             with file_lock(self.state / "lock", self.progress):
@@ -170,7 +180,10 @@ class KindBackend(ClusterBackend):
                 configuration, self.version = self._up()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
             raise InfraError(f"could not create or reuse the kind cluster {cluster!r}: {_output(error)}",
-                             tried=self.tried, fix=FIX) from error
+                             tried=self.tried, fix=f"{FIX}; {elsewhere.instead('kind')}") from error
+        except InfraError as error:  # no kind to download (no network): this machine may grade otherwise
+            error.fix = f"{error.fix}; {elsewhere.instead('kind')}" if error.fix else elsewhere.instead("kind")
+            raise
         super().__init__(configuration, where=f"kind cluster {cluster} (Kubernetes {self.version})",
                          progress=self.progress)
 
@@ -474,6 +487,57 @@ def ensure_kind(state: Path, cluster: str, tried: list[str], progress: Progress)
     if not path.exists():
         download_kind(asset, path, progress)
     return str(path.resolve())
+
+
+def kind_engine() -> str:
+    """The engine that runs kind's node, chosen as kind chooses it: KIND_EXPERIMENTAL_PROVIDER when set
+    (kind: pkg/internal/runtime/runtime.go), else the first of docker, nerdctl (or finch) and podman whose
+    `-v` prints that engine's own version line (a podman posing as `docker` does not count), else docker
+    (kind: pkg/cluster/provider.go, DetectNodeProvider and NewProvider's fallback; the providers' util.go,
+    IsAvailable)."""
+    chosen = os.environ.get("KIND_EXPERIMENTAL_PROVIDER", "")
+    if chosen in (*ENGINE_NAMES, "nerdctl.lima"):
+        return chosen
+    for engine, says in (("docker", "Docker version"), ("nerdctl", "nerdctl version"), ("finch", "finch version"),
+                         ("podman", "podman version")):
+        if shutil.which(engine) and _version_line(engine).startswith(says):
+            return engine
+    return "docker"
+
+
+def _version_line(engine: str) -> str:
+    try:
+        lines = subprocess.run([engine, "-v"], capture_output=True, text=True, timeout=ENGINE_TIMEOUT,
+                               stdin=subprocess.DEVNULL).stdout.splitlines()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return lines[0] if len(lines) == 1 else ""
+
+
+def engine_problem(engine: str) -> tuple[str, str]:
+    """('', '') when the engine kind would use answers `ENGINE info`, else (why not, what to do).
+
+    kind asks the engine for its info before it creates anything (kind: pkg/cluster/internal/create/create.go,
+    validateProvider; the docker provider's Info runs `docker info`), and it fails there when Docker's daemon
+    is not running; asking first says so in seconds instead of after a download."""
+    name = ENGINE_NAMES.get(engine, engine)
+    if not shutil.which(engine):
+        return (f"{name} is not installed (kind runs the cluster's node as a {name} container)",
+                INSTALL_FIX.get(engine, f"install {name}"))
+    try:
+        subprocess.run([engine, "info"], capture_output=True, text=True, timeout=ENGINE_TIMEOUT, check=True,
+                       stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return (f"{name} does not answer (`{engine} info` took more than {ENGINE_TIMEOUT} s)",
+                START_FIX.get(engine, f"`{engine} info` must work"))
+    except subprocess.CalledProcessError as error:
+        said = _output(error)
+        if engine == "docker":
+            return f"Docker is installed but not running (`docker info`: {said})", START_FIX["docker"]
+        return f"{name} does not work (`{engine} info`: {said})", START_FIX.get(engine, f"`{engine} info` must work")
+    except OSError as error:
+        return f"{name} does not run ({error})", INSTALL_FIX.get(engine, f"install {name} again")
+    return "", ""
 
 
 def _run(command: list[str], stdin: str | None = None, timeout: float = KIND_COMMAND_TIMEOUT) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
+from html.parser import HTMLParser
 from typing import Any, Mapping
 
 from graders import images
@@ -141,3 +143,45 @@ def details(run: LabRun, pod: str, containers: list[str] | None = None) -> list[
         events = [f"(could not be read: {error.problem})"]
     found.append((f"Recent events of {pod}", "\n".join(events)))
     return found
+
+
+PAGE_WORDS = 200  # characters of a page shown in a message
+
+
+class _Text(HTMLParser):
+    """The words a browser would show of a page: no tags, no head, no scripts."""
+
+    HIDDEN = {"head", "title", "script", "style"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.words: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.hidden += tag in self.HIDDEN
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag in self.HIDDEN and self.hidden > 0
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.words.append(data)
+
+
+def page_words(body: str) -> str:
+    """A page as a student reads it in a browser, quoted: '403 Forbidden nginx/1.22.1', not its HTML with
+    \\r\\n escapes; text that is no HTML keeps its words, with its line breaks as spaces."""
+    text = body
+    if re.search(r"<[a-zA-Z!/]", body):
+        parser = _Text()
+        try:
+            parser.feed(body)
+            parser.close()
+            text = " ".join(parser.words)
+        except Exception:  # a page that no parser reads: its raw text, as it came  # noqa: BLE001
+            text = body
+    words = " ".join(text.split())
+    if not words:
+        return "an empty page"
+    return repr(words if len(words) <= PAGE_WORDS else words[:PAGE_WORDS] + "...")

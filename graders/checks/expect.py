@@ -28,12 +28,12 @@ from urllib.parse import urlsplit
 
 from graders import capabilities
 from graders.backends.base import NOT_FOUND, PodState
-from graders.checks.diagnostics import describe
+from graders.checks.diagnostics import describe, page_words
 from graders.checks import pods
 from graders.checks.pods import normalize_image, pod_containers, until_answered, wait_running
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
-from graders.waiting import NoAnswer, NotYet
+from graders.waiting import NoAnswer, NotYet, Settled
 from graders.yamlfiles import read_documents
 
 NAMED_LISTS = ("containers", "initContainers", "ephemeralContainers", "ports", "env", "volumes", "volumeMounts")
@@ -268,8 +268,11 @@ def spec_matches(run: LabRun, pod: str, expected: Mapping[str, Any], *, what: st
     found = mismatches(expected, run.submission.pods[pod])
     state = run.sandbox.state(pod)
     if found:  # what the cluster makes of the Pod as written (a wrong image: ErrImagePull) tells the student more
+        shown = describe(state)
+        if "readinessProbe" in repr(expected) and capabilities.READINESS_PROBES not in run.capabilities:
+            shown += " (this backend runs no readiness probes: its READY is not what a kubelet would show)"
         raise CheckFailed(expected=f"Pod {pod}: {what}", observed="\n".join(f"{file}: {m}" for m in found),
-                          hint=hint, details=[("What the cluster shows", describe(state))])
+                          hint=hint, details=[("What the cluster shows", shown)])
     if state is not None and "spec" in expected:
         found = mismatches(expected["spec"], state.spec, "spec")
         if found:
@@ -400,13 +403,14 @@ def page_served(run: LabRun, pod: str, container: str, *, port: int, path: str =
         answer = run.sandbox.http_get(pod, port, path, timeout=run.timeouts.exec)
         if answer.status == 200 and text in answer.body:
             return
-        if answer.status is not None:
-            raise NotYet(f"HTTP {answer.status}, an answer without {text!r}: {answer.body.strip()[:200]!r}")
+        if answer.status is not None:  # a 200 is the server's page, which waiting does not change
+            raise (Settled if answer.status == 200 else NotYet)(
+                f"HTTP {answer.status}, an answer without {text!r}: {page_words(answer.body)}")
         raise NoAnswer(f"no answer: {answer.error or 'nothing listens there'}")
 
     try:
         until_answered(run, pod, port, probe)
-    except NotYet as last:
+    except (NotYet, Settled) as last:
         raise CheckFailed(expected=f"{url}, served by container {container} of Pod {pod}, to answer with {what}",
                           observed=last.observed, hint=hint) from None
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from graders.backends.base import NOT_FOUND, ExecResult
+from graders.checks.diagnostics import page_words
 from graders.checks.pods import running_container, runs_lab_image, unanswered, until_answered, wait_started
 from graders.errors import GraderError
 from graders.run import LabRun
-from graders.waiting import NoAnswer, NotYet
+from graders.waiting import NoAnswer, NotYet, Settled
 
 
 def serves_page(run: LabRun, pod: str, server: str | None, *, port: int, page_text: str, what: str, hint: str,
@@ -43,12 +44,14 @@ def _answers(run: LabRun, pod: str, server: str, *, port: int, page_text: str, w
             return
         if response.status is None:
             raise NoAnswer(f"no answer on port {port}: {response.error}")
-        raise NotYet(f"HTTP {response.status}" + ("" if page_text in response.body else
-                                                   f", a page without {page_text!r}: {response.body[:200]!r}"))
+        # a 200 is the server's page, which waiting does not change: a verdict at once (issue 22, author 4)
+        raise (Settled if response.status == 200 else NotYet)(
+            f"HTTP {response.status}" + ("" if page_text in response.body else
+                                         f", a page without {page_text!r}: {page_words(response.body)}"))
 
     try:
         until_answered(run, pod, port, probe)
-    except NotYet as last:  # a server that is not the lab's program is the cause, when that is so
+    except (NotYet, Settled) as last:  # a server that is not the lab's program is the cause, when that is so
         raise unanswered(run, pod, server, image, program,
                          expected=f"port {port} of Pod {pod} (where container {server} serves) to answer with {what}",
                          observed=f"the grader's request to localhost:{port} inside the Pod got {last.observed}",

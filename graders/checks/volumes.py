@@ -75,7 +75,7 @@ def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer
         in_output = marker in run.sandbox.logs(pod, reader, tail=200)
         if files and in_output:
             return
-        raise NotYet(_observed(files, in_output, reader, list(reader_paths.values())))
+        raise NotYet(_observed(files, in_output, reader, list(reader_paths.values()), pod))
 
     try:
         until(probe, timeout=SHOW_UP, longest_wait=POLL)
@@ -88,11 +88,11 @@ def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer
                                                                   reader_hint))) from None
 
 
-def _observed(files: list[str], in_output: bool, reader: str, paths: list[str]) -> str:
+def _observed(files: list[str], in_output: bool, reader: str, paths: list[str], pod: str) -> str:
     where = ", ".join(paths)
     if files:
         return (f"the request reached the shared volume ({', '.join(files)}) but not {reader}'s output "
-                f"(`kubectl logs POD -c {reader}` shows nothing of it)")
+                f"(`kubectl logs {pod} -c {reader}` shows nothing of it)")
     if in_output:
         return f"the request is in {reader}'s output but in no file under {where}, its mount of the shared volume"
     return f"the request appeared neither in the files under {where} ({reader}'s mount) nor in {reader}'s output"

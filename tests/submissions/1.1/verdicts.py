@@ -100,7 +100,8 @@ INVALID: dict[str, dict[str, str]] = {
     "invalid-env-name": {"manifests": 'env[0].name: Invalid value: "LOG=FILE"', **NOT_GRADED_SIDECAR},
     "invalid-label": {"manifests": 'metadata.labels.app: Invalid value: "hello world"', **NOT_GRADED_FIRST},
     "yaml-tab": {"manifests": "line 6: YAML does not allow tabs; indent with spaces",
-                 **{check: "my-first-pod.yaml could not be (see the manifests check)" for check in NOT_GRADED_FIRST}},
+                 **{check: "my-first-pod.yaml could not be read (see [manifests] above)"
+                    for check in NOT_GRADED_FIRST}},
     "containers-mapping": {"manifests": "spec.containers: must be a list of `- name: ...` items", **NOT_GRADED_FIRST},
     "sidecar-as-pod": {"manifests": "log-shipper is written as a Pod of its own",
                        **{check: "must be a second entry of app-with-sidecar's `containers:`"
