@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from graders import capabilities
+from graders import capabilities, images
 from graders.backends.base import NOT_FOUND, PodState
 from graders.checks.diagnostics import describe, page_words
 from graders.checks import pods
-from graders.checks.pods import normalize_image, pod_containers, until_answered, wait_running
+from graders.checks.pods import pod_containers, until_answered, wait_running
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
 from graders.waiting import NoAnswer, NotYet, Settled
@@ -157,7 +157,7 @@ def _match_scalar(expected: Any, actual: Any, path: str) -> list[Mismatch]:
         return [Mismatch(path, f"{expected} (= {_plain(parse_quantity(expected))})",
                          f"{_show(actual)} (= {_plain(parse_quantity(actual))})")]
     if leaf == "image" and isinstance(actual, str) and isinstance(expected, str):
-        return [] if normalize_image(actual) == normalize_image(expected) else [Mismatch(path, expected, _show(actual))]
+        return [] if images.familiar(actual) == images.familiar(expected) else [Mismatch(path, expected, _show(actual))]
     if type(actual) is type(expected) and actual == expected:
         return []
     if isinstance(expected, int) and isinstance(actual, str) and actual.strip() == str(expected):

@@ -435,8 +435,3 @@ def _bare(digest: str) -> str:
 def _qualified(image: str) -> str:
     """nginx:1.25 -> docker.io/library/nginx:1.25, as the images are named on a machine (no digest)."""
     return images.qualified(images.familiar(image))
-
-
-def normalize_image(image: str) -> str:
-    """nginx:1.25, docker.io/nginx:1.25 and docker.io/library/nginx:1.25 are the same image (graders/images.py)."""
-    return images.familiar(image)
