@@ -94,7 +94,11 @@ def remembered(run: LabRun, key: tuple[str, str], wait: Callable[[], PodState]) 
             run.memo[key] = failure
     outcome = run.memo[key]
     if isinstance(outcome, CheckFailed):
-        raise because(run, outcome)
+        # The same failure, word for word: the report shows it in full under the first check it stops and
+        # points to it from the others (graders/report.py FailureBlocks); a check that fails for another
+        # reason because of it (unanswered) names it with because().
+        run.memo.setdefault(("said", id(outcome)), run.memo.get("check", ""))
+        raise outcome
     return outcome
 
 
@@ -155,12 +159,18 @@ def _wait(run: LabRun, pod: str, ready: bool) -> PodState:
         state = run.sandbox.state(pod)
         if state is None:  # it was created: only something outside the grader removes it
             raise _disappeared(run, pod)
-        _fail_on_fatal(run, pod, state, crashing_since)
-        if state.phase != "Running" or not all(c.running for c in state.containers):
-            raise NotYet(describe(state))
-        for container in state.containers:
-            probes.running_since(run, pod, container)
-        probes.judge_liveness(run, pod, state, CRASH_EXITS)
+        try:
+            _fail_on_fatal(run, pod, state, crashing_since)
+            if state.phase != "Running" or not all(c.running for c in state.containers):
+                raise NotYet(describe(state))
+            for container in state.containers:
+                probes.running_since(run, pod, container)
+            probes.judge_liveness(run, pod, state, CRASH_EXITS)
+        except CheckFailed as fatal:
+            if ready:  # a state that cannot improve (evicted, crash-looping...) after the containers had started:
+                # the checks that need the Pod only running get this failure, not the stale "started"
+                run.memo[("started", pod)] = getattr(fatal, "cause", fatal)
+            raise
         if ready:
             unready.clear()
             unready.update(probes.unready(run, pod, state))

@@ -205,8 +205,7 @@ KUBELET: dict[str, dict[str, str]] = {
                               "sidecar-localhost": "container crash-1: CrashLoopBackOff: it keeps exiting (exit "
                                                    "code 1)",
                               "sidecar-shared-volume": "container crash-1: CrashLoopBackOff: it keeps exiting (exit "
-                                                       "code 1) and being restarted (said in full under "
-                                                       "sidecar-localhost above)"},
+                                                       "code 1) and being restarted"},
 }
 
 VERDICTS.update({**HOSTILE, **INVALID, **EVIDENCE, **ROUND_TWO, **KUBELET})
