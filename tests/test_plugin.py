@@ -13,7 +13,8 @@ import pytest
 
 from tests.grading import REPO
 
-RUBRIC = '''
+# The synthetic lab's declaration and its first check, shared by the rubrics below.
+RUBRIC_HEAD = '''
 from graders import Lab
 from graders.checks import expect, lifecycle, manifests, pods
 
@@ -23,7 +24,8 @@ lab = Lab("9.1", "A synthetic lab", pods=["solo"], readme="README.md")
 @lab.check("manifests", 10, "YAML parses; Pod solo present", section="check-your-work")
 def test_manifests(submission):
     manifests.manifests_valid(submission)
-
+'''
+RUBRIC = RUBRIC_HEAD + '''
 
 @lab.check("solo-ready", 40, "solo runs and is Ready", section="part-1")
 def test_solo_ready(lab_run):
@@ -189,18 +191,9 @@ def test_an_unreachable_cluster_is_said_once_in_the_students_terms(pytester: pyt
 
 
 # -- Ctrl-C (issue 22, student 4) --------------------------------------------------------------------------
-INTERRUPTED_RUBRIC = '''
-import os, signal
-
-from graders import Lab
-from graders.checks import manifests
-
-lab = Lab("9.1", "A synthetic lab", pods=["solo"], readme="README.md")
-
-
-@lab.check("manifests", 10, "YAML parses; Pod solo present", section="check-your-work")
-def test_manifests(submission):
-    manifests.manifests_valid(submission)
+INTERRUPTED_RUBRIC = RUBRIC_HEAD + '''
+import os
+import signal
 
 
 @lab.check("pressed", 40, "the student presses Ctrl-C here", section="part-1")
