@@ -431,7 +431,9 @@ class PodmanSandbox:
         # makes podman slow, not the student's Pod): a container that podman had to kill when a grace cut to
         # the timeout ended was still running at the deadline, where a cluster, granting the whole grace,
         # still shows the Pod.
-        outlived = grace < own and self._killed_since(pod, stopping_since)
+        # An evicted Pod was killed by the grader's kubelet moments ago (_evict): podman may write those
+        # containers' FinishedAt only now, inside the window, and nothing of the Pod ran on to outlive a delete.
+        outlived = pod not in self.evicted and grace < own and self._killed_since(pod, stopping_since)
         try:
             removed = not _remove_pods(self.podman, [name], stopped=True)
             if removed:
