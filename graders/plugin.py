@@ -263,7 +263,7 @@ def pytest_runtest_call(item: pytest.Item) -> None:
     marker = item.get_closest_marker(MARKER)
     run = item.funcargs.get("lab_run") if hasattr(item, "funcargs") else None
     if marker is not None and isinstance(run, LabRun):
-        run.memo["check"] = marker.kwargs["check"].id
+        run.begin(marker.kwargs["check"])
 
 
 # -- results ---------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from typing import Any
 
 from graders.backends.base import ApplyRejected, Sandbox
 from graders.errors import CheckFailed, GraderError
-from graders.lab import Lab
+from graders.lab import Check, Lab
 from graders.manifests import Submission
+from graders.run_state import RunState
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class LabRun:
     capabilities: frozenset[str] = frozenset()
     # object_key -> ApplyRejected, or InfraError
     apply_errors: dict[str, GraderError] = field(default_factory=dict)
-    memo: dict[Any, Any] = field(default_factory=dict)  # results checks share (a Pod became Ready)
+    state: RunState = field(default_factory=RunState)  # what checks learn and share (a Pod became Ready)
     notes: list[str] = field(default_factory=list)  # hints for the check being graded, even if it passes
 
     def apply_all(self) -> None:
@@ -68,6 +69,11 @@ class LabRun:
         if reason:
             raise CheckFailed(expected=f"{kind} {pod} to be created from your YAML", observed=f"not graded: {reason}",
                               hint=hint)
+
+    def begin(self, check: Check) -> None:
+        """The check about to be graded (the plugin calls this): a cause is said in full by the first check it
+        stops, and the later checks point to that one (graders/checks/pods.py because)."""
+        self.state.check = check.id
 
     def note(self, text: str) -> None:
         self.notes.append(text)

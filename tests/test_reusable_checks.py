@@ -71,7 +71,6 @@ def share_run(tmp_path: Path, pod: dict[str, Any]):
     sandbox.volume_files = lambda pod, volume, timeout: {}  # type: ignore[method-assign]  # a stub
     sandbox.logs = lambda pod, container, tail=20: ""  # type: ignore[method-assign]  # a stub
     run = make_run(tmp_path, pod, sandbox)
-    run.memo[("file", "web")] = "web.yaml"
     return run
 
 

@@ -239,10 +239,7 @@ def containers_named(run: LabRun, pod: str, names: Sequence[str], *, hint: str) 
 
 def file_of(run: LabRun, pod: str) -> str:
     """The name of the file the student wrote the Pod in (for messages)."""
-    key = ("file", pod)
-    if key not in run.memo:
-        run.memo[key] = _find_file(run, pod)
-    return run.memo[key]
+    return run.state.pod(pod).file(lambda: _find_file(run, pod))
 
 
 def _find_file(run: LabRun, pod: str) -> str:
