@@ -11,16 +11,7 @@ from graders.errors import CheckFailed, GraderError
 from graders.lab import Check, Lab
 from graders.manifests import Submission
 from graders.run_state import RunState
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds each operation may take before the grader gives up on it."""
-
-    apply: float = 60  # create one Pod
-    ready: float = 180  # a Pod's containers running (a cold kind cluster pulls images first)
-    exec: float = 10  # one command in a container, and how long its effects may take to show
-    delete: float = 60  # one Pod gone after deletion
+from graders.timeouts import Timeouts as Timeouts
 
 
 @dataclass
@@ -36,6 +27,10 @@ class LabRun:
     apply_errors: dict[str, GraderError] = field(default_factory=dict)
     state: RunState = field(default_factory=RunState)  # what checks learn and share (a Pod became Ready)
     notes: list[str] = field(default_factory=list)  # hints for the check being graded, even if it passes
+    _run_timeouts: Timeouts = field(init=False, repr=False)  # the run's, before a check's own replace them
+
+    def __post_init__(self) -> None:
+        self._run_timeouts = self.timeouts
 
     def apply_all(self) -> None:
         """Create the other kinds first (a ConfigMap exists before a Pod mounts it), then every accepted
@@ -72,8 +67,10 @@ class LabRun:
 
     def begin(self, check: Check) -> None:
         """The check about to be graded (the plugin calls this): a cause is said in full by the first check it
-        stops, and the later checks point to that one (graders/checks/pods.py because)."""
+        stops, and the later checks point to that one (graders/checks/pods.py because). Its own timeouts, if it
+        declares any, replace the run's defaults while it runs (graders/timeouts.py)."""
         self.state.check = check.id
+        self.timeouts = self._run_timeouts.for_check(dict(check.timeouts))
 
     def note(self, text: str) -> None:
         self.notes.append(text)
