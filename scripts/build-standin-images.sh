@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/podman/containers.conf}
 python=${PYTHON:-$repo/.venv/bin/python}
-[ -x "$python" ] || python=python3
+[ -n "${PYTHON:-}" ] || [ -x "$python" ] || python=python3
 if ! images=$(cd "$repo" && "$python" -m graders.versions images); then
   echo "build-standin-images: could not list the labs' images with $python (above): set PYTHON to a Python" \
        "with requirements.txt installed, or run scripts/setup-debian.sh, which makes .venv" >&2

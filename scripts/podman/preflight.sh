@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/containers.conf}
 python=${PYTHON:-$repo/.venv/bin/python}
-[ -x "$python" ] || python=python3
+[ -n "${PYTHON:-}" ] || [ -x "$python" ] || python=python3
 if ! image=$(cd "$repo" && "$python" -m graders.versions grader-image); then
   echo "preflight: could not ask $python for the grader's image (above): set PYTHON to a Python with" \
        "requirements.txt installed, or run scripts/setup-debian.sh, which makes .venv" >&2
