@@ -9,8 +9,7 @@ pinned list of graders/versions.py (`python -m graders.versions images`), the Cl
 is one line in its file.
 
 The file is JSON, not YAML, because the grader reads every .yaml/.yml file of a lab's folder as the
-student's submission. A student has no reason to change it: the re-grade copies only .yaml/.yml files,
-and the tripwire flags a change (graders/tripwire.py).
+student's submission; the re-grade copies only those, so it grades with the instructor's declaration.
 """
 
 from __future__ import annotations
