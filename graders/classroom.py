@@ -36,6 +36,7 @@ from graders import readme_labs
 from graders.backends import KIND_CLUSTER as CLUSTER
 from graders.lab import Lab
 from graders.rubric import discover_labs
+from graders.versions import machine_images
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = Path(".github/classroom/classroom.yml")  # kept here; the export writes it to EXPORTED_WORKFLOW
@@ -44,7 +45,6 @@ CI_WORKFLOW = Path(".github/workflows/ci.yml")
 README = Path("README.md")  # its list of labs
 CI_START, CI_END = "  # classroom:start (generated", "  # classroom:end"
 REPORTS = "${{ runner.temp }}/grades"  # never the repository: a committed report must not be read
-IMAGES = ("nginx:1.25", "busybox:1.36")
 COMMAND_GRADER = "classroom-resources/autograding-command-grader@v1"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
 CHECKOUT, SETUP_PYTHON = "actions/checkout@v5", "actions/setup-python@v6"
@@ -159,8 +159,8 @@ def render_steps(labs: list[tuple[Path, Lab]]) -> list[str]:
         "        continue-on-error: true  # the kubelet pulls whatever is missing; grading judges a failed pull",
         "        timeout-minutes: 10",
         "        run: |",
-        f"          for image in {' '.join(IMAGES)}; do",
-        f"            docker exec {CLUSTER}-control-plane crictl pull \"docker.io/library/$image\" \\",
+        f"          for image in {' '.join(machine_images(folder for folder, _ in labs))}; do",
+        f"            docker exec {CLUSTER}-control-plane crictl pull \"$image\" \\",
         "              || echo \"::warning::could not pull $image ahead of grading: the cluster pulls it when a "
         "Pod needs it\"",
         "          done",

@@ -1,5 +1,5 @@
 """The kubelet's rules for probes and restarts, as numbers and pure functions: the graders follow them wherever
-they play a kubelet's part (the podman backend restarts and probes containers, podman_kubelet.py) or judge
+they play a kubelet's part (the podman backend restarts and probes containers, backends/podman/kubelet.py) or judge
 when a kubelet would have given its verdict (graders/checks/pods.py). No clock, no backend here.
 
 Read from kubernetes/kubernetes (facts, not code):
@@ -151,7 +151,7 @@ class BackOff:
 # A probe failure that neither more time nor a restart changes: the server answered with a failing status
 # (404, 403, 500...), nothing accepts connections on the port while the container runs, or the port is no
 # port at all. In the kubelet's words (its event, pkg/probe/http/http.go, pkg/probe/tcp/tcp.go) and the grader's
-# (graders/backends/netns.py). An exec probe's exit code or a timeout may change (a file not written yet, a
+# (graders/backends/podman/netns.py). An exec probe's exit code or a timeout may change (a file not written yet, a
 # server still starting), and is waited for until the readiness deadline.
 PERMANENT = re.compile(r"statuscode: \d{3}|\bHTTP [1-5]\d\d\b|connection refused|nothing accepts connections|"
                        r"invalid port|not a port number|names none of the container's ports", re.I)

@@ -3,9 +3,10 @@
     python -m graders.new_lab 1.3 "Title" [--repo DIR] [--pod NAME] [--container NAME]
 
 writes labs/<id>/ (README.md in the course's voice, a starter YAML, the rubric test_lab_<id>.py, whose
-points sum to 100) and tests/submissions/<id>/ (a reference solution and verdicts.py), every part the
-author still has to write marked TODO; then regenerates what the labs generate (the Classroom workflow,
-CI's job, README's list of labs). The project's tests then grade the new lab with no other edit.
+points sum to 100, images.json, the images the lab runs) and tests/submissions/<id>/ (a reference solution
+and verdicts.py), every part the author still has to write marked TODO; then regenerates what the labs
+generate (the Classroom workflow, CI's job, README's list of labs). The project's tests then grade the new
+lab with no other edit.
 The lab's Pod is `web` with a container `nginx` unless --pod and --container name them otherwise.
 It refuses an id that is malformed or taken, or a name that is no Pod or container name, and writes nothing then.
 """
@@ -13,6 +14,7 @@ It refuses an id that is malformed or taken, or a name that is no Pod or contain
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -25,6 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
 LAB_ID = re.compile(r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)")  # <module>.<lab>, as in 1.2
 POD, CONTAINER = "web", "nginx"
+# The skeleton's one image, under the name its rubric uses: written into its images.json, which everything else
+# reads (graders/lab_images.py), and into the README, starter and reference the author then rewrites.
+IMAGE_NAME, IMAGE = "nginx", "nginx:1.25"
 # What an author runs once the TODOs are filled in: the README's "Adding a lab", step 4, shows the same.
 TEST_COMMAND = "bash scripts/test.sh tests/test_labs.py tests/test_labs_podman.py -k {lab_id}"
 
@@ -56,6 +61,7 @@ def new_lab(lab_id: str, title: str, repo: Path = REPO, pod: str = POD, containe
         f"labs/{lab_id}/README.md": readme(lab_id, title, pod, container),
         f"labs/{lab_id}/{pod}.yaml": starter(lab_id, title, pod, container),
         f"labs/{lab_id}/test_lab_{lab_id.replace('.', '_')}.py": rubric(lab_id, title, pod, container),
+        f"labs/{lab_id}/images.json": json.dumps({IMAGE_NAME: IMAGE}) + "\n",
         f"tests/submissions/{lab_id}/reference/{pod}.yaml": reference(lab_id, title, pod, container),
         f"tests/submissions/{lab_id}/verdicts.py": verdicts(lab_id),
     }
@@ -93,7 +99,7 @@ You edit exactly one file: `labs/{lab_id}/{pod}.yaml`. Its `TODO` comments mark 
 ## Part 1: the Pod
 
 TODO (author): explain the fields of this part, with a short example the learner adapts (not the answer).
-The Pod `{pod}` runs one container, `{container}`, from the image `nginx:1.25`, and declares the port it
+The Pod `{pod}` runs one container, `{container}`, from the image `{IMAGE}`, and declares the port it
 listens on, `containerPort: 80`.
 
 ```bash
@@ -135,7 +141,7 @@ The grader deletes everything it created by itself, also when a check fails.
 | Id | Points | Passes when |
 |----|-------:|-------------|
 | `manifests` | 10 | the YAML parses; Pod `{pod}` is present, schema-valid and safe |
-| `container` | 40 | container `{container}` runs `nginx:1.25` and declares port 80 |
+| `container` | 40 | container `{container}` runs `{IMAGE}` and declares port 80 |
 | `status` | 40 | `{pod}` is `Running` |
 | `cleanup` | 10 | `{pod}` deletes cleanly and nothing is left |
 
@@ -153,7 +159,7 @@ metadata:
 spec:
   containers:
     - name: {container}
-      image: TODO  # TODO (part 1): the nginx web server, version 1.25
+      image: TODO  # TODO (part 1): the nginx web server, version {IMAGE.partition(":")[2]}
       # TODO (part 1): declare the port nginx listens on (containerPort 80)
 """
 
@@ -169,7 +175,7 @@ metadata:
 spec:
   containers:
     - name: {container}
-      image: nginx:1.25
+      image: {IMAGE}
       ports:
         - containerPort: 80
 """
@@ -182,9 +188,10 @@ TODO (author): one check per part of the README, each linking to its section; th
 Check ids are a contract (the grade report and GitHub Classroom name them): settle them before students start.
 """
 
-from graders import Lab
+from graders import Lab, lab_images
 from graders.checks import expect, lifecycle, manifests
 
+IMAGES = lab_images.read(__file__)  # images.json, beside this file: the lab's images, declared once
 {constant(pod)}, {constant(container)} = "{pod}", "{container}"
 lab = Lab("{lab_id}", "{title}", pods=[{constant(pod)}], readme="labs/{lab_id}/README.md")
 
@@ -196,11 +203,12 @@ def test_manifests(submission):
 
 # TODO (author): the checks of the lesson, as in labs/1.2/test_lab_1_2.py: first what the YAML says
 # (expect.spec_matches, with the file and field path when it differs), then what the cluster shows.
-@lab.check("container", 40, "container {container} runs nginx:1.25 and declares port 80", section="part-1-the-pod")
+@lab.check("container", 40, f"container {container} runs {{IMAGES['{IMAGE_NAME}']}} and declares port 80",
+           section="part-1-the-pod")
 def test_container(lab_run):
     expect.spec_matches(lab_run, {constant(pod)}, {{"spec": {{"containers": [
-        {{"name": {constant(container)}, "image": "nginx:1.25", "ports": [{{"containerPort": 80}}]}}]}}}},
-        what="a container {container} running nginx:1.25 that declares containerPort 80",
+        {{"name": {constant(container)}, "image": IMAGES["{IMAGE_NAME}"], "ports": [{{"containerPort": 80}}]}}]}}}},
+        what=f"a container {container} running {{IMAGES['{IMAGE_NAME}']}} that declares containerPort 80",
         hint="under containers, one entry with name, image and ports (containerPort is a number, no quotes)")
     expect.wait_started(lab_run, {constant(pod)})
 

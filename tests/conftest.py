@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.backends import podman
+from graders.backends.podman import owners
 
 # The fake Kubernetes API's fixtures, for every test module: imported into a module, each test's
 # parameter of the same name would redefine the import (ruff F811)
@@ -28,11 +28,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # Each test process is a session of its own (every pytest-xdist worker too): what its tests start carries
-# its session label (podman.SESSION_VARIABLE, inherited by every grading run and fake cluster it starts), and
+# its session label (owners.SESSION_VARIABLE, inherited by every grading run and fake cluster it starts), and
 # its leftover check counts only that, so other sessions on the same machine (another worker, another
 # developer's run) neither fail it nor are failed by it.
 SESSION = f"tests-{uuid.uuid4().hex[:12]}"
-os.environ[podman.SESSION_VARIABLE] = SESSION
+os.environ[owners.SESSION_VARIABLE] = SESSION
 # A worker checks at its end while others still run; what one of its own tests is still removing (a grading
 # run killed by the test) gets this long.
 SETTLE_SECONDS = 15
@@ -62,14 +62,14 @@ def _listed(argv: list[str]) -> list[dict]:
 
 def _owner_file(folder: str) -> dict[str, str]:
     try:
-        labels = json.loads(Path(folder, podman.OWNER_FILE).read_text())
+        labels = json.loads(Path(folder, owners.OWNER_FILE).read_text())
     except (OSError, ValueError):
         return {}
     return labels if isinstance(labels, dict) else {}
 
 
 def _ours(labels: dict[str, str]) -> bool:
-    return labels.get(podman.SESSION_LABEL) == SESSION
+    return labels.get(owners.SESSION_LABEL) == SESSION
 
 
 @pytest.fixture(scope="session", autouse=True)

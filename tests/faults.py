@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from graders.backends import podman
+from graders.backends.podman import PodmanSandbox, cli
 from graders.errors import InfraError
 
 
@@ -23,39 +23,39 @@ def _inject_fault() -> Iterator[None]:
     fault = os.environ.get("K8S101_FAULT", "")
     patch = pytest.MonkeyPatch()
     if fault == "pod-removed":
-        apply = podman.PodmanSandbox.apply
+        apply = PodmanSandbox.apply
 
         def apply_then_remove(self, pod, timeout):
             apply(self, pod, timeout)
             if pod["metadata"]["name"] == "my-first-pod":
-                subprocess.run(["podman", "pod", "rm", "-f", self._pod("my-first-pod")], capture_output=True)
+                subprocess.run(["podman", "pod", "rm", "-f", self.run.pod("my-first-pod")], capture_output=True)
 
-        patch.setattr(podman.PodmanSandbox, "apply", apply_then_remove)
+        patch.setattr(PodmanSandbox, "apply", apply_then_remove)
     elif fault == "podman-gone":
-        run = podman._run
+        run = cli.run  # every podman call of the backend goes through it
 
         def run_while_gone(argv, timeout, **bounds):
             if argv[1] in ("container", "exec", "logs", "image"):
                 raise FileNotFoundError(2, "No such file or directory", argv[0])
             return run(argv, timeout, **bounds)
 
-        patch.setattr(podman, "_run", run_while_gone)
+        patch.setattr(cli, "run", run_while_gone)
     elif fault == "apply-fails":
-        apply = podman.PodmanSandbox.apply
+        apply = PodmanSandbox.apply
 
         def failing_apply(self, pod, timeout):
             if pod["metadata"]["name"] == "my-first-pod":
-                self.submitted["my-first-pod"] = pod
+                self.run.submitted["my-first-pod"] = pod
                 raise InfraError("podman did not answer within 60 s while trying to start Pod my-first-pod")
             apply(self, pod, timeout)
 
-        patch.setattr(podman.PodmanSandbox, "apply", failing_apply)
+        patch.setattr(PodmanSandbox, "apply", failing_apply)
     elif fault == "exec-hangs":
-        exec_ = podman.PodmanSandbox.exec
+        exec_ = PodmanSandbox.exec
 
         def hanging_exec(self, pod, container, argv, timeout):
             return exec_(self, pod, container, ["sleep", "600"] if container == "log-shipper" else argv, timeout)
 
-        patch.setattr(podman.PodmanSandbox, "exec", hanging_exec)
+        patch.setattr(PodmanSandbox, "exec", hanging_exec)
     yield
     patch.undo()

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pytest
 
-from graders.backends import podman
+from graders.backends.podman import cli
 
 PAUSE_IMAGE = ('Error: building local pause image: finding pause binary: exec: "catatonit": '
                'executable file not found in $PATH')
@@ -21,13 +21,13 @@ PAUSE_IMAGE = ('Error: building local pause image: finding pause binary: exec: "
 def _inject_machine_fault() -> Iterator[None]:
     patch = pytest.MonkeyPatch()
     if os.environ.get("K8S101_MACHINE_FAULT") == "pause-image":
-        run = podman._run
+        run = cli.run  # every podman call of the backend goes through it
 
         def run_without_catatonit(argv, timeout, **bounds):
             if argv[1:3] == ["kube", "play"]:
                 return subprocess.CompletedProcess(argv, 125, "", PAUSE_IMAGE + "\n")
             return run(argv, timeout, **bounds)
 
-        patch.setattr(podman, "_run", run_without_catatonit)
+        patch.setattr(cli, "run", run_without_catatonit)
     yield
     patch.undo()

@@ -1,7 +1,7 @@
 """The grader's own process stays bounded, whatever a Pod prints, answers or leaves in its volume (issue 20, 2-3).
 
 These test the bounds themselves, without podman: a program's output (bounded.py, what podman exec, logs and
-the probe container go through), a volume's tree (volume_reader.py), the $(VAR) expansion (podman_play.py) and
+the probe container go through), a volume's tree (volume_reader.py), the $(VAR) expansion (podman/play.py) and
 the grader's caps on a Pod's size (graders/validation/caps.py). tests/test_untrusted_podman.py and the hostile
 submissions of lab 1.1 test them on real Pods."""
 
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from graders.backends import bounded, podman_play, volume_reader
+from graders.backends.podman import bounded, volume_reader
+from graders.backends.podman import play as podman_play
 from graders.validation import caps
 
 

@@ -438,7 +438,7 @@ def test_the_limit_range_refuses_nothing_the_offline_policy_accepts(kube_api, sa
     policy refuses in the same words on every backend; a CPU limit has none (lab 1.2's `cpu: 5` was 10/100
     on kind and 85/100 on podman)."""
     from graders import bounds
-    from graders.backends import podman_play
+    from graders.backends.podman import play as podman_play
     from graders.validation.quantity import parse
     [limits] = kube_api.mock[f"post /api/v1/namespaces/{NS}/limitranges"]
     [container_limits] = limits.data["spec"]["limits"]

@@ -1,4 +1,4 @@
-"""The grader's kubelet (graders/kubelet.py, graders/backends/podman_kubelet.py) against the kubelet's own rules,
+"""The grader's kubelet (graders/kubelet.py, graders/backends/podman/kubelet.py) against the kubelet's own rules,
 on a fake runtime and a clock the test moves: no podman, no waiting for real back-offs.
 
 Sources (kubernetes/kubernetes, facts only): pkg/kubelet/kubelet.go (backOffPeriod 10 s, MaxContainerBackOff
@@ -16,8 +16,8 @@ import time
 import pytest
 
 from graders import kubelet
-from graders.backends import podman_kubelet
-from graders.backends.podman_kubelet import Kubelet, Run
+from graders.backends.podman import kubelet as podman_kubelet
+from graders.backends.podman.kubelet import Kubelet, Run
 
 
 class Clock:

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from graders.backends import netns
+from graders.backends.podman import netns
 from graders.backends.base import HttpResponse
 
 pytestmark = pytest.mark.skipif(not netns.usable(), reason="entering a network namespace needs root")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from graders import classroom
-from graders.new_lab import TEST_COMMAND, NewLabError, new_lab
+from graders import classroom, lab_images
+from graders.new_lab import IMAGE, IMAGE_NAME, TEST_COMMAND, NewLabError, new_lab
 from graders.rubric import discover_labs
 from tests.labs import REPO
 
@@ -64,6 +64,7 @@ def test_the_lab_has_every_part_and_a_rubric_of_100_points(copy: Path) -> None:
         assert heading in readme
     assert "TODO (author)" in readme and f"pytest labs/{NEW}" in readme
     assert "image: TODO" in (folder / "web.yaml").read_text()
+    assert lab_images.read(folder) == {IMAGE_NAME: IMAGE}  # the images it runs, declared once, beside the rubric
     assert (copy / f"tests/submissions/{NEW}/reference/web.yaml").is_file()
     assert "TODO" not in (copy / f"tests/submissions/{NEW}/reference/web.yaml").read_text()
 

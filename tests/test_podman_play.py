@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,13 @@ import pytest
 
 from graders import policy
 from graders.errors import InfraError
-from graders.backends import podman, podman_play
-from graders.backends.podman_play import expand, expand_container, playable, quantity
+from graders.backends.podman import PodmanBackend, PodmanSandbox, classification, cli, host, owners
+from graders.backends.podman import play as podman_play
+from graders.backends.podman.kubelet import Kubelet
+from graders.backends.podman.play import expand, expand_container, playable, quantity
+from graders.backends.podman.run import PodmanRun
+from graders.backends.podman.runtime import KubeletRuntime
+from graders.backends.podman.storage_watch import Watcher
 
 LAB_POD: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"app": "x"},
                                                           "annotations": {"io.containers.sdnotify": "container"}},
@@ -67,7 +73,7 @@ def test_the_played_copy_is_bounded_renamed_and_has_no_annotations_or_ports(tmp_
         assert container["resources"]["limits"] == {"memory": str(512 * 2**20), "cpu": "1000m"}
     assert folders == [(0, "/"), (1, "../etc")]
     # every policy is played as Never: podman restarts at once for ever (a restart storm); the grader's kubelet
-    # starts containers again as the submitted policy says, with the kubelet's back-off (podman_kubelet.py)
+    # starts containers again as the submitted policy says, with the kubelet's back-off (podman/kubelet.py)
     assert played["spec"]["restartPolicy"] == "Never" and "restartPolicy" not in LAB_POD["spec"]
     for restart in ("Always", "OnFailure", "Never"):
         again = playable({**LAB_POD, "spec": {**LAB_POD["spec"], "restartPolicy": restart}}, "p", {}, folder)
@@ -125,16 +131,16 @@ MACHINE = [
 
 @pytest.mark.parametrize("error, reason", sorted(STUDENT.items()))
 def test_failures_a_cluster_shows_are_the_students(error: str, reason: str) -> None:
-    assert podman._reason_for(error) == reason
+    assert classification.reason_for(error) == reason
 
 
 @pytest.mark.parametrize("error", MACHINE)
 def test_podmans_own_failures_are_the_machines(error: str) -> None:
-    assert podman._reason_for(error) is None
+    assert classification.reason_for(error) is None
 
 
 def test_the_missing_pause_binary_says_to_install_catatonit() -> None:
-    assert "apt-get install catatonit" in podman._machine_fix(MACHINE[0])
+    assert "apt-get install catatonit" in classification.machine_fix(MACHINE[0])
 
 
 @pytest.mark.parametrize("error, shown", [
@@ -149,33 +155,33 @@ def test_the_missing_pause_binary_says_to_install_catatonit() -> None:
      "Error: reading a folder of podman's: no such image"),
 ])
 def test_a_students_start_failure_names_no_file_of_the_grading_machine(error: str, shown: str) -> None:
-    assert podman.without_machine_paths(error, Path("/tmp/k8s101-1a2b-x")) == shown
+    assert classification.without_machine_paths(error, Path("/tmp/k8s101-1a2b-x")) == shown
 
 
 # -- killed runs ------------------------------------------------------------------------------------------
 def test_a_live_owner_is_never_gone_and_a_dead_one_on_this_boot_is() -> None:
-    mine = podman.owner_labels()
-    assert not podman.owner_gone(mine)
-    host, boot, _, _ = (mine[key] for key in podman.OWNER_LABELS)
+    mine = owners.owner_labels()
+    assert not owners.owner_gone(mine)
+    host, boot, _, _ = (mine[key] for key in owners.OWNER_LABELS)
     # a PID above pid_max: not running
-    dead = dict(zip(podman.OWNER_LABELS, (host, boot, str(2**22 + 17), "123"), strict=True))
-    assert podman.owner_gone(dead)
-    reused = {**mine, podman.OWNER_LABELS[3]: "1"}  # same PID, another process (started at another time)
-    assert podman.owner_gone(reused)
-    for key, other in ((podman.OWNER_LABELS[0], "another-host"), (podman.OWNER_LABELS[1], "another-boot")):
-        assert not podman.owner_gone({**dead, key: other})  # not provably gone: the age rule decides
-    assert not podman.owner_gone({})
+    dead = dict(zip(owners.OWNER_LABELS, (host, boot, str(2**22 + 17), "123"), strict=True))
+    assert owners.owner_gone(dead)
+    reused = {**mine, owners.OWNER_LABELS[3]: "1"}  # same PID, another process (started at another time)
+    assert owners.owner_gone(reused)
+    for key, other in ((owners.OWNER_LABELS[0], "another-host"), (owners.OWNER_LABELS[1], "another-boot")):
+        assert not owners.owner_gone({**dead, key: other})  # not provably gone: the age rule decides
+    assert not owners.owner_gone({})
     # alive: kept however old (parallel test workers grade with a short --reap-after beside live runs)
-    assert podman.owner_alive(mine)
-    assert not any(podman.owner_alive(labels) for labels in (dead, reused, {}, {**mine, podman.OWNER_LABELS[0]: "x"}))
+    assert owners.owner_alive(mine)
+    assert not any(owners.owner_alive(labels) for labels in (dead, reused, {}, {**mine, owners.OWNER_LABELS[0]: "x"}))
 
 
 def test_the_owner_names_the_session_that_started_it_when_it_is_a_valid_label(monkeypatch) -> None:
-    monkeypatch.setenv(podman.SESSION_VARIABLE, "regrade-2026-12-03.a1")
-    assert podman.owner_labels()[podman.SESSION_LABEL] == "regrade-2026-12-03.a1"
+    monkeypatch.setenv(owners.SESSION_VARIABLE, "regrade-2026-12-03.a1")
+    assert owners.owner_labels()[owners.SESSION_LABEL] == "regrade-2026-12-03.a1"
     for unusable in ("", "has spaces", "x" * 64, "-starts-with-a-dash"):
-        monkeypatch.setenv(podman.SESSION_VARIABLE, unusable)
-        assert podman.SESSION_LABEL not in podman.owner_labels()  # never a label podman or a cluster refuses
+        monkeypatch.setenv(owners.SESSION_VARIABLE, unusable)
+        assert owners.SESSION_LABEL not in owners.owner_labels()  # never a label podman or a cluster refuses
 
 
 def deep_tree(top: Path, levels: int) -> None:
@@ -197,7 +203,7 @@ def test_a_tree_thousands_of_folders_deep_is_removed_without_a_recursion_error(t
     deep_tree(tmp_path / "k8s101-deep", 3000)
     with pytest.raises(RecursionError):  # what the standard library does with it
         shutil.rmtree(tmp_path / "k8s101-deep")
-    podman.remove_tree(tmp_path / "k8s101-deep")
+    host.remove_tree(tmp_path / "k8s101-deep")
     assert not (tmp_path / "k8s101-deep").exists()
 
 
@@ -244,13 +250,12 @@ def test_annotations_as_the_baseline_judges_them(key: str, value: str, refused: 
 
 
 def test_host_paths_outside_the_run_folder_are_refused(tmp_path: Path) -> None:
-    sandbox = object.__new__(podman.PodmanSandbox)  # only its folder matters here: no podman needed
-    sandbox.workdir = tmp_path.resolve()
-    assert sandbox._inside(tmp_path / "volumes" / "pod1" / "volume0") == tmp_path / "volumes" / "pod1" / "volume0"
+    workdir = tmp_path.resolve()  # only the run's folder matters here: no podman needed
+    assert host.inside(workdir, tmp_path / "volumes" / "pod1" / "volume0") == tmp_path / "volumes" / "pod1" / "volume0"
     (tmp_path / "link").symlink_to("/etc")
     for outside in (tmp_path / ".." / "elsewhere", Path("/"), tmp_path / "link" / "passwd"):
         with pytest.raises(InfraError, match="outside the run's folder"):
-            sandbox._inside(outside)
+            host.inside(workdir, outside)
 
 
 def test_a_podman_that_does_not_work_is_named_when_the_run_starts(tmp_path: Path, monkeypatch) -> None:
@@ -260,27 +265,27 @@ def test_a_podman_that_does_not_work_is_named_when_the_run_starts(tmp_path: Path
     fake.write_text("#!/bin/sh\necho 'Error: cannot open the database: permission denied' >&2\nexit 125\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
-    backend = podman.PodmanBackend()
+    backend = PodmanBackend()
     with pytest.raises(InfraError) as caught:
         backend.open_sandbox("1.1", "broken")
     assert caught.value.problem == "podman is installed but does not work"
     assert "cannot open the database" in caught.value.tried[0] and "install podman" in caught.value.fix
-    assert not list(Path(podman.tempfile.gettempdir()).glob(f"{podman.WORKDIR_PREFIX}broken-*"))
+    assert not list(Path(tempfile.gettempdir()).glob(f"{host.WORKDIR_PREFIX}broken-*"))
 
 
-def test_reading_a_pod_while_its_process_exits_is_asked_again(monkeypatch) -> None:
+def test_reading_a_pod_while_its_process_exits_is_asked_again(tmp_path: Path, monkeypatch) -> None:
     """podman's inspect reads /proc/<pid>/cgroup of a container it still believes running; a process that exits
     in between made that an infrastructure error (CI saw it once in 700 tests). It is a race, not the machine."""
-    sandbox = object.__new__(podman.PodmanSandbox)  # only what state() reads: no podman needed
-    sandbox.podman, sandbox.run_id, sandbox.failed, sandbox.pids = "podman", "r1", {}, {}
-    sandbox.evicted, sandbox.storage = {}, podman.storage_watch.Watcher(lambda *_: None)
-    sandbox.kubelet = podman.podman_kubelet.Kubelet(podman.KubeletRuntime(sandbox))  # not started: add() starts it
-    sandbox.submitted = {"web": {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "app", "image": "x"}]}}}
+    run = PodmanRun("podman", "r1", "1.1", labels={}, workdir=tmp_path, network="k8s101-r1")
+    run.submitted["web"] = {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "app", "image": "x"}]}}
+    sandbox = object.__new__(PodmanSandbox)  # only what state() reads: no podman needed
+    sandbox.run, sandbox.storage = run, Watcher(lambda *_: None)
+    sandbox.kubelet = Kubelet(KubeletRuntime(sandbox))  # not started: add() starts it
     race = "Error: read /proc/20427/cgroup: no such process\n"
-    exited = json.dumps([{"Name": sandbox._container("web", "app"), "Image": "sha",
+    exited = json.dumps([{"Name": run.container("web", "app"), "Image": "sha",
                           "State": {"Status": "exited", "ExitCode": 0, "Pid": 0, "FinishedAt": ""}}])
     answers = [(125, "", race), (0, exited, "")]
-    monkeypatch.setattr(podman, "_run", lambda argv, timeout, **_: subprocess.CompletedProcess(argv, *answers.pop(0)))
+    monkeypatch.setattr(cli, "run", lambda argv, timeout, **_: subprocess.CompletedProcess(argv, *answers.pop(0)))
     state = sandbox.state("web")
     assert state is not None and not answers
     assert state.containers[0].name == "app" and not state.containers[0].ready

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from graders.backends.base import MANAGED_BY_LABEL, RUN_LABEL, STARTED_LABEL
-from graders.backends.podman import SESSION_LABEL, SESSION_VARIABLE
+from graders.backends.podman.owners import SESSION_LABEL, SESSION_VARIABLE
 from tests.grading import SUBMISSIONS, grader_command
 
 pytestmark = pytest.mark.podman

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from graders.backends import podman_play
+from graders.backends.podman import play as podman_play
 from graders.validation import caps
 from graders.backends.podman import PodmanBackend, PodmanSandbox
 from tests.grading import REFERENCE, REPO, SUBMISSIONS, grade_lab
@@ -48,8 +48,8 @@ def sandbox() -> Iterator[PodmanSandbox]:
         yield opened
     finally:
         opened.close()
-    assert not opened.workdir.exists() and opened.leftovers() == []
-    assert podman("network", "ls", "--filter", f"name={opened.network}", "--format", "{{.Name}}").split() == []
+    assert not opened.run.workdir.exists() and opened.leftovers() == []
+    assert podman("network", "ls", "--filter", f"name={opened.run.network}", "--format", "{{.Name}}").split() == []
 
 
 def until(condition, timeout: float = 60, every: float = 0.5):
@@ -64,14 +64,14 @@ def until(condition, timeout: float = 60, every: float = 0.5):
 def test_a_fork_bomb_stops_at_the_pods_limit_and_podman_inspect_shows_the_limits(sandbox: PodmanSandbox) -> None:
     before = host_processes()
     sandbox.apply(sidecar("hostile-fork-bomb"), timeout=60)
-    cgroup = sandbox.cgroups["app-with-sidecar"]
+    cgroup = sandbox.limits.cgroups["app-with-sidecar"]
     assert (cgroup / "pids.max").read_text().strip() == str(podman_play.POD_PIDS_LIMIT)
     until(lambda: int((cgroup / "pids.current").read_text()) >= podman_play.POD_PIDS_LIMIT - 8)
     time.sleep(2)  # the loop keeps trying to fork: the host must not see more
     assert int((cgroup / "pids.current").read_text()) <= podman_play.POD_PIDS_LIMIT
     assert host_processes() - before < podman_play.POD_PIDS_LIMIT + 200  # 200: other work on the machine
     for container in ("app", "log-shipper"):
-        inspected = json.loads(podman("inspect", sandbox._container("app-with-sidecar", container)))[0]["HostConfig"]
+        inspected = json.loads(podman("inspect", sandbox.run.container("app-with-sidecar", container)))[0]["HostConfig"]
         assert inspected["Memory"] == podman_play.MEMORY_LIMIT
         assert inspected["NanoCpus"] == 10**9
         assert inspected["LogConfig"]["Size"] == "10MB"
@@ -83,7 +83,7 @@ def test_a_fork_bomb_stops_at_the_pods_limit_and_podman_inspect_shows_the_limits
 def test_memory_is_bounded_per_container(sandbox: PodmanSandbox) -> None:
     before = mem_available()
     sandbox.apply(sidecar("hostile-memory"), timeout=60)
-    cgroup = Path(str(sandbox.cgroups["app-with-sidecar"]).replace("/pids/", "/memory/"))
+    cgroup = Path(str(sandbox.limits.cgroups["app-with-sidecar"]).replace("/pids/", "/memory/"))
     lowest = before
     deadline = time.monotonic() + 8
     while time.monotonic() < deadline:  # dd asks for 4 GB every second
@@ -99,8 +99,8 @@ def test_memory_is_bounded_per_container(sandbox: PodmanSandbox) -> None:
 
 def test_an_emptydir_holds_its_size_limit(sandbox: PodmanSandbox) -> None:
     sandbox.apply(sidecar("hostile-disk-fill"), timeout=60)
-    folder = sandbox.volume_folder("app-with-sidecar", "logs")
-    assert folder is not None and folder.is_relative_to(sandbox.workdir)
+    folder = sandbox.volumes.folder("app-with-sidecar", "logs")
+    assert folder is not None and folder.is_relative_to(sandbox.run.workdir)
     mount = next(line.split() for line in Path("/proc/self/mounts").read_text().splitlines()
                  if line.split()[1] == str(folder))
     assert mount[2] == "tmpfs" and f"size={10 * 1024}k" in mount[3]
@@ -118,12 +118,12 @@ def test_volume_names_never_reach_a_host_path(sandbox: PodmanSandbox) -> None:
     assert not any(path.exists() for path in targets)
     sandbox.apply(sidecar("hostile-volume-names"), timeout=60)
     state = until(lambda: sandbox.state("app-with-sidecar"))
-    until(lambda: any(list(folder.glob("escaped")) for folder in sandbox.volumes["app-with-sidecar"].values()))
+    until(lambda: any(list(folder.glob("escaped")) for folder in sandbox.volumes.folders["app-with-sidecar"].values()))
     for container in ("app", "log-shipper"):
-        mounts = json.loads(podman("inspect", sandbox._container("app-with-sidecar", container)))[0]["Mounts"]
+        mounts = json.loads(podman("inspect", sandbox.run.container("app-with-sidecar", container)))[0]["Mounts"]
         sources = [Path(m["Source"]) for m in mounts if m["Destination"] in ("/var/log/nginx", "/escape",
                                                                              "/root-of-host", "/etc-escape")]
-        assert sources and all(source.resolve().is_relative_to(sandbox.workdir) for source in sources), mounts
+        assert sources and all(source.resolve().is_relative_to(sandbox.run.workdir) for source in sources), mounts
     assert not any(path.exists() for path in targets)
     assert state.containers  # it was played: the defence is the folder naming, not a refusal
 
@@ -139,13 +139,13 @@ def test_runs_cannot_reach_each_other(sandbox: PodmanSandbox) -> None:
         sandbox.apply(server, timeout=60)
         sandbox.apply(client, timeout=60)
         other.apply(client, timeout=60)
-        address = until(lambda: podman("inspect", sandbox._container("server", "web"), "--format",
+        address = until(lambda: podman("inspect", sandbox.run.container("server", "web"), "--format",
                                        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}").strip())
         fetch = ["sh", "-c", f"printf 'GET /i HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {address} 8080"]
         until(lambda: "hello" in sandbox.exec("client", "c", fetch, timeout=10).stdout, timeout=20)  # same run: yes
         assert "hello" not in other.exec("client", "c", fetch, timeout=10).stdout  # another run: no
-        network = json.loads(podman("network", "inspect", sandbox.network))[0]
-        assert network["internal"] is True and network["labels"]["k8s101.dev/run-id"] == sandbox.run_id
+        network = json.loads(podman("network", "inspect", sandbox.run.network))[0]
+        assert network["internal"] is True and network["labels"]["k8s101.dev/run-id"] == sandbox.run.run_id
     finally:
         other.close()
 
@@ -157,7 +157,7 @@ sandbox = PodmanBackend().open_sandbox("1.1", sys.argv[1])
 sandbox.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "left"}, "spec": {
     "containers": [{"name": "c", "image": "busybox:1.36", "command": ["sleep", "600"]}],
     "volumes": [{"name": "v", "emptyDir": {}}]}}, timeout=60)
-print(sandbox.workdir, sandbox.network, flush=True)
+print(sandbox.run.workdir, sandbox.run.network, flush=True)
 time.sleep(600)
 """
 
@@ -225,14 +225,14 @@ def test_a_pods_memory_budget_bounds_its_containers_and_their_tmpfs_together(san
     """Eight containers, six of them holding 300 MB and 120 MB of tmpfs each: 2.5 GB without the Pod's budget."""
     before, mounts = mem_available(), host_mounts()
     sandbox.apply(sidecar("hostile-pod-memory"), timeout=60)
-    memory = Path(str(sandbox.cgroups["app-with-sidecar"]).replace("/pids/", "/memory/"))
+    memory = Path(str(sandbox.limits.cgroups["app-with-sidecar"]).replace("/pids/", "/memory/"))
     assert int((memory / "memory.limit_in_bytes").read_text()) == podman_play.POD_MEMORY_LIMIT
     lowest, hits, busiest = before, 0, 0
 
     def budget_hit_a_while_ago() -> bool:  # the hogs start, fill, are OOM-killed and restarted meanwhile
         nonlocal lowest, hits, busiest
         lowest = min(lowest, mem_available())
-        busiest = max(busiest, processes_of(sandbox.cgroups["app-with-sidecar"]))
+        busiest = max(busiest, processes_of(sandbox.limits.cgroups["app-with-sidecar"]))
         hits += int((memory / "memory.failcnt").read_text()) > 0  # hit, not only set: a few looks after the first
         return hits > 25
 
@@ -252,7 +252,7 @@ def test_a_pods_memory_budget_bounds_its_containers_and_their_tmpfs_together(san
 
 @pytest.mark.alone  # what one run reaps, or the whole machine measured
 def test_a_containers_own_filesystem_is_bounded_and_its_pod_evicted_as_a_kubelet_would(sandbox: PodmanSandbox) -> None:
-    from graders.backends import storage_watch
+    from graders.backends.podman import storage_watch
     sandbox.apply(sidecar("hostile-rootfs-fill"), timeout=60)  # 6 GB into /tmp of log-shipper's own layer
 
     def evicted() -> bool:
@@ -268,7 +268,7 @@ def test_a_containers_own_filesystem_is_bounded_and_its_pod_evicted_as_a_kubelet
     # what the Pod took of the machine's disk, counted in its own layer (the disk is shared with other sessions):
     # the limit and what one measuring interval and the kill let through (dd writes about 1 GB/s here), not 6 GB
     assert storage_watch.usage(layer, limit=2**40) < storage_watch.EPHEMERAL_STORAGE_LIMIT + 2 * 2**30
-    running = podman("ps", "--filter", f"pod={sandbox._pod('app-with-sidecar')}", "--format", "{{.Names}}").split()
+    running = podman("ps", "--filter", f"pod={sandbox.run.pod('app-with-sidecar')}", "--format", "{{.Names}}").split()
     assert not [name for name in running if not name.endswith("-infra")]  # stopped at once, as a kubelet evicts
     assert sandbox.delete("app-with-sidecar", grace_seconds=None, timeout=30)
     assert not Path(layer).exists()  # given back once the Pod is gone
@@ -276,12 +276,12 @@ def test_a_containers_own_filesystem_is_bounded_and_its_pod_evicted_as_a_kubelet
 
 @pytest.mark.alone  # what one run reaps, or the whole machine measured
 def test_an_exec_that_prints_a_gigabyte_costs_the_grader_its_bound_only(sandbox: PodmanSandbox) -> None:
-    from graders.backends import podman as backend
+    from graders.backends.podman import cli
     sandbox.apply(sidecar("reference"), timeout=60)
     until(lambda: (state := sandbox.state("app-with-sidecar")) is not None and state.phase == "Running")
     peak, available = grader_peak(), mem_available()
     result = sandbox.exec("app-with-sidecar", "log-shipper", ["head", "-c", "1200000000", "/dev/zero"], timeout=120)
-    assert result.exit_code == 0 and len(result.stdout) == backend.EXEC_OUTPUT_LIMIT  # a kubelet keeps 10 KiB
+    assert result.exit_code == 0 and len(result.stdout) == cli.EXEC_OUTPUT_LIMIT  # a kubelet keeps 10 KiB
     assert grader_peak() - peak < 64 * 2**20  # 1.2 GB printed: the grader grew by less than 64 MiB
     assert available - mem_available() < 512 * 2**20
 
@@ -299,13 +299,13 @@ def test_an_exec_that_outlives_its_time_is_the_commands_failure_and_is_ended(san
         except OSError:
             return b""
 
-    procs = [path for path in sandbox.cgroups["app-with-sidecar"].rglob("cgroup.procs")]
+    procs = [path for path in sandbox.limits.cgroups["app-with-sidecar"].rglob("cgroup.procs")]
     left = [pid for path in procs for pid in path.read_text().split() if command(pid) == b"sleep\x00300\x00"]
     assert left == []  # ended, as a runtime ends an exec at its timeout
 
 
 def test_an_endless_answer_to_the_graders_request_is_read_to_its_bound(sandbox: PodmanSandbox) -> None:
-    from graders.backends import netns
+    from graders.backends.podman import netns
     sandbox.apply(sidecar("hostile-endless-body"), timeout=60)
     until(lambda: (state := sandbox.state("app-with-sidecar")) is not None and state.phase == "Running")
     peak = grader_peak()
@@ -322,7 +322,8 @@ def test_an_expansion_bomb_fails_its_container_at_once_and_leaves_nothing(sandbo
     assert state is not None and time.monotonic() - began < 5 and grader_peak() - peak < 64 * 2**20
     shipper = state.container("log-shipper")
     assert shipper is not None and shipper.reason == "RunContainerError" and "argument list too long" in shipper.message
-    assert subprocess.run(["podman", "pod", "exists", sandbox._pod("app-with-sidecar")]).returncode == 1  # never played
+    played = sandbox.run.pod("app-with-sidecar")
+    assert subprocess.run(["podman", "pod", "exists", played]).returncode == 1  # never played
     assert sandbox.leftovers() == []
 
 
@@ -376,7 +377,7 @@ def test_a_restart_storm_is_held_by_the_kubelets_back_off(sandbox: PodmanSandbox
         assert 1 <= len(restarts) <= 2, (name, restarts)
         if len(restarts) == 2:
             assert restarts[1] - restarts[0] >= 10 - 1, (name, restarts)  # podman's times are whole seconds
-        inspected = json.loads(podman("inspect", sandbox._container("app-with-sidecar", name)))[0]
+        inspected = json.loads(podman("inspect", sandbox.run.container("app-with-sidecar", name)))[0]
         assert inspected["RestartCount"] == 0  # podman itself restarted nothing: played with restartPolicy Never
     events = sandbox.events("app-with-sidecar")
     assert any("Back-off restarting failed container crash-1" in line for line in events), events

@@ -9,7 +9,7 @@ kubelet's numbers and their sources):
   flag and its last "Readiness probe failed" event; elsewhere (podman) the grader makes each probe's request
   itself, from its own side (HTTP and TCP from inside the Pod's network; exec in the container, as a kubelet's).
 - Liveness and startup: the backend's kubelet runs them and kills a container that fails them (on podman the
-  grader's own kubelet, graders/backends/podman_kubelet.py). Its verdict is the container's `live` where the
+  grader's own kubelet, graders/backends/podman/kubelet.py). Its verdict is the container's `live` where the
   backend reports it, else the kubelet's events ("Container NAME failed liveness probe") and the restarts:
   a container killed for a reason a restart does not change is a verdict at once; one that passes the kubelet's
   first try without a failure is alive.

@@ -85,7 +85,7 @@ def _common(where: str, container: dict[str, Any], volumes: set[str]) -> list[Pr
         problems += [(f"{where}.name", invalid(name, message, HINT_NAME)) for message in dns1123_label(name)]
     image = container.get("image")
     if image == "":
-        problems.append((f"{where}.image", required(hint="the image to run, e.g. nginx:1.25")))
+        problems.append((f"{where}.image", required(hint="the image to run: name:tag, as the lab's README says")))
     policy = container.get("terminationMessagePolicy")
     if isinstance(policy, str) and policy and policy not in TERMINATION_MESSAGE_POLICIES:
         problems.append((f"{where}.terminationMessagePolicy", unsupported(policy, TERMINATION_MESSAGE_POLICIES)))

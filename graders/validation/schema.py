@@ -154,7 +154,8 @@ def reason(error: Any) -> tuple[list[Any], str]:
 
 def _example(field: str) -> str:
     return {"containerPort": ": the port your program listens on, e.g. 80", "name": ", e.g. name: app",
-            "image": ", e.g. image: nginx:1.25", "port": ": a number such as 80 or a port's name such as http",
+            "image": ": name:tag, as the lab's README says",
+            "port": ": a number such as 80 or a port's name such as http",
             "mountPath": ": the folder inside the container, e.g. /logs"}.get(field, "")
 
 

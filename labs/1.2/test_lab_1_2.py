@@ -4,12 +4,13 @@ Every field the lab asks for is checked twice where the cluster lets us: as you 
 file and field path when it differs) and as the cluster shows it (read back, or seen inside the Pod).
 """
 
-from graders import Lab
+from graders import Lab, lab_images
 from graders.checks import expect, lifecycle, manifests, pods
 
+IMAGES = lab_images.read(__file__)  # images.json, beside this file: the lab's images, declared once
 WEB, NGINX, INIT = "web", "nginx", "write-page"
 PAGE = "Written by an init container"
-DOCROOT = "/usr/share/nginx/html"  # where nginx:1.25 serves files from
+DOCROOT = "/usr/share/nginx/html"  # where the nginx image serves files from
 lab = Lab("1.2", "Pod YAML anatomy", pods=[WEB], readme="labs/1.2/README.md")
 
 
@@ -29,12 +30,12 @@ def test_metadata(lab_run):
                                   "from the README exactly")
 
 
-@lab.check("container", 10, "container nginx runs nginx:1.25 with a port named http (80)",
+@lab.check("container", 10, f"container nginx runs {IMAGES['nginx']} with a port named http (80)",
            section="part-2-the-container")
 def test_container(lab_run):
     expect.spec_matches(lab_run, WEB, {"spec": {"containers": [
-        {"name": NGINX, "image": "nginx:1.25", "ports": [{"name": "http", "containerPort": 80}]}]}},
-        what="a container nginx running nginx:1.25 that declares port 80 under the name http",
+        {"name": NGINX, "image": IMAGES["nginx"], "ports": [{"name": "http", "containerPort": 80}]}]}},
+        what=f"a container nginx running {IMAGES['nginx']} that declares port 80 under the name http",
         hint="under ports, one entry with both name: http and containerPort: 80 (a number, no quotes)")
     expect.wait_started(lab_run, WEB)
 
@@ -64,10 +65,10 @@ def test_resources(lab_run):
            section="part-4-an-init-container")
 def test_init_page(lab_run):
     expect.spec_matches(lab_run, WEB, {"spec": {
-        "initContainers": [{"name": INIT, "image": "busybox:1.36"}],
+        "initContainers": [{"name": INIT, "image": IMAGES["busybox"]}],
         "containers": [{"name": NGINX, "volumeMounts": [{"name": "html", "mountPath": DOCROOT}]}],
         "volumes": [{"name": "html", "emptyDir": {}}]}},
-        what=f"an init container {INIT} (busybox:1.36), and an emptyDir html that nginx mounts at {DOCROOT}",
+        what=f"an init container {INIT} ({IMAGES['busybox']}), and an emptyDir html that nginx mounts at {DOCROOT}",
         hint="the init container and nginx must mount the same volume; nginx serves the files under "
              f"{DOCROOT}")
     expect.page_served(lab_run, WEB, NGINX, port=80, text=PAGE, what=f"the page the init container wrote ({PAGE!r})",

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Fast preflight (about a second): plays a trivial Pod with the busybox stand-in and removes it. On
-# failure it says exactly what is missing (catatonit, runc, uidmap, containers.conf, the image) and
-# exits non-zero. Run by scripts/setup-debian.sh; safe to run on its own.
+# Fast preflight (about a second): plays a trivial Pod with the grader's own image (busybox, a stand-in
+# on the build machines) and removes it. On failure it says exactly what is missing (catatonit, runc,
+# uidmap, containers.conf, the image) and exits non-zero. Run by scripts/setup-debian.sh; safe to run on
+# its own. The image is graders/versions.py's, asked of $PYTHON, else .venv/bin/python, else python3.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/containers.conf}
-image=docker.io/library/busybox:1.36
+python=${PYTHON:-$repo/.venv/bin/python}
+[ -n "${PYTHON:-}" ] || [ -x "$python" ] || python=python3
+if ! image=$(cd "$repo" && "$python" -m graders.versions grader-image); then
+  echo "preflight: could not ask $python for the grader's image (above): set PYTHON to a Python with" \
+       "requirements.txt installed, or run scripts/setup-debian.sh, which makes .venv" >&2
+  exit 1
+fi
 name=k8s101-preflight-$$
 work=$(mktemp -d)
 trap 'podman pod rm --force --ignore -t 0 "$name" >/dev/null 2>&1; rm -rf "$work"' EXIT

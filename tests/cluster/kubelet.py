@@ -24,6 +24,17 @@ Where it follows the kubelet rather than `podman kube play` (see /work/shared/EN
   restarted as containers under restartPolicy Always are.
 - Every pulled image is listed in the node's status.images, by repository digest then tag, and each
   container's imageID comes in the form the fault image-id chooses (containerd's forms).
+
+What it shares with the podman backend (graders/backends/podman/), all public names, and why:
+- play.py's expand_container, bound_resources and INIT_CONTAINER_TYPE: the same podman 4.3 is bridged the same way
+  ($(VAR) expanded as a kubelet does, the run's caps as a LimitRange gives them, init containers kept to be read).
+- classification.py's reason_for and error_text: podman's own words for a start that failed, read as the kubelet's
+  reason or as the machine's fault. These are not an independent oracle: the parity table's rows where podman fails
+  agree with the backend by construction. What proves the classification is tests/test_podman_play.py's tables of
+  podman's measured messages (the student's, the machine's).
+- owners.py's OWNER_FILE and owner_labels, host.py's remove_tree: the backend's bookkeeping, so that reaping and
+  the test session's guard (tests/conftest.py) know this kubelet's objects as a run's, and a deep tree is removed.
+Everything else here (statuses, events, back-off, probes, images) is this kubelet's own model of a kubelet.
 """
 
 from __future__ import annotations
@@ -40,8 +51,10 @@ from typing import Any, Callable
 
 import yaml
 
-from graders.backends import podman_play
-from graders.backends.podman import OWNER_FILE, _error_text, _reason_for, owner_labels, remove_tree
+from graders.backends.podman import play as podman_play
+from graders.backends.podman.classification import error_text, reason_for
+from graders.backends.podman.host import remove_tree
+from graders.backends.podman.owners import OWNER_FILE, owner_labels
 from tests.cluster.defaults import qos_class
 from tests.cluster.faults import NODE_BACKOFF, Faults
 from tests.cluster.podman import podman, remove_pods
@@ -352,7 +365,7 @@ class Kubelet:
                     seconds = time.monotonic() - began
                     self.emit(pod, "Normal", "Pulled", f'Successfully pulled image "{c.image}" in {seconds:.3f}s')
                     return True
-                if _reason_for(err) == "InvalidImageName":
+                if reason_for(err) == "InvalidImageName":
                     c.reason, c.message = "InvalidImageName", (
                         f'Failed to apply default image tag "{c.image}": '
                         f'couldn\'t parse image reference "{c.image}": invalid reference format')
@@ -419,7 +432,7 @@ class Kubelet:
         if code != 0:
             print(f"fake-cluster: podman kube play {pod.podman_name} failed: {err.strip()}", flush=True)
             await remove_pods([pod.podman_name])
-            reason, message = _reason_for(err) or "", _error_text(err)  # "": the machine's, no kubelet reason
+            reason, message = reason_for(err) or "", error_text(err)  # "": the machine's, no kubelet reason
             for c in containers:
                 c.reason, c.message = reason, message
             self.emit(pod, "Warning", "Failed", f"Error: {message}")
@@ -500,7 +513,7 @@ class Kubelet:
             argv += ["--entrypoint", json.dumps(spec["command"])]
         code, _, err = await podman(*argv, c.image, *(spec.get("args") or []))
         if code != 0:
-            c.reason, c.message = _reason_for(err) or "", _error_text(err)  # "": the machine's, no kubelet reason
+            c.reason, c.message = reason_for(err) or "", error_text(err)  # "": the machine's, no kubelet reason
             return
         c.played = True
         self.emit(pod, "Normal", "Created", f"Created container {c.name}")
@@ -639,4 +652,4 @@ class Kubelet:
                 c.state, c.reason, c.message, c.started_at = "running", "", "", now_iso()
                 self.emit(pod, "Normal", "Started", f"Started container {c.name}")
             else:
-                c.reason, c.message = "RunContainerError", _error_text(err)
+                c.reason, c.message = "RunContainerError", error_text(err)

@@ -36,7 +36,7 @@ def strip_noise(text: str) -> str:
 async def remove_pods(names: list[str], attempts: int = 3) -> list[str]:
     """Remove pods with their containers at once; `pod rm --force` can return while a restarting
     container keeps its pod, so check and try again. Returns the pods still there. Stopped first: as
-    graders/backends/podman.py's _remove_pods says, that is ten times faster with podman 4.3."""
+    graders/backends/podman/cleanup.py's remove_pods says, that is ten times faster with podman 4.3."""
     for _ in range(attempts):
         if not names:
             break

@@ -9,7 +9,7 @@ cluster is taken out, and what a cluster bounds is bounded. Pure functions: no p
   is never built (TooLong): no node could start that container.
 - Resource limits on every container: memory (the student's if lower), CPU; requests never above them.
 - emptyDir volumes become hostPath volumes of folders the caller names (never from the volume's name).
-- restartPolicy Never: restarts are the grader's kubelet's, with back-off (podman_kubelet.py).
+- restartPolicy Never: restarts are the grader's kubelet's, with back-off (kubelet.py).
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def playable(pod: dict[str, Any], name: str, labels: dict[str, str],
         metadata["annotations"] = {INIT_CONTAINER_TYPE: "always"}
     # podman restarts an exiting container at once, for ever (a restart storm of conmon, runc and cleanup
     # processes on the host); the grader's kubelet starts containers again instead, as the submitted policy
-    # says and with the kubelet's back-off (podman_kubelet.py). podman 4.3 gives init containers the Pod's
+    # says and with the kubelet's back-off (kubelet.py). podman 4.3 gives init containers the Pod's
     # policy too: with Never a failed init container fails the Pod's start, as the kubelet's first try does.
     spec["restartPolicy"] = "Never"
     for key in CONTAINER_LISTS:

@@ -3,7 +3,7 @@ and running their liveness and startup probes (graders/kubelet.py has the rules 
 
 podman restarts an exiting container at once, for ever: 60 containers exiting together kept the machine busy
 with conmon, runc and `podman container cleanup` processes (outside any Pod's limits) until the grader's own
-podman calls timed out. So every Pod is played with restartPolicy Never (podman_play.py) and this kubelet
+podman calls timed out. So every Pod is played with restartPolicy Never (play.py) and this kubelet
 starts containers again as the Pod's own policy says, each start held by the kubelet's back-off (at once, then
 10 s, 20 s, ... 300 s, afresh after a run of 10 minutes). kube play ignores liveness and startup probes: a
 worker per probe runs it from the grader's side (the caller's `probe`: HTTP and TCP from inside the Pod's
@@ -22,10 +22,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 from graders import kubelet
+from graders.backends.podman.procs import started as process_started
 from graders.kubelet import LIVENESS, STARTUP, BackOff, Probe
 
 TICK = 0.5  # seconds between two looks at the containers (a kubelet's PLEG relists every second)
@@ -283,13 +283,3 @@ class Kubelet:
         if container.started and (probe.kind == LIVENESS or not liveness):
             container.live = True
 
-
-def process_started(pid: int) -> str:
-    """The process's start time in clock ticks since boot ('' when no such process runs)."""
-    if pid <= 0:
-        return ""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat[stat.rindex(")") + 2:].split()[19]
