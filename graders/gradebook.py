@@ -3,7 +3,7 @@
     OUT/gradebook.csv     a row per student: the total, per lab its score, status and each check's points
     OUT/grades.json       the same with every run's full report (graders/class_summary.py reads it)
     OUT/feedback/S.md     what student S would read in their terminal, per lab
-    OUT/summary.html      the class at a glance (graders/class_summary.py)
+    OUT/summary.html      the class at a glance (graders/summary_page.py)
 
 The student column is named as GitHub Classroom names it in its grades CSV (`student_repository_name`):
 `gh classroom clone student-repos` names each folder after the student's repository, so the two files
@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graders.class_summary import html_page, summarize
+from graders.class_summary import summarize
+from graders.summary_page import html_page
 from graders.lab import Lab
 from graders.report import CheckResult, FailureBlocks, summary_lines
 

@@ -18,7 +18,8 @@ hold (default: the kinds the lab declares); the rest is refused offline.
 
 A lab needs what its kinds need (`kind:Service`, see graders/capabilities.py) and what it names in
 `needs`; a check may need more (`@lab.check(..., needs={"native-sidecars"})`). On a backend without it,
-those checks are not graded, and the run says so before anything starts.
+those checks are not graded, and the run says so before anything starts. A check may bound its own operations
+(`@lab.check(..., timeouts={"exec": 30})`, graders/timeouts.py); the run's defaults bound the others.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import pytest
 
 from graders import capabilities
 from graders.policy import DEFAULT_ALLOWANCES, Allowances
+from graders.timeouts import declared
 
 F = TypeVar("F", bound=Callable[..., object])
 MARKER = "grader_check"
@@ -43,6 +45,7 @@ class Check:
     points: int
     section: str = ""  # anchor in the lab's README that explains this part
     needs: frozenset[str] = frozenset()  # capabilities beyond the lab's own (see graders/capabilities.py)
+    timeouts: tuple[tuple[str, float], ...] = ()  # its own, in place of the run's defaults (graders/timeouts.py)
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,11 @@ class Lab:
         _known(self.id, self.needs)
 
     def check(self, id: str, points: int, title: str, section: str = "",
-              needs: Iterable[str] = ()) -> Callable[[F], F]:
+              needs: Iterable[str] = (), timeouts: Mapping[str, float] | None = None) -> Callable[[F], F]:
         if any(existing.id == id for existing in self.checks):
             raise ValueError(f"lab {self.id}: check id {id!r} is declared twice")
-        check = Check(id=id, title=title, points=points, section=section, needs=_known(self.id, frozenset(needs)))
+        check = Check(id=id, title=title, points=points, section=section, needs=_known(self.id, frozenset(needs)),
+                      timeouts=declared(self.id, id, timeouts or {}))
         self.checks.append(check)
 
         def decorate(test: F) -> F:

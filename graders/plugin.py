@@ -1,92 +1,39 @@
 """The graders' pytest surface: options and ini keys, fixtures, per-check results, summary, report.
 
-Loaded by the top-level conftest.py (`pytest_plugins = ["graders.plugin"]`). Option precedence:
-command line > ini file > default; every value is validated with where it came from.
+Loaded by the top-level conftest.py (`pytest_plugins = ["graders.plugin"]`). The options themselves and
+how they are read and validated are graders/options.py's.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
 import signal
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any, Generator, Iterator
 
 import pytest
 
 from graders import capabilities, quoting, runtime_words
-from graders.backends import (BACKENDS, NAMES as BACKEND_NAMES, OPTIONS as BACKEND_OPTIONS, BackendSettings, Option,
-                              able, lacking, make_backend)
-from graders.backends.base import REAP_AFTER, Backend
+from graders.backends import BACKENDS, able, lacking, make_backend
+from graders.backends.base import Backend
 from graders.backends.offline import OfflineSandbox
 from graders.errors import CheckFailed, InfraError, interrupted
 from graders.lab import MARKER, Check, Lab
 from graders.manifests import Submission, load_submission
+from graders.options import Settings, add_options
 from graders.report import (CheckResult, FailureBlocks, Results, plain, summary_lines, without_stack_traces,
                             write_report)
-from graders.run import LabRun, Timeouts
+from graders.run import LabRun
 
-SETTINGS = pytest.StashKey["Settings"]()
+SETTINGS = pytest.StashKey[Settings]()
 RESULTS = pytest.StashKey[Results]()
 NOTICES = pytest.StashKey[list[str]]()  # lines for the end of the run, such as leftovers removed
 BLOCKS = pytest.StashKey["FailureBlocks"]()  # causes already shown in full: later checks point to them
 NOT_RUN = pytest.StashKey[dict[Lab, int]]()  # after an interrupt (Ctrl-C, SIGTERM): each lab's checks not run
 
-HELP_BACKEND = f"where graded Pods run: {', '.join(BACKEND_NAMES)} (default: kind)"
-HELP_TIMEOUT = "seconds allowed to {} (default: {:g})"
-HELP_REAP = (f"remove what killed runs left behind (by the graders' labels) once it is older than SECONDS "
-             f"(default: {REAP_AFTER:g})")
-# Upper bounds: every wait needs an end a person lives to see, and huge numbers break the layers below
-# (threading's waits raise OverflowError for 1e20 s; podman gets `stop -t 100000000000000000000`).
-MAX_TIMEOUT = 24 * 3600.0
-MAX_AGE = 30 * 24 * 3600.0
-TIMEOUT_WHAT = {"apply": "create one Pod", "ready": "wait for a Pod's containers to run",
-                "exec": "run one command in a container", "delete": "wait for a deleted Pod to be gone"}
-
-
-class Settings:
-    def __init__(self, config: pytest.Config) -> None:
-        self.backend = BackendSettings(
-            name=_choice(config, "backend", BACKEND_NAMES, "kind"),
-            options={name: _option(config, option) for name, option in BACKEND_OPTIONS.items()},
-            kind_config=Path(config.rootpath, "kind-config.yaml"),
-        )
-        for option in BACKENDS[self.backend.name].options:
-            if option.required and not self.backend.options[option.name]:
-                raise pytest.UsageError(option.required)
-        defaults = Timeouts()
-        self.timeouts = Timeouts(**{op: _seconds(config, f"timeout_{op}", getattr(defaults, op))
-                                    for op in TIMEOUT_WHAT})
-        self.reap_after = _seconds(config, "reap_after", REAP_AFTER)
-        submission = config.getoption("grader_submission")
-        self.submission = Path(submission).resolve() if submission else None
-        if self.submission and not self.submission.is_dir():
-            raise pytest.UsageError(f"--submission {submission}: no such folder")
-        report = config.getoption("grader_report")
-        self.report = _writable_report(report) if report else None
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("grader", "k8s-101 graders")
-    group.addoption("--backend", dest="grader_backend", help=HELP_BACKEND)
-    parser.addini("grader_backend", HELP_BACKEND)
-    for option in BACKEND_OPTIONS.values():  # each backend's own, from the registry
-        group.addoption(option.flag_name, dest=f"grader_{option.name}", help=option.help,
-                        **({"action": "store_true"} if option.flag else {}))
-        parser.addini(f"grader_{option.name}", option.help + (" (true/false)" if option.flag else ""))
-    group.addoption("--submission", dest="grader_submission", metavar="DIR",
-                    help="grade the YAML files in DIR instead of the lab's folder")
-    group.addoption("--grade-report", dest="grader_report", metavar="FILE", help="write the grade as JSON to FILE")
-    group.addoption("--reap-after", dest="grader_reap_after", metavar="SECONDS", help=HELP_REAP)
-    parser.addini("grader_reap_after", HELP_REAP)
-    defaults = Timeouts()
-    for op, what in TIMEOUT_WHAT.items():
-        text = HELP_TIMEOUT.format(what, getattr(defaults, op))
-        group.addoption(f"--timeout-{op}", dest=f"grader_timeout_{op}", metavar="SECONDS", help=text)
-        parser.addini(f"grader_timeout_{op}", text)
+    add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -263,7 +210,7 @@ def pytest_runtest_call(item: pytest.Item) -> None:
     marker = item.get_closest_marker(MARKER)
     run = item.funcargs.get("lab_run") if hasattr(item, "funcargs") else None
     if marker is not None and isinstance(run, LabRun):
-        run.memo["check"] = marker.kwargs["check"].id
+        run.begin(marker.kwargs["check"])
 
 
 # -- results ---------------------------------------------------------------------------------------
@@ -367,75 +314,6 @@ def _message(error: BaseException | None, notes: list[str]) -> str:
     if isinstance(error, (CheckFailed, InfraError)):
         return str(error)
     return quoting.field(f"grader error ({type(error).__name__}: {error}); please report it to the course staff")
-
-
-def _raw(config: pytest.Config, name: str) -> tuple[str, str]:
-    """(value, where it came from) of --NAME, else of ini grader_NAME; '' when neither is set."""
-    cli = config.getoption(f"grader_{name}")
-    if cli:
-        return str(cli), "--" + name.replace("_", "-")
-    return str(config.getini(f"grader_{name}") or ""), f"ini grader_{name}"
-
-
-def _value(config: pytest.Config, name: str) -> str | None:
-    return _raw(config, name)[0] or None
-
-
-def _option(config: pytest.Config, option: Option) -> Any:
-    """A backend option's value: a switch is on from the command line or a true ini value."""
-    if option.flag:
-        return bool(config.getoption(f"grader_{option.name}") or
-                    str(config.getini(f"grader_{option.name}")).lower() in ("1", "true", "yes"))
-    return _value(config, option.name) or option.default
-
-
-def _choice(config: pytest.Config, name: str, choices: tuple[str, ...], default: str) -> str:
-    value, where = _raw(config, name)
-    if not value:
-        return default
-    if value not in choices:
-        raise pytest.UsageError(f"Invalid {name} {value!r} from {where}: choose one of {', '.join(choices)}")
-    return value
-
-
-def _seconds(config: pytest.Config, name: str, default: float) -> float:
-    """A number of seconds above 0 from --NAME or ini grader_NAME (name: timeout_ready, reap_after, ...)."""
-    value, where = _raw(config, name)
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1
-    what, most = ("timeout", MAX_TIMEOUT) if name.startswith("timeout") else ("age", MAX_AGE)
-    if not 0 < seconds < math.inf:  # also refuses nan and inf: every wait needs an end
-        raise pytest.UsageError(f"Invalid {what} {value!r} from {where}: give a number of seconds above 0")
-    if seconds > most:
-        raise pytest.UsageError(f"Invalid {what} {value!r} from {where}: at most {most:.0f} seconds "
-                                f"({most / 86400:g} day{'s' if most > 86400 else ''})")
-    return seconds
-
-
-def _writable_report(given: str) -> Path:
-    """--grade-report's file, checked at start: a run must not grade for minutes and then fail to write."""
-    path = Path(given).expanduser().resolve()
-    problem = None
-    try:
-        if path.is_dir():
-            problem = "it is a folder; give a file name such as grade.json"
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".grade-report-"):
-                pass  # a folder we can create files in
-            if path.exists() and not os.access(path, os.W_OK):
-                problem = "the file exists and cannot be written"
-    except FileExistsError:  # mkdir met a file where a folder belongs
-        problem = "a part of its folder is a file, not a folder"
-    except OSError as error:
-        problem = f"cannot write there ({error.strerror or error})"
-    if problem:
-        raise pytest.UsageError(f"--grade-report {given}: {problem}: choose a file in a folder you can write to")
-    return path
 
 
 def _terminate_like_interrupt() -> None:

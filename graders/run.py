@@ -8,18 +8,10 @@ from typing import Any
 
 from graders.backends.base import ApplyRejected, Sandbox
 from graders.errors import CheckFailed, GraderError
-from graders.lab import Lab
+from graders.lab import Check, Lab
 from graders.manifests import Submission
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds each operation may take before the grader gives up on it."""
-
-    apply: float = 60  # create one Pod
-    ready: float = 180  # a Pod's containers running (a cold kind cluster pulls images first)
-    exec: float = 10  # one command in a container, and how long its effects may take to show
-    delete: float = 60  # one Pod gone after deletion
+from graders.run_state import RunState
+from graders.timeouts import Timeouts as Timeouts
 
 
 @dataclass
@@ -33,8 +25,12 @@ class LabRun:
     capabilities: frozenset[str] = frozenset()
     # object_key -> ApplyRejected, or InfraError
     apply_errors: dict[str, GraderError] = field(default_factory=dict)
-    memo: dict[Any, Any] = field(default_factory=dict)  # results checks share (a Pod became Ready)
+    state: RunState = field(default_factory=RunState)  # what checks learn and share (a Pod became Ready)
     notes: list[str] = field(default_factory=list)  # hints for the check being graded, even if it passes
+    _run_timeouts: Timeouts = field(init=False, repr=False)  # the run's, before a check's own replace them
+
+    def __post_init__(self) -> None:
+        self._run_timeouts = self.timeouts
 
     def apply_all(self) -> None:
         """Create the other kinds first (a ConfigMap exists before a Pod mounts it), then every accepted
@@ -68,6 +64,13 @@ class LabRun:
         if reason:
             raise CheckFailed(expected=f"{kind} {pod} to be created from your YAML", observed=f"not graded: {reason}",
                               hint=hint)
+
+    def begin(self, check: Check) -> None:
+        """The check about to be graded (the plugin calls this): a cause is said in full by the first check it
+        stops, and the later checks point to that one (graders/checks/pods.py because). Its own timeouts, if it
+        declares any, replace the run's defaults while it runs (graders/timeouts.py)."""
+        self.state.check = check.id
+        self.timeouts = self._run_timeouts.for_check(dict(check.timeouts))
 
     def note(self, text: str) -> None:
         self.notes.append(text)

@@ -390,9 +390,12 @@ class StubSandbox:
 def stub_run(state, known=None, events=(), spec_image="nginx:1.25"):
     from types import SimpleNamespace
     from graders.run import Timeouts
+    from graders.run_state import RunState, Wait
     pod = {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "app", "image": spec_image}]}}
-    return SimpleNamespace(sandbox=StubSandbox(state, known, events), memo={("running", "web"): state,
-                                                                           ("started", "web"): state},
+    known_state = RunState()  # the Pod's waits already ended in `state`: the checks judge it without waiting
+    for wait in Wait:
+        known_state.pod("web").remember(wait, state)
+    return SimpleNamespace(sandbox=StubSandbox(state, known, events), state=known_state,
                            capabilities=frozenset(),
                            submission=SimpleNamespace(pods={"web": pod}, sources={"web": "web.yaml"}),
                            lab=SimpleNamespace(images={}), timeouts=Timeouts(ready=0.5),
@@ -586,8 +589,9 @@ def test_a_bare_image_id_from_a_cluster_is_no_evidence_against_the_student():
 ])
 def test_the_server_must_run_the_images_own_command_or_the_named_program(command, args, verdict):
     from graders.checks.pods import _identity_problem
+    from graders.run_state import Wait
     run = stub_run(pod_state())
-    container = run.memo[("running", "web")].spec["containers"][0]
+    container = run.state.pod("web").outcome(Wait.READY).spec["containers"][0]
     container.update({k: v for k, v in (("command", command), ("args", args)) if v is not None})
     problem = _identity_problem(run, "web", "app", "nginx:1.25", "nginx")
     assert (verdict in problem and bool(problem) == bool(verdict)), problem

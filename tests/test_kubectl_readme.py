@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import pytest
 import yaml
@@ -82,7 +82,7 @@ def _split_comment(line: str) -> tuple[str, str, str]:
 class Context:
     kubectl: Kubectl
     external: bool  # a real cluster (CI's kind), not the test cluster
-    memo: dict[str, Any] = field(default_factory=dict)
+    hostname: str = ""  # what `hostname` printed in app, for the step that compares
 
 
 Check = Callable[[Ran, Context], None]  # an AssertionError: not (yet) what the README says
@@ -180,12 +180,12 @@ def the_request_logged(ran: Ran, context: Context) -> None:
 def remember_hostname(ran: Ran, context: Context) -> None:
     ok(ran)
     assert ran.stdout.strip(), f"no hostname:\n{ran}"
-    context.memo["hostname"] = ran.stdout.strip()
+    context.hostname = ran.stdout.strip()
 
 
 def same_hostname(ran: Ran, context: Context) -> None:
     ok(ran)
-    first = context.memo["hostname"]
+    first = context.hostname
     assert ran.stdout.strip() == first, f"not the name app printed, {first}:\n{ran}"
 
 

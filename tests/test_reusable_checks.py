@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -60,18 +61,13 @@ def test_the_guard_sees_message_parts_of_f_strings(tmp_path: Path) -> None:
 
 
 # -- the shared volume: the lab's words come in as arguments --------------------------------------------
-@pytest.fixture(autouse=True)
-def quick_show_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(volumes, "SHOW_UP", 0.2)  # the marker never shows here: do not wait 5 s for it
-
-
 def share_run(tmp_path: Path, pod: dict[str, Any]):
     """A run whose server answers 200, and whose volume and reader's output never show the marker."""
     sandbox = FakeSandbox({"web": running(pod)}, http=lambda url: HttpResponse(200, "ok"))
     sandbox.volume_files = lambda pod, volume, timeout: {}  # type: ignore[method-assign]  # a stub
     sandbox.logs = lambda pod, container, tail=20: ""  # type: ignore[method-assign]  # a stub
     run = make_run(tmp_path, pod, sandbox)
-    run.memo[("file", "web")] = "web.yaml"
+    run.timeouts = dataclasses.replace(run.timeouts, show_up=0.2)  # the marker never shows here: do not wait 5 s
     return run
 
 

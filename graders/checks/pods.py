@@ -14,6 +14,7 @@ from graders.checks import probes
 from graders.checks.diagnostics import FATAL_REASONS, describe, details, fatal_hint
 from graders.errors import CheckFailed, InfraError
 from graders.run import LabRun
+from graders.run_state import Wait
 from graders.waiting import NoAnswer, NotYet, until
 
 STABLE_AFTER_RESTART = 1.5  # seconds a restarted container must stay up to count as running
@@ -44,18 +45,18 @@ T = TypeVar("T")
 
 def deadline(run: LabRun, pod: str) -> float:
     """One readiness deadline per Pod (time.monotonic()), shared by every check that waits for it."""
-    return run.memo.setdefault(("deadline", pod), time.monotonic() + run.timeouts.ready)
+    return run.state.pod(pod).deadline(run.timeouts.ready)
 
 
 def until_answered(run: LabRun, pod: str, port: int, probe: Callable[[], T]) -> T:
     """until(probe) for requests to the Pod's port, within the exec timeout. A port where nothing answered
     through one check's whole wait (the probe's last word was NoAnswer) gets a single try from the checks
     after it: its server had its time to start, and waiting again would only delay the verdict."""
-    silent = ("silent", pod, str(port))
+    known = run.state.pod(pod)
     try:
-        return until(probe, timeout=0 if silent in run.memo else run.timeouts.exec)
+        return until(probe, timeout=0 if known.is_silent(port) else run.timeouts.exec)
     except NoAnswer:
-        run.memo[silent] = True
+        known.mark_silent(port)
         raise
 
 
@@ -65,7 +66,7 @@ def wait_started(run: LabRun, pod: str) -> PodState:
 
     Fails at once on a nodeSelector no node matches (the Pod would stay Pending) and on a state that cannot
     improve (ErrImagePull, a crash loop, a container the kubelet keeps killing...). Remembered for later checks."""
-    return remembered(run, ("started", pod), lambda: _wait(run, pod, ready=False))
+    return remembered(run, pod, Wait.STARTED, lambda: _wait(run, pod, ready=False))
 
 
 def wait_running(run: LabRun, pod: str) -> PodState:
@@ -73,7 +74,7 @@ def wait_running(run: LabRun, pod: str) -> PodState:
 
     A readinessProbe still failing once the kubelet has had its tries, for a reason that waiting does not
     change, is a verdict then (graders/checks/probes.py), not at the readiness deadline."""
-    return remembered(run, ("running", pod), lambda: _wait(run, pod, ready=True))
+    return remembered(run, pod, Wait.READY, lambda: _wait(run, pod, ready=True))
 
 
 class PointsTo(CheckFailed):
@@ -82,35 +83,37 @@ class PointsTo(CheckFailed):
     cause: CheckFailed
 
 
-def remembered(run: LabRun, key: tuple[str, str], wait: Callable[[], PodState]) -> PodState:
+def remembered(run: LabRun, pod: str, wait_for: Wait, wait: Callable[[], PodState]) -> PodState:
     """The outcome of a wait, computed once per run: later checks of the Pod get the same state, or the
     same failure, without waiting again: in full in the first check it stops, in one line in the others."""
-    if key not in run.memo:
+    known = run.state.pod(pod)
+    outcome = known.outcome(wait_for)
+    if outcome is None:
         try:
-            run.memo[key] = wait()
+            outcome = wait()
         except PointsTo as pointer:
-            run.memo[key] = pointer.cause
+            outcome = pointer.cause
         except CheckFailed as failure:
-            run.memo[key] = failure
-    outcome = run.memo[key]
+            outcome = failure
+        known.remember(wait_for, outcome)
     if isinstance(outcome, CheckFailed):
         # The same failure, word for word: the report shows it in full under the first check it stops and
         # points to it from the others (graders/report.py FailureBlocks); a check that fails for another
         # reason because of it (unanswered) names it with because().
-        run.memo.setdefault(("said", id(outcome)), run.memo.get("check", ""))
+        run.state.said_by(outcome)
         raise outcome
     return outcome
 
 
 def because(run: LabRun, failure: CheckFailed) -> CheckFailed:
     """A failure with one cause, as the check being graded reports it: the first check it stops says it in full,
-    each later one says it in one line and where to read it (run.memo["check"]: the plugin names the check),
+    each later one says it in one line and where to read it (run.state.check: the plugin names the check),
     keeping the hint, which names the cause where the observed state names only its symptom (a crash loop
     because a command replaced the image's own); the logs and events stay with the first."""
     if isinstance(failure, PointsTo):
         return failure
-    check = run.memo.get("check", "")
-    said = run.memo.setdefault(("said", id(failure)), check)
+    check = run.state.check
+    said = run.state.said_by(failure)
     if not check or said == check:
         return failure
     pointer = PointsTo(expected=failure.expected, observed=f"{failure.headline} (said in full under {said} above)",
@@ -141,9 +144,7 @@ def node_labels(run: LabRun) -> Mapping[str, frozenset[str]]:
     """The labels of the backend's nodes where it can list them (read once a run), else NODE_LABELS."""
     if capabilities.NODE_LABELS not in run.capabilities:
         return NODE_LABELS
-    if "node-labels" not in run.memo:
-        run.memo["node-labels"] = run.sandbox.node_labels() or NODE_LABELS
-    return run.memo["node-labels"]
+    return run.state.node_labels(lambda: run.sandbox.node_labels() or NODE_LABELS)
 
 
 def _wait(run: LabRun, pod: str, ready: bool) -> PodState:
@@ -169,7 +170,7 @@ def _wait(run: LabRun, pod: str, ready: bool) -> PodState:
         except CheckFailed as fatal:
             if ready:  # a state that cannot improve (evicted, crash-looping...) after the containers had started:
                 # the checks that need the Pod only running get this failure, not the stale "started"
-                run.memo[("started", pod)] = getattr(fatal, "cause", fatal)
+                run.state.pod(pod).remember(Wait.STARTED, getattr(fatal, "cause", fatal))
             raise
         if ready:
             unready.clear()
@@ -362,15 +363,16 @@ def identity_failure(run: LabRun, pod: str, container: str, image: str | None,
     """What is wrong with what the container runs, as a failure (None: the lab's image and program run)."""
     if not image:
         return None
-    key = ("identity", pod, container, image, program)
-    if key not in run.memo:
+
+    def judge() -> CheckFailed | None:
         problem = _identity_problem(run, pod, container, image, program)
         hint = IDENTITY_HINT.format(image=image) + (
             f"; leave out command and args, or start them with {program}" if program else "")
-        run.memo[key] = CheckFailed(expected=f"container {container} of Pod {pod} to run the image {image}"
-                                             + (f" and its program {program}" if program else ""),
-                                    observed=problem, hint=hint) if problem else None
-    return run.memo[key]
+        return CheckFailed(expected=f"container {container} of Pod {pod} to run the image {image}"
+                                    + (f" and its program {program}" if program else ""),
+                           observed=problem, hint=hint) if problem else None
+
+    return run.state.pod(pod).identity((container, image, program), judge)
 
 
 def unanswered(run: LabRun, pod: str, server: str, image: str | None, program: str | None, expected: str,

@@ -48,7 +48,7 @@ def container_spec(spec: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 def running_since(run: LabRun, pod: str, container: ContainerState, what: str = "running") -> float:
     """When the grader first saw this run of the container running (or, what="ready-able", started: its
     readiness probe then begins); its restarts tell runs apart."""
-    return run.memo.setdefault((f"{what}-since", pod, container.name, container.restarts), time.monotonic())
+    return run.state.pod(pod).first_seen(what, container.name, container.restarts)
 
 
 def kubelet_judges(run: LabRun) -> bool:

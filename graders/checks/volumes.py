@@ -16,8 +16,6 @@ from graders.errors import CheckFailed
 from graders.run import LabRun
 from graders.waiting import NotYet, until
 
-# Seconds a logged request may take to reach the sidecar's output (`tail -F` looks once a second).
-SHOW_UP = 5.0
 POLL = 0.2  # seconds between looks: the request shows up at the sidecar's next look, at any moment
 
 
@@ -78,7 +76,7 @@ def logs_cross_volume(run: LabRun, pod: str, *, writer: str, reader: str, writer
         raise NotYet(_observed(files, in_output, reader, list(reader_paths.values()), pod))
 
     try:
-        until(probe, timeout=SHOW_UP, longest_wait=POLL)
+        until(probe, timeout=run.timeouts.show_up, longest_wait=POLL)
     except NotYet as last:
         raise CheckFailed(
             expected=f"a request logged by {writer} (GET /?{marker}) to appear in the volume shared with "
