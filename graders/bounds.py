@@ -1,7 +1,7 @@
 """What a grading run lets a Pod take: one rule for every backend, in the same words everywhere.
 
 - A container that sets no limit or request gets DEFAULT_LIMITS and DEFAULT_REQUESTS: on a cluster the
-  run's LimitRange gives them (graders/backends/kube.py); podman caps at the same numbers
+  run's LimitRange gives them (graders/backends/kube/sandbox.py); podman caps at the same numbers
   (graders/backends/podman/play.py, MEMORY_LIMIT and CPU_LIMIT; a test holds the two equal).
 - A CPU limit above 1 is kept as written on a cluster (a limit reserves nothing on the node) and capped
   at 1 CPU on podman: either way the Pod runs, so nothing is refused for it. (Lab 1.2's `cpu: 5` mistake

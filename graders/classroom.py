@@ -118,7 +118,7 @@ def render_ci_job(labs: list[tuple[Path, Lab]]) -> list[str]:
 
 
 def render_steps(labs: list[tuple[Path, Lab]]) -> list[str]:
-    # where graders/backends/kind.py downloads kind: kind-<version>-<asset for the runner's OS and CPU>
+    # where graders/backends/kind_binary.py downloads kind: kind-<version>-<asset for the runner's OS and CPU>
     kind_binary = f".pytest-kind/{CLUSTER}/kind-${{{{ steps.pins.outputs.kind_version }}}}-*"
     lines = [
         "      - name: Set up Python",

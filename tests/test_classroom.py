@@ -283,7 +283,7 @@ def test_points_adds_up_as_the_reporter_does(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_on_github_actions_only_the_pinned_kind_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from graders.backends.kind import kind_on_path
+    from graders.backends.kind_binary import kind_on_path
     newer = KIND_VERSION.lstrip("v").split(".")
     newer[1] = str(int(newer[1]) + 1)
     kind = tmp_path / "kind"

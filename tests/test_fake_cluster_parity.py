@@ -1,5 +1,5 @@
 """Every lab's verdict table on the kind/context path: every graded submission, graded through
-graders/backends/kube.py against the fake cluster (tests/cluster), gets the verdict it gets on podman.
+graders/backends/kube/ against the fake cluster (tests/cluster), gets the verdict it gets on podman.
 
 Marked `cluster` (deselect with `-m "not cluster"`) and `podman` (the fake cluster plays Pods with it).
 Where a verdict must differ on this path, the lab's verdicts.py says why in CONTEXT_DIFFERS (the same

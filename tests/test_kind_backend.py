@@ -22,6 +22,8 @@ import pytest
 import yaml
 
 import graders.backends.kind as kind_module
+import graders.backends.kind_binary as kind_binary
+import graders.backends.kind_progress as kind_progress
 from graders.backends.kind import KindBackend
 from graders.errors import InfraError
 from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
@@ -273,11 +275,11 @@ def fake_kind(kube_api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                  "KIND_EXPERIMENTAL_PROVIDER", "FAKE_DOCKER_DOWN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # the backend keeps its state in ./.pytest-kind
-    monkeypatch.setattr(kind_module, "KIND_RELEASES", "http://127.0.0.1:9/no-downloads-in-these-tests")
+    monkeypatch.setattr(kind_binary, "KIND_RELEASES", "http://127.0.0.1:9/no-downloads-in-these-tests")
     # a healthy cluster is waited for briefly; each test that needs the real waits says so
     monkeypatch.setattr(kind_module, "READY_AFTER_START", 5.0)
     monkeypatch.setattr(kind_module, "READY_IF_RUNNING", 1.0)
-    monkeypatch.setattr(kind_module, "TERMINAL", str(tmp_path / "no-terminal" / "tty"), raising=False)
+    monkeypatch.setattr(kind_progress, "TERMINAL", str(tmp_path / "no-terminal" / "tty"), raising=False)
     # kmock lists only declared resources (a real API server knows them all)
     kube_api.mock.resources["v1/pods"] = kmock.ResourceInfo(kind="Pod", namespaced=True)
     kube_api.mock.resources["apps/v1/daemonsets"] = kmock.ResourceInfo(kind="DaemonSet", namespaced=True)
@@ -402,16 +404,16 @@ def test_the_kind_on_path_is_used_and_nothing_is_downloaded(fake_kind, tmp_path)
     ("Windows", "ARM64", "kind-windows-amd64"),  # kind builds no windows-arm64; Windows on Arm emulates x64
 ])
 def test_the_kind_binary_matches_the_os_and_the_cpu(monkeypatch, system, machine, asset):
-    monkeypatch.setattr(kind_module.platform, "system", lambda: system)
-    monkeypatch.setattr(kind_module.platform, "machine", lambda: machine)
-    assert kind_module.kind_asset() == asset
+    monkeypatch.setattr(kind_binary.platform, "system", lambda: system)
+    monkeypatch.setattr(kind_binary.platform, "machine", lambda: machine)
+    assert kind_binary.kind_asset() == asset
 
 
 def test_a_cpu_kind_does_not_build_for_is_an_infra_error(monkeypatch):
-    monkeypatch.setattr(kind_module.platform, "system", lambda: "Linux")
-    monkeypatch.setattr(kind_module.platform, "machine", lambda: "riscv64")
+    monkeypatch.setattr(kind_binary.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(kind_binary.platform, "machine", lambda: "riscv64")
     with pytest.raises(InfraError, match="no binary for Linux on riscv64"):
-        kind_module.kind_asset()
+        kind_binary.kind_asset()
 
 
 class Releases:
@@ -442,12 +444,12 @@ def releases(fake_kind, monkeypatch):
     """No kind on PATH (docker stays), and kind's releases for Linux arm64 served locally."""
     binary = FAKE_KIND.format(python=sys.executable).encode()
     fake_kind.path.unlink()
-    monkeypatch.setattr(kind_module.platform, "system", lambda: "Linux")
-    monkeypatch.setattr(kind_module.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(kind_binary.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(kind_binary.platform, "machine", lambda: "aarch64")
     base = f"/{KIND_VERSION}/kind-linux-arm64"
     served = Releases({base: binary, base + ".sha256sum":
                        f"{hashlib.sha256(binary).hexdigest()}  kind-linux-arm64\n".encode()})  # shasum's format
-    monkeypatch.setattr(kind_module, "KIND_RELEASES", served.url)
+    monkeypatch.setattr(kind_binary, "KIND_RELEASES", served.url)
     yield served
     served.server.shutdown()
 
@@ -477,8 +479,8 @@ def test_a_download_that_does_not_match_its_sha256_is_refused(fake_kind, release
 
 def test_a_stalled_download_ends_at_its_timeout(fake_kind, silent_server, monkeypatch):
     fake_kind.path.unlink()
-    monkeypatch.setattr(kind_module, "KIND_RELEASES", silent_server.url)
-    monkeypatch.setattr(kind_module, "DOWNLOAD_TIMEOUT", 0.5)
+    monkeypatch.setattr(kind_binary, "KIND_RELEASES", silent_server.url)
+    monkeypatch.setattr(kind_binary, "DOWNLOAD_TIMEOUT", 0.5)
     start = time.monotonic()
     with pytest.raises(InfraError) as caught:
         KindBackend(CLUSTER, progress=Lines())
@@ -599,7 +601,7 @@ def test_creation_shows_kinds_steps_with_the_elapsed_time(fake_kind):
 
 def test_progress_goes_to_the_terminal_by_default_past_pytests_capture(fake_kind, tmp_path, monkeypatch, capfd):
     terminal = tmp_path / "tty"
-    monkeypatch.setattr(kind_module, "TERMINAL", str(terminal))  # stands for /dev/tty (Windows: CONOUT$)
+    monkeypatch.setattr(kind_progress, "TERMINAL", str(terminal))  # stands for /dev/tty (Windows: CONOUT$)
     KindBackend(CLUSTER)
     shown = terminal.read_text()
     assert shown.startswith("kind: creating the kind cluster") and "Installing CNI" in shown
@@ -607,7 +609,7 @@ def test_progress_goes_to_the_terminal_by_default_past_pytests_capture(fake_kind
 
 
 def test_progress_goes_to_stderr_without_a_terminal(fake_kind, tmp_path, monkeypatch, capfd):
-    monkeypatch.setattr(kind_module, "TERMINAL", str(tmp_path / "no-such-dir" / "tty"))  # CI: no terminal
+    monkeypatch.setattr(kind_progress, "TERMINAL", str(tmp_path / "no-such-dir" / "tty"))  # CI: no terminal
     KindBackend(CLUSTER)
     assert "kind: creating the kind cluster" in capfd.readouterr().err
 
@@ -742,7 +744,7 @@ def test_a_machine_without_docker_or_podman_is_told_to_install_one(fake_kind, mo
 def test_the_engine_is_detected_as_kind_detects_it(fake_kind, monkeypatch, tmp_path):
     """kind: pkg/cluster/provider.go DetectNodeProvider: docker, then nerdctl, then podman, each by its `-v`
     line (a podman installed as `docker` prints `podman version` and is no Docker); docker when none is."""
-    from graders.backends.kind import kind_engine
+    from graders.backends.container_engine import kind_engine
 
     _fake_podman(fake_kind)
     assert kind_engine() == "docker"
@@ -873,7 +875,7 @@ def test_docker_hubs_pull_limit_is_named_with_what_to_do(fake_kind, monkeypatch)
 
 def test_a_long_silence_of_kind_is_filled_with_progress_lines(fake_kind, monkeypatch):
     """While kind pulls the node image it prints nothing for minutes: a line at least every PROGRESS_EVERY s."""
-    monkeypatch.setattr(kind_module, "PROGRESS_EVERY", 0.2)
+    monkeypatch.setattr(kind_progress, "PROGRESS_EVERY", 0.2)
     monkeypatch.setenv("FAKE_KIND_PULL_SECONDS", "1.5")
     lines = Lines()
     KindBackend(CLUSTER, progress=lines)

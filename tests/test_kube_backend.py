@@ -18,6 +18,7 @@ import time
 
 from graders.backends.base import MANAGED_BY, RUN_LABEL, STARTED_LABEL, ApplyRejected, ContainerState
 from graders.backends import kube
+from graders.backends.kube import calls, errors, evidence
 from graders.backends.context import ContextBackend
 from graders.backends.kube import KubernetesSandbox, api_client, check_reachable, exec_status, sandbox_namespace
 from graders.errors import InfraError
@@ -198,7 +199,7 @@ def test_state_of_a_pod_without_status_is_pending_and_not_terminating(kube_api, 
 
 
 def test_state_maps_a_server_error_to_an_infra_error(kube_api, sandbox, monkeypatch):
-    monkeypatch.setattr(kube, "RIDE_OUT", 1)  # of 20 s: a read retries a 5xx until then, then it is reported
+    monkeypatch.setattr(calls, "RIDE_OUT", 1)  # of 20 s: a read retries a 5xx until then, then it is reported
     kube_api.fail(f"get {PODS}/web", 500, "InternalError", "etcd is down")
     began = time.monotonic()
     with pytest.raises(InfraError, match="read Pod web: 500 etcd is down"):
@@ -209,7 +210,7 @@ def test_state_maps_a_server_error_to_an_infra_error(kube_api, sandbox, monkeypa
 def test_a_raw_get_is_retried_as_the_generated_reads_are(kube_api, sandbox, monkeypatch):
     """read() and the listing of leftovers go through the raw GET (no client models): a 503 there is ridden
     out too, where before only methods named read_*/list_* were."""
-    monkeypatch.setattr(kube, "RIDE_OUT", 1)
+    monkeypatch.setattr(calls, "RIDE_OUT", 1)
     kube_api.fail(f"get {PODS}/web", 503, "ServiceUnavailable", "the apiserver is restarting")
     with pytest.raises(InfraError, match="read Pod web: 503 the apiserver is restarting"):
         sandbox.read("Pod", "web")
@@ -218,9 +219,66 @@ def test_a_raw_get_is_retried_as_the_generated_reads_are(kube_api, sandbox, monk
 
 def test_the_retry_is_decided_by_the_http_verb() -> None:
     """A write is never repeated (it may have reached the server before the answer failed); a GET is."""
-    assert kube._verb(kube._post) == "POST" and kube._verb(kube._get) == "GET"
-    assert kube._verb(kubernetes.client.CoreV1Api.create_namespace) == "WRITE"
-    assert kube._verb(kubernetes.client.CoreV1Api.list_namespace) == "GET"
+    assert calls.verb(calls.post) == "POST" and calls.verb(calls.get) == "GET"
+    assert calls.verb(kubernetes.client.CoreV1Api.create_namespace) == "WRITE"
+    assert calls.verb(kubernetes.client.CoreV1Api.list_namespace) == "GET"
+
+
+@pytest.mark.parametrize(("status", "cls"), [
+    (400, "BadRequest"), (401, "Unauthorized"), (403, "Forbidden"), (404, "NotFound"), (409, "Conflict"),
+    (422, "Invalid"), (429, "TooManyRequests"), (418, "ClientError"), (500, "ServerError"), (503, "ServerError"),
+])
+def test_each_error_status_has_its_class_as_kopf_maps_them(status, cls):
+    """kopf/_cogs/clients/errors.py: 401, 403, 404, 409, 422, 429 by name, then 4xx and 5xx as families."""
+    error = errors.api_error(kubernetes.client.ApiException(status=status, reason="Some Phrase", body="{}"))
+    assert type(error).__name__ == cls and error.status == status
+    assert isinstance(error, errors.ClientError if status < 500 else errors.ServerError)
+
+
+def test_an_error_reads_reason_and_message_from_the_status_object_not_the_text():
+    body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 409,
+                       "reason": "AlreadyExists", "message": 'pods "web" already exists',
+                       "details": {"name": "web", "kind": "pods"}})
+    error = errors.api_error(kubernetes.client.ApiException(status=409, reason="Conflict", body=body))
+    assert (error.reason, error.message, error.phrase) == ("AlreadyExists", 'pods "web" already exists', "Conflict")
+    assert error.details == {"name": "web", "kind": "pods"}
+    # a body that is not a v1 Status says nothing, whatever words it holds: the HTTP phrase stands in
+    page = errors.api_error(kubernetes.client.ApiException(
+        status=502, reason="Bad Gateway", body='<html>"message": "Status" proxy page</html>'))
+    assert (page.reason, page.message) == ("", "Bad Gateway")
+    other = errors.api_error(kubernetes.client.ApiException(status=500, reason="", body='{"message": "no kind"}'))
+    assert other.message == "500"
+
+
+def test_node_labels_ride_out_a_transient_failure_as_every_read_does(kube_api, sandbox, monkeypatch):
+    monkeypatch.setattr(calls, "RIDE_OUT", 5)
+    kube_api.mock.objects["v1/nodes", None, "one"] = {
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": "one", "labels": {"disktype": "ssd"}}}
+    kube_api.fail("get /api/v1/nodes", 503, "ServiceUnavailable", "the apiserver is restarting", times=1)
+    assert sandbox.node_labels() == {"disktype": frozenset({"ssd"})}
+    assert len(list(kube_api.mock["get /api/v1/nodes"])) == 2
+
+
+def test_cluster_problem_rides_out_a_transient_failure_as_every_read_does(kube_api, kubeconfig, monkeypatch):
+    monkeypatch.setattr(calls, "RIDE_OUT", 5)
+    kube_api.mock.objects["v1/nodes", None, "one"] = {
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": "one"},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    kube_api.mock.objects["v1/pods", "kube-system", "coredns"] = {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "coredns", "namespace": "kube-system"},
+        "status": {"phase": "Running"}}
+    kube_api.fail("get /api/v1/nodes", 429, "TooManyRequests", "Too many requests, please try again later.",
+                  times=1)
+    assert kube.cluster_problem(api_client(kubeconfig, None)) is None
+    assert len(list(kube_api.mock["get /api/v1/nodes"])) == 2
+
+
+def test_a_write_is_not_repeated_on_a_transient_failure(kube_api, sandbox, monkeypatch):
+    monkeypatch.setattr(calls, "RIDE_OUT", 5)
+    kube_api.fail(f"post {PODS}", 503, "ServiceUnavailable", "the apiserver is restarting", times=1)
+    with pytest.raises(InfraError, match="create Pod web: 503 the apiserver is restarting"):
+        sandbox.apply(json.loads(json.dumps(POD)), timeout=5)
+    assert len(list(kube_api.mock[f"post {PODS}"])) == 1
 
 
 # -- logs and events --------------------------------------------------------------------------------
@@ -230,7 +288,7 @@ def test_logs_returns_the_container_output(kube_api, sandbox):
     kube_api.mock[f"get {PODS}/web/log"] << kmock.headers({"Content-Type": "text/plain"}) << b"one\ntwo\n"
     assert sandbox.logs("web", "app", tail=5) == "one\ntwo\n"
     [request] = kube_api.mock[f"get {PODS}/web/log"]
-    assert request.params == {"container": "app", "tailLines": "5", "limitBytes": str(kube.LOG_READ_LIMIT)}
+    assert request.params == {"container": "app", "tailLines": "5", "limitBytes": str(evidence.LOG_READ_LIMIT)}
 
 
 def test_logs_are_empty_when_the_api_refuses(kube_api, sandbox):

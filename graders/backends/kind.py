@@ -3,7 +3,8 @@ often); --delete-cluster removes it at the end.
 
 The kind version and node image are pinned in graders/versions.py. A `kind` already on PATH is
 preferred when it is not older than the pin (older kinds cannot run current node images); otherwise
-the pinned release is downloaded for this OS and CPU and checked against its published sha256. The
+the pinned release is downloaded for this OS and CPU and checked against its published sha256
+(graders/backends/kind_binary.py; the engine that runs the node: graders/backends/container_engine.py). The
 kubeconfig is exported to .pytest-kind/<cluster>/kubeconfig on every run; the user's own kubeconfig
 is never touched.
 
@@ -33,37 +34,31 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
-import re
-import shutil
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, AbstractSet, Any, Callable, Iterator
+from typing import AbstractSet, Any
 
 from graders import images
 from graders.backends import KIND_CLUSTER, elsewhere
+from graders.backends.container_engine import command_output, engine_problem, kind_engine
+from graders.backends.kind_binary import Progress, ensure_kind, file_lock, node_arch
+from graders.backends.kind_progress import Ticker, terminal_progress
 from graders.backends.kube import (
     NO_NODE, ClusterBackend, Configuration, KubernetesSandbox, check_reachable, client_for, cluster_problem,
     kindnet_installed, load_configuration, sandbox_namespace)
 from graders.errors import InfraError
-from graders.versions import KIND_NODE_IMAGE, KIND_VERSION
+from graders.versions import KIND_NODE_IMAGE
 from graders.waiting import NotYet, until
 
 STATE_DIR = Path(".pytest-kind")  # relative to the run's folder, as pytest-kind-ng kept it
-KIND_RELEASES = "https://github.com/kubernetes-sigs/kind/releases/download"
-DOWNLOAD_TIMEOUT = 60  # seconds a download may stall before it is abandoned
-DOWNLOAD_DEADLINE = 600  # seconds for the whole kind download (about 10 MB)
 KIND_COMMAND_TIMEOUT = 120  # seconds for `kind get clusters`, `kind export kubeconfig`, `docker start`
 CREATE_TIMEOUT = 1200  # seconds for `kind create cluster`, node image download included
 READY_AFTER_START = 90.0  # seconds a cluster just created or started may take to answer and run Pods
 READY_IF_RUNNING = 120.0  # the same for a cluster that was already running (a laptop that just resumed)
-PROGRESS_EVERY = 10.0  # seconds at most between two progress lines while creating or waiting
 # Google's public cache of Docker Hub serves kindest/node under the same digests, without Docker Hub's
 # anonymous pull limit (10 pulls an hour per address since 2025): a class behind one school address, or
 # shared CI runners, would otherwise stop after a few first runs. The image is pinned by digest, so
@@ -71,14 +66,7 @@ PROGRESS_EVERY = 10.0  # seconds at most between two progress lines while creati
 NODE_IMAGE_MIRROR = "mirror.gcr.io"
 RATE_LIMITED = ("toomanyrequests", "429 Too Many Requests", "pull rate limit")
 NODE_IMAGE_PULL_TIMEOUT = 900  # seconds for pulling the node image from the mirror (about 500 MB)
-LOCK_TIMEOUT = 1500.0  # seconds to wait for another run that holds the lock (it may be creating)
 FIX = "start Docker (`docker info` must work) and check internet access for the first run"
-# What each engine kind can use needs: its command installed and its daemon (or service) answering.
-ENGINE_NAMES = {"docker": "Docker", "podman": "podman", "nerdctl": "nerdctl", "finch": "finch"}
-INSTALL_FIX = {"docker": "install Docker (https://docs.docker.com/get-docker/) and start it"}
-START_FIX = {"docker": "start Docker (Docker Desktop, or `sudo systemctl start docker`): `docker info` must work",
-             "podman": "check that `podman info` works", "finch": "start finch's VM (`finch vm start`)"}
-ENGINE_TIMEOUT = 30  # seconds for `ENGINE info` (a second or so; Docker Desktop starting up takes longer)
 RATE_LIMIT_FIX = ("Docker Hub limits anonymous pulls per network address (a school network or shared CI runners "
                   "use theirs up quickly): wait an hour and run again, or `docker login` (a free account gets "
                   "more pulls), or grade without Kubernetes: add --backend podman to the same pytest command")
@@ -87,25 +75,6 @@ RATE_LIMIT_FIX = ("Docker Hub limits anonymous pulls per network address (a scho
 DOCKER_HUB_MIRROR = ('server = "https://registry-1.docker.io"\n\n'
                      '[host."https://mirror.gcr.io"]\n  capabilities = ["pull", "resolve"]\n')
 MIRROR_DIR = "/etc/containerd/certs.d/docker.io"
-
-Progress = Callable[[str], None]
-# The user's terminal, which pytest's output capture (of file descriptors 1 and 2) does not redirect
-TERMINAL = "CONOUT$" if os.name == "nt" else "/dev/tty"
-
-
-def terminal_progress(line: str) -> None:
-    """Show a step to the user at once, also under pytest's capture: a first run takes minutes and
-    must not look frozen. Without a terminal (CI), to stderr."""
-    text = f"kind: {line}\n"
-    try:
-        with open(TERMINAL, "a", encoding="utf-8", errors="replace") as terminal:
-            terminal.write(text)
-        return
-    except OSError:
-        pass
-    sys.stderr.write(text)
-    sys.stderr.flush()
-
 
 @dataclass
 class NotHealthy(InfraError):
@@ -116,35 +85,6 @@ class NotHealthy(InfraError):
 
 class NoCNI(Exception):
     """The cluster's network plugin was never installed."""
-
-
-class Ticker:
-    """Progress at least every PROGRESS_EVERY seconds while something slow runs: a line of its own
-    (`beat`) resets the clock; otherwise `still WHAT (N s so far)` is shown, so a first run never looks
-    frozen (kind prints nothing while it pulls the node image, for minutes)."""
-
-    def __init__(self, progress: Progress, what: str) -> None:
-        self.progress, self.what = progress, what
-        self.start = self.last = time.monotonic()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="kind-progress")
-
-    def __enter__(self) -> "Ticker":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def beat(self, line: str) -> None:
-        self.last = time.monotonic()
-        self.progress(line)
-
-    def _run(self) -> None:
-        while not self._stop.wait(max(0.05, self.last + PROGRESS_EVERY - time.monotonic())):
-            if time.monotonic() - self.last >= PROGRESS_EVERY:
-                self.beat(f"[{time.monotonic() - self.start:4.0f} s] still {self.what}")
 
 
 class KindBackend(ClusterBackend):
@@ -179,7 +119,7 @@ class KindBackend(ClusterBackend):
                 self.kind = self._ensure_kind()
                 configuration, self.version = self._up()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
-            raise InfraError(f"could not create or reuse the kind cluster {cluster!r}: {_output(error)}",
+            raise InfraError(f"could not create or reuse the kind cluster {cluster!r}: {command_output(error)}",
                              tried=self.tried, fix=f"{FIX}; {elsewhere.instead('kind')}") from error
         except InfraError as error:  # no kind to download (no network): this machine may grade otherwise
             error.fix = f"{error.fix}; {elsewhere.instead('kind')}" if error.fix else elsewhere.instead("kind")
@@ -228,14 +168,14 @@ class KindBackend(ClusterBackend):
             self._kind("load", "docker-image", f"--name={self.cluster}", image)
             return ""
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
-            first = _output(error)
+            first = command_output(error)
         archive = self.state / f"image-{hashlib.sha256(image.encode()).hexdigest()[:12]}.tar"
         try:
             self._engine("save", "--platform", f"linux/{node_arch()}", "-o", str(archive), image)
             self._kind("load", "image-archive", f"--name={self.cluster}", str(archive))
             return ""
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
-            return f"{first}; single-platform: {_output(error)}"
+            return f"{first}; single-platform: {command_output(error)}"
         finally:
             archive.unlink(missing_ok=True)
 
@@ -280,7 +220,7 @@ class KindBackend(ClusterBackend):
         try:
             self._engine("start", self.node)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
-            self.progress(f"it did not start ({_output(error)}): recreating the cluster {self.cluster}")
+            self.progress(f"it did not start ({command_output(error)}): recreating the cluster {self.cluster}")
             self._delete()
             self._create()
 
@@ -314,7 +254,7 @@ class KindBackend(ClusterBackend):
             if isinstance(error, subprocess.CalledProcessError) and rate_limited(error.output or ""):
                 raise InfraError(f"Docker Hub refused to send the kind node image {KIND_NODE_IMAGE.split('@')[0]}: "
                                  f"too many pulls from your network address (429 toomanyrequests): "
-                                 f"{_output(error)}", tried=self.tried, fix=RATE_LIMIT_FIX) from error
+                                 f"{command_output(error)}", tried=self.tried, fix=RATE_LIMIT_FIX) from error
             raise
         finally:
             watchdog.cancel()
@@ -336,8 +276,8 @@ class KindBackend(ClusterBackend):
                                        f"{NODE_IMAGE_MIRROR}"):
                 _run([self.engine, "pull", mirrored], timeout=NODE_IMAGE_PULL_TIMEOUT)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
-            self.progress(f"the mirror did not give it ({_output(error)}): kind pulls it from Docker Hub")
-            self.tried.append(f"node image from {NODE_IMAGE_MIRROR}: {_output(error)}")
+            self.progress(f"the mirror did not give it ({command_output(error)}): kind pulls it from Docker Hub")
+            self.tried.append(f"node image from {NODE_IMAGE_MIRROR}: {command_output(error)}")
             return KIND_NODE_IMAGE
         self.progress(f"[{time.monotonic() - start:4.0f} s] pulled the node image from {NODE_IMAGE_MIRROR}")
         return mirrored
@@ -354,7 +294,7 @@ class KindBackend(ClusterBackend):
             self._engine("exec", "-i", self.node, "sh", "-c",
                          f"mkdir -p {MIRROR_DIR} && cat > {MIRROR_DIR}/hosts.toml", stdin=DOCKER_HUB_MIRROR)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
-            self.progress(f"could not set the docker.io mirror ({_output(error)}): pulling from Docker Hub")
+            self.progress(f"could not set the docker.io mirror ({command_output(error)}): pulling from Docker Hub")
 
     def _wait_healthy(self, configuration: Configuration, timeout: float, reused: bool = False) -> str:
         """The server's version once it answers and its node can run Pods, within timeout seconds.
@@ -409,7 +349,7 @@ class KindBackend(ClusterBackend):
             try:
                 self._delete()
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
-                raise InfraError(f"could not delete the kind cluster: {_output(error)}", tried=self.tried,
+                raise InfraError(f"could not delete the kind cluster: {command_output(error)}", tried=self.tried,
                                  fix=f"`kind delete cluster --name {self.cluster}`") from error
 
     # -- commands -------------------------------------------------------------------------------------
@@ -467,77 +407,9 @@ def delete_cluster(cluster: str, progress: Progress | None = None) -> None:
         try:
             _run([kind, "delete", "cluster", f"--name={cluster}", f"--kubeconfig={kubeconfig}"])
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
-            raise InfraError(f"could not delete the kind cluster {cluster!r}: {_output(error)}",
+            raise InfraError(f"could not delete the kind cluster {cluster!r}: {command_output(error)}",
                              fix=f"`kind delete cluster --name {cluster}`") from error
     kubeconfig.unlink(missing_ok=True)
-
-
-def ensure_kind(state: Path, cluster: str, tried: list[str], progress: Progress) -> str:
-    """A usable kind: on PATH when recent enough, else the pinned release, downloaded once into state."""
-    kind, found = kind_on_path()
-    if kind:
-        tried.append(f"kind at {kind}, cluster {cluster!r}, node image {KIND_NODE_IMAGE.split('@')[0]}")
-        return kind
-    asset = kind_asset()
-    path = state / f"kind-{KIND_VERSION}-{asset}{'.exe' if asset.startswith('kind-windows') else ''}"
-    tried.append(f"kind {KIND_VERSION} ({asset}, downloaded to {path}), cluster {cluster!r}, "
-                 f"node image {KIND_NODE_IMAGE.split('@')[0]}")
-    if found:
-        tried.append(f"not the kind on PATH ({found}): older than the pinned {KIND_VERSION}")
-    if not path.exists():
-        download_kind(asset, path, progress)
-    return str(path.resolve())
-
-
-def kind_engine() -> str:
-    """The engine that runs kind's node, chosen as kind chooses it: KIND_EXPERIMENTAL_PROVIDER when set
-    (kind: pkg/internal/runtime/runtime.go), else the first of docker, nerdctl (or finch) and podman whose
-    `-v` prints that engine's own version line (a podman posing as `docker` does not count), else docker
-    (kind: pkg/cluster/provider.go, DetectNodeProvider and NewProvider's fallback; the providers' util.go,
-    IsAvailable)."""
-    chosen = os.environ.get("KIND_EXPERIMENTAL_PROVIDER", "")
-    if chosen in (*ENGINE_NAMES, "nerdctl.lima"):
-        return chosen
-    for engine, says in (("docker", "Docker version"), ("nerdctl", "nerdctl version"), ("finch", "finch version"),
-                         ("podman", "podman version")):
-        if shutil.which(engine) and _version_line(engine).startswith(says):
-            return engine
-    return "docker"
-
-
-def _version_line(engine: str) -> str:
-    try:
-        lines = subprocess.run([engine, "-v"], capture_output=True, text=True, timeout=ENGINE_TIMEOUT,
-                               stdin=subprocess.DEVNULL).stdout.splitlines()
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return lines[0] if len(lines) == 1 else ""
-
-
-def engine_problem(engine: str) -> tuple[str, str]:
-    """('', '') when the engine kind would use answers `ENGINE info`, else (why not, what to do).
-
-    kind asks the engine for its info before it creates anything (kind: pkg/cluster/internal/create/create.go,
-    validateProvider; the docker provider's Info runs `docker info`), and it fails there when Docker's daemon
-    is not running; asking first says so in seconds instead of after a download."""
-    name = ENGINE_NAMES.get(engine, engine)
-    if not shutil.which(engine):
-        return (f"{name} is not installed (kind runs the cluster's node as a {name} container)",
-                INSTALL_FIX.get(engine, f"install {name}"))
-    try:
-        subprocess.run([engine, "info"], capture_output=True, text=True, timeout=ENGINE_TIMEOUT, check=True,
-                       stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return (f"{name} does not answer (`{engine} info` took more than {ENGINE_TIMEOUT} s)",
-                START_FIX.get(engine, f"`{engine} info` must work"))
-    except subprocess.CalledProcessError as error:
-        said = _output(error)
-        if engine == "docker":
-            return f"Docker is installed but not running (`docker info`: {said})", START_FIX["docker"]
-        return f"{name} does not work (`{engine} info`: {said})", START_FIX.get(engine, f"`{engine} info` must work")
-    except OSError as error:
-        return f"{name} does not run ({error})", INSTALL_FIX.get(engine, f"install {name} again")
-    return "", ""
 
 
 def _run(command: list[str], stdin: str | None = None, timeout: float = KIND_COMMAND_TIMEOUT) -> str:
@@ -550,127 +422,6 @@ def rate_limited(output: str) -> bool:
     return any(words.lower() in output.lower() for words in RATE_LIMITED)
 
 
-# -- the kind binary ----------------------------------------------------------------------------------
-def node_arch() -> str:
-    """The kind node's CPU as an OCI platform architecture: the host's (kind runs its node natively)."""
-    machine = platform.machine().lower()
-    return {"x86_64": "amd64", "amd64": "amd64", "x64": "amd64", "arm64": "arm64", "aarch64": "arm64"}.get(machine,
-                                                                                                         machine)
-
-
-def kind_asset() -> str:
-    """The name of kind's release binary for this OS and CPU (pytest-kind-ng always took amd64)."""
-    system, machine = platform.system().lower(), platform.machine().lower()
-    arch = {"x86_64": "amd64", "amd64": "amd64", "x64": "amd64", "arm64": "arm64", "aarch64": "arm64"}.get(machine)
-    if system == "windows" and arch:
-        return "kind-windows-amd64"  # the only Windows build; Windows on Arm runs it emulated
-    if system in ("linux", "darwin") and arch:
-        return f"kind-{system}-{arch}"
-    raise InfraError(f"kind publishes no binary for {platform.system()} on {platform.machine()}",
-                     fix="install kind yourself (https://kind.sigs.k8s.io/docs/user/quick-start/) and put it on "
-                         "PATH, or grade without Kubernetes: --backend podman")
-
-
-def download_kind(asset: str, path: Path, progress: Progress) -> None:
-    """Download kind's release binary, check it against the sha256 kind publishes beside it."""
-    url = f"{KIND_RELEASES}/{KIND_VERSION}/{asset}"
-    progress(f"downloading kind {KIND_VERSION} ({asset})")
-    fix = (f"check internet access (behind a proxy: set HTTPS_PROXY), or install kind {KIND_VERSION} yourself "
-           "and put it on PATH")
-    try:
-        published = _fetch(url + ".sha256sum").decode("ascii", "replace").split()
-        binary = _fetch(url)
-    except OSError as error:  # urllib's URLError and timeouts are OSErrors
-        raise InfraError(f"could not download kind from {url}: {error}", fix=fix) from error
-    actual = hashlib.sha256(binary).hexdigest()
-    if not published or actual != published[0].lower():
-        raise InfraError(f"the kind binary from {url} does not match its published sha256 "
-                         f"({published[0] if published else 'none'}; got {actual})",
-                         fix=f"run again; if it persists, something on your network alters downloads: {fix}")
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(binary)
-    partial.chmod(0o755)
-    os.replace(partial, path)
-
-
-def _fetch(url: str) -> bytes:
-    deadline, chunks = time.monotonic() + DOWNLOAD_DEADLINE, []
-    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
-        while chunk := response.read(1 << 16):
-            chunks.append(chunk)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the download took more than {DOWNLOAD_DEADLINE} s")
-    return b"".join(chunks)
-
-
-def kind_on_path() -> tuple[str | None, str | None]:
-    """(path of a usable kind on PATH or None, description of the one found on PATH or None)."""
-    path = shutil.which("kind")
-    if path is None:
-        return None, None
-    try:
-        printed = subprocess.run([path, "version"], capture_output=True, text=True, timeout=30,
-                                 stdin=subprocess.DEVNULL).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None, f"{path}, which does not run"
-    found = re.search(r"v(\d+)\.(\d+)\.(\d+)", printed)
-    version = tuple(int(part) for part in found.groups()) if found else (0, 0, 0)
-    pinned = tuple(int(part) for part in KIND_VERSION.lstrip("v").split("."))
-    # On GitHub's runners (GITHUB_ACTIONS=true) the latest kind is on PATH: grades there use exactly the pin.
-    exact = os.environ.get("GITHUB_ACTIONS") == "true"
-    if version < pinned or (exact and version != pinned):
-        return None, f"{path}, version {'.'.join(map(str, version)) if found else 'unknown'}"
-    return path, path
-
-
-# -- one run at a time --------------------------------------------------------------------------------
-@contextmanager
-def file_lock(path: Path, progress: Progress, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """An exclusive lock between processes (two first runs would delete each other's cluster)."""
-    with open(path, "a+b") as handle:
-        deadline, told = time.monotonic() + timeout, False
-        while not _try_lock(handle):
-            if not told:
-                progress("another grading run is setting up the kind cluster: waiting for it")
-                told = True
-            if time.monotonic() > deadline:
-                raise InfraError(f"another run held {path} for more than {timeout:g} s",
-                                 fix=f"wait for the other run to end; if none is running, delete {path}")
-            time.sleep(0.2)
-        try:
-            yield
-        finally:
-            _unlock(handle)
-
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _try_lock(handle: IO[bytes]) -> bool:
-        try:
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-else:
-    import fcntl
-
-    def _try_lock(handle: IO[bytes]) -> bool:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
-
-    def _unlock(handle: IO[bytes]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def main() -> None:
     """Create or reuse the kind cluster, as a grading run would: `python -m graders.backends.kind [NAME]`."""
     name = sys.argv[1] if len(sys.argv) > 1 else KIND_CLUSTER
@@ -679,13 +430,6 @@ def main() -> None:
     except InfraError as error:
         sys.exit(str(error))
     print(f"kind cluster {name} is up: Kubernetes {backend.version}, kubeconfig {backend.kubeconfig}")
-
-
-def _output(error: Exception) -> str:
-    if isinstance(error, subprocess.CalledProcessError):
-        text = (error.stderr or error.stdout or "").strip()
-        return text.splitlines()[-1] if text else f"{error.cmd[0]} exited with status {error.returncode}"
-    return str(error)
 
 
 if __name__ == "__main__":

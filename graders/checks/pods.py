@@ -411,7 +411,7 @@ def _program_problem(run: LabRun, pod: str, container: str, spec: Mapping[str, A
     a file of one of the Pod's volumes (which the Pod wrote itself: an init container can copy anything there
     under any name), and, where the backend sees the container's first process (podman: /proc/PID/exe on the
     host), its executable must be the image's own file of that name. A cluster shows the grader no process:
-    there the command's words are all it judges (graders/backends/kube.py running_program)."""
+    there the command's words are all it judges (graders/backends/kube/evidence.py running_program)."""
     argv = list(spec.get("command") or spec.get("args") or [])
     if argv and posixpath.basename(str(argv[0])) != program:
         shown = (" ".join(map(str, argv)).strip().splitlines() or [""])[0][:80]

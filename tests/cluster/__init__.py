@@ -1,5 +1,5 @@
 """A small Kubernetes API server on 127.0.0.1 that plays Pods with podman: a test double (like
-envtest) so that graders/backends/kube.py and the context backend grade real containers here.
+envtest) so that graders/backends/kube/ and the context backend grade real containers here.
 
     python -m tests.cluster --kubeconfig FILE [--fault NAME:VALUE ...]
 

@@ -1,4 +1,4 @@
-"""The fake cluster's API server: the part of the core/v1 API that graders/backends/kube.py uses,
+"""The fake cluster's API server: the part of the core/v1 API that graders/backends/kube/ uses,
 with the real server's shapes, status codes and messages. Pods are played by kubelet.py.
 
 Not modelled: scheduling and nodes, Services beyond storing them (no endpoints, no traffic), RBAC and
