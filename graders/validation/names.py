@@ -47,9 +47,14 @@ def dns1123_label(value: str) -> list[str]:
 
 
 def dns1123_subdomain(value: str) -> list[str]:
-    errors = ["must be no more than 253 characters"] if len(value) > 253 else []
-    if not re.fullmatch(_SUBDOMAIN, value):
-        errors.append(SUBDOMAIN_MESSAGE)
+    return _within(value, 253, _SUBDOMAIN, SUBDOMAIN_MESSAGE)
+
+
+def _within(value: str, most: int, pattern: str, message: str) -> list[str]:
+    """The two findings of most of the API server's name rules: too long, and not of the pattern."""
+    errors = [f"must be no more than {most} characters"] if len(value) > most else []
+    if not re.fullmatch(pattern, value):
+        errors.append(message)
     return errors
 
 
@@ -96,10 +101,7 @@ def label_key(key: str) -> list[str]:
 
 
 def label_value(value: str) -> list[str]:
-    errors = ["must be no more than 63 characters"] if len(value) > 63 else []
-    if not re.fullmatch(_LABEL_VALUE, value):
-        errors.append(LABEL_VALUE_MESSAGE)
-    return errors
+    return _within(value, 63, _LABEL_VALUE, LABEL_VALUE_MESSAGE)
 
 
 def http_header_name(value: str) -> list[str]:
