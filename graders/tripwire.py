@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # What a student has no reason to change: a difference is worth a look (the tripwire), never a grade.
-PROTECTED = (".github/*", "graders/*", "*.py", "pytest.ini", "requirements*.txt", "pyproject.toml")
+PROTECTED = (".github/*", "graders/*", "*.py", "pytest.ini", "requirements*.txt", "pyproject.toml",
+             "labs/*/images.json")  # the images a rubric expects: a student who edits them edits the grade
 SKIPPED_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".pytest-kind", ".grades"}
 LAB_FILES = (".yaml", ".yml")  # what a lab's student edits, and what the re-grade copies
 GIT_TIMEOUT = 30

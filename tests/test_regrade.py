@@ -117,6 +117,8 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
     (forger / "labs" / "1.1" / "conftest.py").write_text(FORGING_CONFTEST.format(marker=str(marker)))
     workflow = forger / ".github" / "workflows" / "classroom.yml"
     workflow.write_text(workflow.read_text().replace("python -m graders.classroom score", "true ||"))
+    images = forger / "labs" / "1.2" / "images.json"  # busybox accepted where the rubric expects nginx
+    images.write_text(images.read_text().replace("nginx:1.25", "busybox:1.36"))
     linker = student_repo(root, "linker")  # links a solution file from elsewhere on the grading machine
     (linker / "labs" / "1.1" / "my-first-pod.yaml").unlink()
     (linker / "labs" / "1.1" / "my-first-pod.yaml").symlink_to(REFERENCE / "my-first-pod.yaml")
@@ -164,11 +166,12 @@ def test_the_class_is_graded_from_its_yaml_alone_for_every_lab(classroom) -> Non
 def test_only_what_the_student_changed_since_their_first_commit_is_flagged(classroom) -> None:
     _, out, _ = classroom
     rows = gradebook(out)
-    assert rows["forger"]["flags"] == "changed .github/workflows/classroom.yml; added labs/1.1/conftest.py"
+    assert rows["forger"]["flags"] == ("changed .github/workflows/classroom.yml; changed labs/1.2/images.json; "
+                                       "added labs/1.1/conftest.py")
     assert rows["linker"]["flags"] == "labs/1.1/my-first-pod.yaml is not a regular file (not graded)"
-    assert rows["no-lab"]["flags"] == "; ".join(  # the student removed labs/: every rubric they were given
-        f"removed {lab.folder.relative_to(REPO).as_posix()}/test_lab_{lab.id.replace('.', '_')}.py"
-        for lab in find_labs())
+    assert rows["no-lab"]["flags"] == "; ".join(  # the student removed labs/: every rubric and image list given
+        f"removed {lab.folder.relative_to(REPO).as_posix()}/{name}" for lab in find_labs()
+        for name in ("images.json", f"test_lab_{lab.id.replace('.', '_')}.py"))
     assert [name for name, row in rows.items() if row["flags"]] == ["forger", "linker", "no-lab"]
     grades = json.loads((out / "grades.json").read_text())
     assert {s["baseline"][:len("first commit ")] for s in grades["students"]} == {"first commit "}
