@@ -381,3 +381,25 @@ def test_a_restart_storm_is_held_by_the_kubelets_back_off(sandbox: PodmanSandbox
         assert inspected["RestartCount"] == 0  # podman itself restarted nothing: played with restartPolicy Never
     events = sandbox.events("app-with-sidecar")
     assert any("Back-off restarting failed container crash-1" in line for line in events), events
+
+
+def test_a_pods_only_container_restarts_after_podman_stopped_its_sandbox(sandbox: PodmanSandbox) -> None:
+    """`kube play` gives a pod the exit policy "stop": once its only container exits, podman stops the infra
+    container. A node keeps the Pod's sandbox (kubernetes/kubernetes pkg/kubelet/kuberuntime/kuberuntime_manager.go
+    computePodActions restarts containers in the existing sandbox): the second restart, 10 s after the first, must
+    come. Measured: `podman start` of the container starts the stopped infra container with it."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "lonely"},
+           "spec": {"restartPolicy": "Always", "containers": [
+               {"name": "c", "image": "docker.io/library/busybox:1.36", "command": ["sh", "-c", "sleep 1; exit 1"]}]}}
+    sandbox.apply(pod, timeout=60)
+    infra, stopped = sandbox.run.infra["lonely"], False
+
+    def restarted_twice() -> bool:
+        nonlocal stopped
+        stopped |= podman("inspect", "--format", "{{.State.Status}}", infra).strip() == "exited"
+        state = sandbox.state("lonely")
+        assert state is not None and state.containers[0].reason != "RunContainerError", state
+        return state.containers[0].restarts >= 2
+
+    until(restarted_twice, timeout=90, every=0.2)
+    assert stopped  # the case was met: podman had stopped the sandbox before a restart
