@@ -646,6 +646,11 @@ class Kubelet:
             c.restart_at = None
             c.runs_began.append(time.time())  # before any line of the new run: logs tell runs apart by it
             code, _, err = await podman("start", c.podman_name)
+            for _ in range(3):  # podman stopping the pod's infra container (kube play's exit policy "stop")
+                if code == 0 or "namespace path" not in err:  # as the last container ended: a node keeps the
+                    break  # sandbox; once podman's stop is done, `podman start` brings the infra back with it
+                await asyncio.sleep(1)
+                code, _, err = await podman("start", c.podman_name)
             if code == 0:
                 c.restart_count += 1
                 c.exit_handled = False
