@@ -52,7 +52,7 @@ from typing import Any, Callable
 import yaml
 
 from graders.backends.podman import play as podman_play
-from graders.backends.podman.classification import error_text, reason_for
+from graders.backends.podman.classification import SANDBOX_STOPPING_WAIT, error_text, reason_for, sandbox_stopping
 from graders.backends.podman.host import remove_tree
 from graders.backends.podman.owners import OWNER_FILE, owner_labels
 from tests.cluster.defaults import qos_class
@@ -646,10 +646,9 @@ class Kubelet:
             c.restart_at = None
             c.runs_began.append(time.time())  # before any line of the new run: logs tell runs apart by it
             code, _, err = await podman("start", c.podman_name)
-            for _ in range(3):  # podman stopping the pod's infra container (kube play's exit policy "stop")
-                if code == 0 or "namespace path" not in err:  # as the last container ended: a node keeps the
-                    break  # sandbox; once podman's stop is done, `podman start` brings the infra back with it
-                await asyncio.sleep(1)
+            deadline = time.monotonic() + SANDBOX_STOPPING_WAIT
+            while code != 0 and sandbox_stopping(err) and time.monotonic() < deadline:
+                await asyncio.sleep(0.25)  # podman was stopping the pod's infra container: a node keeps the sandbox
                 code, _, err = await podman("start", c.podman_name)
             if code == 0:
                 c.restart_count += 1

@@ -78,6 +78,20 @@ def exit_race(stderr: str) -> bool:
     return "no such process" in stderr and "/proc/" in stderr
 
 
+# `kube play` gives a pod the exit policy "stop": when its last container ends, podman stops the infra container,
+# and a `podman start` that meets that stop half done is refused (measured, podman 4.3: "cannot get namespace path
+# unless container <infra> is running: container is stopped"); once the stop is done, `podman start` brings the
+# infra container back with the container. A node keeps the Pod's sandbox meanwhile (kubernetes/kubernetes
+# pkg/kubelet/kuberuntime/kuberuntime_manager.go, computePodActions restarts containers in the existing sandbox),
+# so such a refusal is a moment of podman's, never the submission's RunContainerError.
+SANDBOX_STOPPING_WAIT = 20.0  # seconds a restart keeps trying; the stop takes milliseconds on an idle machine
+
+
+def sandbox_stopping(error: str) -> bool:
+    """podman refused a start because it was stopping the pod's infra container at that moment."""
+    return "cannot get namespace path unless container" in error
+
+
 def mounting(pod: dict[str, Any], error: str) -> set[str] | None:
     """The containers that mount a volume where runc refused to mount one (`... to rootfs at "/proc/logs"`):
     the failure is theirs, the others would start; None when the error names no mount."""

@@ -5,12 +5,13 @@ exec in the container, as a kubelet's exec probe runs)."""
 from __future__ import annotations
 
 import subprocess
+import time
 from typing import Any, Protocol
 
 from graders import kubelet
 from graders.backends.base import ExecResult, HttpResponse, request_path
 from graders.backends.podman import cli, state
-from graders.backends.podman.classification import error_text
+from graders.backends.podman.classification import SANDBOX_STOPPING_WAIT, error_text, sandbox_stopping
 from graders.backends.podman.kubelet import Run
 from graders.backends.podman.run import PodmanRun
 from graders.errors import InfraError
@@ -41,12 +42,19 @@ class KubeletRuntime:
                 if self.run.container(pod, name) in found}
 
     def start(self, pod: str, container: str) -> str:
+        """'' once started, else podman's error; a start that meets podman stopping the pod's infra container is
+        tried again until that stop is done (classification.sandbox_stopping)."""
         name = self.run.container(pod, container)
-        try:  # conmon inherits the working folder and writes an `oom` file there: not the student's folder
-            result = cli.run([self.run.podman, "start", name], timeout=60, cwd=self.run.workdir)
-        except (subprocess.TimeoutExpired, OSError) as error:
-            return f"podman did not start {container} again: {error}"
-        return "" if result.returncode == 0 else error_text(result.stderr)
+        deadline = time.monotonic() + SANDBOX_STOPPING_WAIT
+        while True:
+            try:  # conmon inherits the working folder and writes an `oom` file there: not the student's folder
+                result = cli.run([self.run.podman, "start", name], timeout=60, cwd=self.run.workdir)
+            except (subprocess.TimeoutExpired, OSError) as error:
+                return f"podman did not start {container} again: {error}"
+            error_said = "" if result.returncode == 0 else error_text(result.stderr)
+            if not sandbox_stopping(error_said) or time.monotonic() > deadline:
+                return error_said
+            time.sleep(0.25)
 
     def stop(self, pod: str, container: str, grace: int) -> None:
         """The kill of a container whose liveness or startup probe failed: its stop signal, SIGKILL after grace."""
